@@ -1,0 +1,41 @@
+//! Command-line glue: clap parses, each subcommand turns flags into a plan, then calls the
+//! library. The only module that touches clap and anyhow.
+
+mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for usage, inventory and script-load errors (before any task ran).
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "drover",
+    version,
+    about = "Lua 5.4 ops automation: sequential scripts, concurrent tasks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a Lua script as the root task; ends when it and every task it spawned are done.
+    Run(run::RunArgs),
+}
+
+/// Parses the command line, runs it, and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::run(args),
+    }
+}

@@ -1,0 +1,23 @@
+//! drover: ops automation in Lua 5.4 whose coroutines are tokio futures. A plain sequential
+//! script runs as a task; every call that waits (`task.sleep`, queue `get`, later `ssh.run`)
+//! suspends only its own coroutine while every other task keeps running.
+//!
+//! # Layout
+//!
+//! - [`cli`]: clap glue, one file per subcommand; the only user of clap and anyhow.
+//! - [`runtime`]: the Lua VM on one thread in a tokio `LocalSet`, a multi-thread tokio runtime
+//!   beside it; loads scripts, runs the root task, waits for all tasks, maps the end to a
+//!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130).
+//! - [`lua`]: the Lua modules and their registry ([`lua::install`]):
+//!   - [`lua::task`]: the task core (tasks as `spawn_local`ed futures, handles, failures nobody
+//!     joined) and the `task` module (sleep, pools, queues, events, semaphores, timeouts);
+//!   - [`lua::coroutine`]: `coroutine.resume`/`wrap` forwarders so suspensions inside user
+//!     coroutines reach the scheduler;
+//!   - [`lua::preempt`]: the watchdog that preempts CPU-bound Lua through an asynchronously
+//!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
+//!   - [`lua::errors`]: error messages and tracebacks without internal frames.
+//! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
+
+pub mod cli;
+pub mod lua;
+pub mod runtime;

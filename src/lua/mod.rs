@@ -1,0 +1,33 @@
+//! Lua modules and the glue they share. One file (or folder) per module, each exposing
+//! `pub fn module(lua) -> mlua::Result<Table>`; [`install`] is the one explicit registry.
+
+pub mod coroutine;
+pub mod errors;
+pub mod preempt;
+pub mod task;
+
+use mlua::{Lua, Table};
+
+/// Every module drover registers: name and constructor.
+pub const MODULES: &[(&str, fn(&Lua) -> mlua::Result<Table>)] = &[("task", task::module)];
+
+/// Registers every module as a global and in `package.loaded` (so `require "task"` works),
+/// and installs the coroutine forwarders.
+pub fn install(lua: &Lua) -> mlua::Result<()> {
+    let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
+    for (name, module) in MODULES {
+        let table = module(lua)?;
+        lua.globals().set(*name, &table)?;
+        loaded.set(*name, table)?;
+    }
+    coroutine::install(lua)?;
+    let scheduler = task::Scheduler::of(lua)?;
+    let preempt = std::sync::Arc::clone(&scheduler.preempt);
+    lua.set_thread_event_callback(mlua::thread::ThreadTriggers::ON_RESUME, move |_, event| {
+        if let mlua::thread::ThreadEvent::Resume(thread) = event {
+            preempt.set_current(thread.state());
+        }
+        Ok(())
+    });
+    Ok(())
+}

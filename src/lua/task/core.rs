@@ -1,0 +1,402 @@
+//! The task core: Lua coroutines as tokio futures on one thread.
+//!
+//! A task is `task_main(fn, ...)` run by `Function::call_async`, wrapped in [`TaskFuture`] and
+//! `spawn_local`ed. `task_main` runs `fn` under `xpcall` with a message handler that captures the
+//! error value and its traceback (see `stdlib/drover/task.lua`), so a task never ends in a Rust
+//! error unless the machinery itself broke.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use mlua::{AnyUserData, Function, Lua, MultiValue, UserData, Value};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::lua::preempt::Preempt;
+
+/// What became of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Running => "running",
+            TaskStatus::Done => "done",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A failed task's error: what to re-raise in a joiner, and what to show a person.
+#[derive(Clone)]
+pub struct TaskFailure {
+    /// The value `join` re-raises: the message with the task's traceback for string errors,
+    /// the original value otherwise.
+    pub reraise: Value,
+    /// Message plus filtered traceback, for reports.
+    pub report: String,
+}
+
+impl UserData for TaskFailure {}
+
+enum Outcome {
+    Values(MultiValue),
+    Failed(TaskFailure),
+    Cancelled,
+}
+
+/// One task's shared state; a Lua handle (`TaskHandle`) points at it.
+pub struct TaskInner {
+    pub id: u64,
+    status: Cell<TaskStatus>,
+    outcome: RefCell<Option<Outcome>>,
+    finished: Notify,
+    /// Someone joined it or looked at its failure: no "unobserved error" report.
+    observed: Cell<bool>,
+    abort: RefCell<Option<AbortHandle>>,
+    cancel_requested: Cell<bool>,
+    /// Set by `task.timeout`: past it, the preemption hook may stop the task where it cannot yield.
+    deadline: Cell<Option<Instant>>,
+    /// Released when the task ends, however it ends (e.g. a pool slot).
+    guard: RefCell<Option<Box<dyn std::any::Any>>>,
+}
+
+impl TaskInner {
+    pub fn status(&self) -> TaskStatus {
+        self.status.get()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.status.get() != TaskStatus::Running
+    }
+
+    /// Waits until the task has finished (any outcome).
+    pub async fn finished(&self) {
+        loop {
+            let notified = self.finished.notified();
+            if self.is_finished() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Requests cancellation: the task stops at its next suspension point.
+    pub fn cancel(&self) {
+        if self.is_finished() {
+            return;
+        }
+        self.cancel_requested.set(true);
+        if let Some(abort) = self.abort.borrow().as_ref() {
+            abort.abort();
+        }
+    }
+
+    pub fn set_deadline(&self, at: Instant) {
+        self.deadline.set(Some(at));
+    }
+
+    pub fn set_guard(&self, guard: Box<dyn std::any::Any>) {
+        *self.guard.borrow_mut() = Some(guard);
+    }
+
+    pub fn mark_observed(&self) {
+        self.observed.set(true);
+    }
+
+    /// `(true, values...)`, `(false, error)` or `(false, "cancelled: ...")` for a finished task.
+    pub fn result(&self, lua: &Lua) -> mlua::Result<MultiValue> {
+        self.observed.set(true);
+        let outcome = self.outcome.borrow();
+        let mut out = MultiValue::new();
+        match outcome.as_ref() {
+            Some(Outcome::Values(values)) => {
+                out.push_back(Value::Boolean(true));
+                out.extend(values.iter().cloned());
+            }
+            Some(Outcome::Failed(failure)) => {
+                out.push_back(Value::Boolean(false));
+                out.push_back(failure.reraise.clone());
+            }
+            Some(Outcome::Cancelled) => {
+                out.push_back(Value::Boolean(false));
+                out.push_back(Value::String(lua.create_string(format!(
+                    "cancelled: task {} was cancelled",
+                    self.id
+                ))?));
+            }
+            None => return Err(mlua::Error::RuntimeError("task has not finished".into())),
+        }
+        Ok(out)
+    }
+
+    /// The failure report, if the task failed.
+    pub fn failure_report(&self) -> Option<String> {
+        match self.outcome.borrow().as_ref() {
+            Some(Outcome::Failed(f)) => Some(f.report.clone()),
+            _ => None,
+        }
+    }
+
+    fn finish(&self, outcome: Outcome) {
+        let status = match &outcome {
+            Outcome::Values(_) => TaskStatus::Done,
+            Outcome::Failed(_) => TaskStatus::Failed,
+            Outcome::Cancelled => TaskStatus::Cancelled,
+        };
+        *self.outcome.borrow_mut() = Some(outcome);
+        self.status.set(status);
+        self.abort.borrow_mut().take();
+        drop(self.guard.borrow_mut().take());
+        self.finished.notify_waiters();
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<TaskInner>>> = const { RefCell::new(None) };
+}
+
+/// The task being polled right now, if any.
+pub fn current_task() -> Option<Rc<TaskInner>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Every task of one Lua VM: counts live tasks, keeps failures nobody looked at.
+pub struct Scheduler {
+    next_id: Cell<u64>,
+    live: RefCell<HashMap<u64, Rc<TaskInner>>>,
+    idle: Notify,
+    failed: RefCell<Vec<Rc<TaskInner>>>,
+    /// Set from any thread on Ctrl-C: running tasks stop, even where Lua cannot yield.
+    pub interrupted: Arc<AtomicBool>,
+    pub preempt: Arc<Preempt>,
+    task_main: Function,
+}
+
+impl Scheduler {
+    pub fn new(
+        task_main: Function,
+        preempt: Arc<Preempt>,
+        interrupted: Arc<AtomicBool>,
+    ) -> Rc<Self> {
+        Rc::new(Scheduler {
+            next_id: Cell::new(1),
+            live: RefCell::new(HashMap::new()),
+            idle: Notify::new(),
+            failed: RefCell::new(Vec::new()),
+            interrupted,
+            preempt,
+            task_main,
+        })
+    }
+
+    /// The scheduler of `lua` (set up by the runtime).
+    pub fn of(lua: &Lua) -> mlua::Result<Rc<Scheduler>> {
+        lua.app_data_ref::<Rc<Scheduler>>()
+            .map(|s| Rc::clone(&s))
+            .ok_or_else(|| {
+                mlua::Error::RuntimeError(
+                    "drover task scheduler is not installed in this Lua state".into(),
+                )
+            })
+    }
+
+    /// Spawns `func(args...)` as a new task. Must run inside the runtime's `LocalSet`.
+    pub fn spawn(self: &Rc<Self>, func: Function, args: MultiValue) -> mlua::Result<Rc<TaskInner>> {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let mut call_args = MultiValue::with_capacity(args.len() + 1);
+        call_args.push_back(Value::Function(func));
+        call_args.extend(args);
+        let call = Box::pin(self.task_main.call_async::<MultiValue>(call_args));
+        let task = Rc::new(TaskInner {
+            id,
+            status: Cell::new(TaskStatus::Running),
+            outcome: RefCell::new(None),
+            finished: Notify::new(),
+            observed: Cell::new(false),
+            abort: RefCell::new(None),
+            cancel_requested: Cell::new(false),
+            deadline: Cell::new(current_task().and_then(|t| t.deadline.get())),
+            guard: RefCell::new(None),
+        });
+        let future = TaskFuture {
+            call,
+            task: Rc::clone(&task),
+            scheduler: Rc::clone(self),
+            done: false,
+            backoff: None,
+        };
+        let handle = tokio::task::spawn_local(future);
+        *task.abort.borrow_mut() = Some(handle.abort_handle());
+        self.live.borrow_mut().insert(id, Rc::clone(&task));
+        Ok(task)
+    }
+
+    /// Number of tasks not yet finished.
+    pub fn live_count(&self) -> usize {
+        self.live.borrow().len()
+    }
+
+    /// Waits until every task has finished.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.live.borrow().is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Cancels every live task.
+    pub fn cancel_all(&self) {
+        let tasks: Vec<Rc<TaskInner>> = self.live.borrow().values().cloned().collect();
+        for task in tasks {
+            task.cancel();
+        }
+    }
+
+    /// Failed tasks whose error nobody joined or inspected, in order of failure.
+    pub fn unobserved_failures(&self) -> Vec<(u64, String)> {
+        self.failed
+            .borrow()
+            .iter()
+            .filter(|t| !t.observed.get())
+            .filter_map(|t| t.failure_report().map(|r| (t.id, r)))
+            .collect()
+    }
+
+    fn ended(&self, task: &TaskInner) {
+        self.live.borrow_mut().remove(&task.id);
+        if self.live.borrow().is_empty() {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Why the current task must stop now, if it must (for the preemption hook).
+    pub fn stop_reason(&self) -> Option<String> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            return Some("interrupted".into());
+        }
+        let task = current_task()?;
+        if task.cancel_requested.get() {
+            return Some(format!("cancelled: task {} was cancelled", task.id));
+        }
+        match task.deadline.get() {
+            Some(at) if Instant::now() >= at => Some("timeout: task.timeout expired".into()),
+            _ => None,
+        }
+    }
+}
+
+struct TaskFuture {
+    call: Pin<Box<mlua::function::AsyncCallFuture<MultiValue>>>,
+    task: Rc<TaskInner>,
+    scheduler: Rc<Scheduler>,
+    done: bool,
+    backoff: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Future for TaskFuture {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.task.cancel_requested.get() || self.scheduler.interrupted.load(Ordering::Relaxed) {
+            // Dropping the call future terminates the coroutine and runs its `<close>` variables.
+            return Poll::Ready(());
+        }
+        if let Some(backoff) = self.backoff.as_mut() {
+            // Preempted last time: let timers and other woken tasks run first.
+            if backoff.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.backoff = None;
+        }
+        let previous = CURRENT.with(|c| c.replace(Some(Rc::clone(&self.task))));
+        self.scheduler.preempt.begin_poll();
+        let polled = self.call.as_mut().poll(cx);
+        let preempted = self.scheduler.preempt.end_poll();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+        let Poll::Ready(result) = polled else {
+            if preempted {
+                // The task's own wake is already queued locally, ahead of timers and wakes from
+                // other threads; park it on a timer tick instead, so they run first.
+                let mut backoff = Box::pin(tokio::time::sleep(std::time::Duration::from_millis(1)));
+                if backoff.as_mut().poll(cx).is_pending() {
+                    self.backoff = Some(backoff);
+                }
+            }
+            return Poll::Pending;
+        };
+        let outcome = match result {
+            Ok(values) => outcome_of(values),
+            Err(err) => Outcome::Failed(TaskFailure {
+                reraise: Value::Nil,
+                report: crate::lua::errors::render_error(&err),
+            }),
+        };
+        let failed = matches!(outcome, Outcome::Failed(_));
+        self.done = true;
+        self.task.finish(outcome);
+        if failed {
+            self.scheduler
+                .failed
+                .borrow_mut()
+                .push(Rc::clone(&self.task));
+        }
+        self.scheduler.ended(&self.task);
+        Poll::Ready(())
+    }
+}
+
+impl Drop for TaskFuture {
+    fn drop(&mut self) {
+        if !self.done {
+            self.task.finish(Outcome::Cancelled);
+            self.scheduler.ended(&self.task);
+        }
+    }
+}
+
+/// `task_main` returns `(true, values...)` or `(false, TaskFailure)`.
+fn outcome_of(mut values: MultiValue) -> Outcome {
+    match values.pop_front() {
+        Some(Value::Boolean(true)) => Outcome::Values(values),
+        Some(Value::Boolean(false)) => match values.pop_front() {
+            Some(Value::UserData(ud)) => match failure_of(&ud) {
+                Some(f) => Outcome::Failed(f),
+                None => Outcome::Failed(TaskFailure {
+                    reraise: Value::UserData(ud),
+                    report: "task failed".into(),
+                }),
+            },
+            other => Outcome::Failed(TaskFailure {
+                report: format!("task failed with {other:?}"),
+                reraise: other.unwrap_or(Value::Nil),
+            }),
+        },
+        other => Outcome::Failed(TaskFailure {
+            reraise: Value::Nil,
+            report: format!("task wrapper returned {other:?}"),
+        }),
+    }
+}
+
+fn failure_of(ud: &AnyUserData) -> Option<TaskFailure> {
+    ud.borrow::<TaskFailure>().ok().map(|f| f.clone())
+}

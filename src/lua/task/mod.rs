@@ -1,0 +1,427 @@
+//! The `task` module: gevent's toolbox for Lua coroutines.
+//!
+//! Rust provides the primitives (spawn, sleep, waiting, queues, events, semaphores, pools);
+//! `stdlib/drover/task.lua` builds the parts that must raise plain Lua values or use `<close>`
+//! (join, timeout, retry, delay, `with`, pool map) on top of them.
+//!
+//! Convention for every wait with an optional timeout: it returns `nil, "timeout"` when the
+//! time runs out. `task.timeout(s, fn)`, whose whole job is a deadline, raises instead.
+
+pub mod core;
+mod pool;
+mod queue;
+mod sync;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::future::select_all;
+use mlua::{
+    AnyUserData, Function, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value,
+    Variadic,
+};
+
+pub use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
+use crate::lua::preempt::Preempt;
+
+/// Lua part of the module (join, timeout, retry, ...), embedded in the binary.
+const TASK_LUA: &str = include_str!("../../../stdlib/drover/task.lua");
+
+/// A Lua handle on a task.
+pub struct TaskHandle(pub Rc<TaskInner>);
+
+impl UserData for TaskHandle {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("cancel", |_, this, ()| {
+            this.0.cancel();
+            Ok(())
+        });
+        methods.add_method("status", |_, this, ()| {
+            let status = this.0.status();
+            if status == TaskStatus::Failed {
+                this.0.mark_observed();
+            }
+            Ok(status.as_str())
+        });
+        methods.add_method("done", |_, this, ()| Ok(this.0.is_finished()));
+        methods.add_method("id", |_, this, ()| Ok(this.0.id));
+        methods.add_method("error", |_, this, ()| {
+            this.0.mark_observed();
+            Ok(this.0.failure_report())
+        });
+        methods.add_async_method("_result", |lua, this, ()| async move {
+            this.0.finished().await;
+            this.0.result(&lua)
+        });
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            Ok(format!("task#{} ({})", this.0.id, this.0.status().as_str()))
+        });
+        methods.add_meta_function(MetaMethod::Index, |lua, (_, key): (AnyUserData, Value)| {
+            lua_methods(lua, "Handle")?.raw_get::<Value>(key)
+        });
+    }
+}
+
+/// Lua-implemented methods of a userdata type (filled by `task.lua`), found through `__index`.
+pub(crate) fn lua_methods(lua: &Lua, type_name: &str) -> mlua::Result<Table> {
+    let key = format!("drover.methods.{type_name}");
+    match lua.named_registry_value::<Option<Table>>(&key)? {
+        Some(t) => Ok(t),
+        None => {
+            let t = lua.create_table()?;
+            lua.set_named_registry_value(&key, &t)?;
+            Ok(t)
+        }
+    }
+}
+
+/// Parses a duration in seconds: a finite number, zero or more.
+pub(crate) fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
+    let secs = match value {
+        Value::Integer(i) => *i as f64,
+        Value::Number(n) => *n,
+        other => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "{what}: seconds must be a number, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    if !(secs >= 0.0) || !secs.is_finite() {
+        return Err(mlua::Error::RuntimeError(format!(
+            "{what}: seconds must be a finite number >= 0, got {secs}"
+        )));
+    }
+    Duration::try_from_secs_f64(secs)
+        .map_err(|e| mlua::Error::RuntimeError(format!("{what}: invalid duration {secs}: {e}")))
+}
+
+/// Optional timeout argument: `nil` means wait forever.
+pub(crate) fn opt_seconds(value: &Value, what: &str) -> mlua::Result<Option<Duration>> {
+    match value {
+        Value::Nil => Ok(None),
+        v => seconds(v, what).map(Some),
+    }
+}
+
+/// Rejects option keys that are not in `allowed`, naming the key.
+pub(crate) fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua::Result<()> {
+    for pair in opts.pairs::<Value, Value>() {
+        let (key, _) = pair?;
+        let name = match &key {
+            Value::String(s) => s.to_string_lossy(),
+            other => format!("{other:?}"),
+        };
+        if !allowed.contains(&name.as_str()) {
+            return Err(mlua::Error::RuntimeError(format!(
+                "{what}: unknown option '{name}' (allowed: {})",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `nil, "timeout"`: what every wait returns when its timeout runs out.
+pub(crate) fn timed_out(lua: &Lua) -> mlua::Result<MultiValue> {
+    Ok(MultiValue::from_iter([
+        Value::Nil,
+        Value::String(lua.create_string("timeout")?),
+    ]))
+}
+
+/// Fails unless the calling coroutine can suspend; names the Lua restriction in the way.
+pub(crate) fn ensure_can_suspend(lua: &Lua, op: &str) -> mlua::Result<()> {
+    let scheduler = Scheduler::of(lua)?;
+    let state = scheduler.preempt.current();
+    if state.is_null() {
+        return Err(mlua::Error::RuntimeError(format!(
+            "{op} can only suspend inside a task (a script run by drover, or task.spawn)"
+        )));
+    }
+    if unsafe { mlua::ffi::lua_isyieldable(state) } != 0 {
+        return Ok(());
+    }
+    let mut culprit = None;
+    let mut callee_what = String::new();
+    for level in 1..64 {
+        let Some((what, name, source)) = lua.inspect_stack(level, |d| {
+            let src = d.source();
+            (
+                src.what.to_string(),
+                d.names().name.map(|n| n.to_string()),
+                src.source.map(|s| s.to_string()).unwrap_or_default(),
+            )
+        }) else {
+            break;
+        };
+        if what == "C" && !source.contains("__mlua") {
+            // A C function running a main chunk is require (or dofile) loading a module.
+            culprit = Some(if callee_what == "main" {
+                "require".into()
+            } else {
+                name.unwrap_or_else(|| "?".into())
+            });
+            break;
+        }
+        callee_what = what;
+    }
+    let place = match culprit.as_deref() {
+        Some("sort") => "inside a table.sort comparator".to_string(),
+        Some("gsub") => "inside a string.gsub callback".to_string(),
+        Some("require") => "at the top level of a module being loaded by require (call it from a function the module returns)".to_string(),
+        Some(name) => format!("inside a call to the C function '{name}'"),
+        None => "here (the calling coroutine is not yieldable)".to_string(),
+    };
+    Err(mlua::Error::RuntimeError(format!(
+        "{op} cannot suspend {place}: Lua cannot yield across a C call boundary"
+    )))
+}
+
+/// Creates an async Lua function that first checks it may suspend here.
+pub(crate) fn suspending_function<A, R, F, FR>(
+    lua: &Lua,
+    name: &'static str,
+    func: F,
+) -> mlua::Result<Function>
+where
+    A: mlua::FromLuaMulti + 'static,
+    R: mlua::IntoLuaMulti + 'static,
+    F: Fn(Lua, A) -> FR + 'static,
+    FR: Future<Output = mlua::Result<R>> + 'static,
+{
+    lua.create_async_function(move |lua: Lua, args: A| {
+        let allowed = ensure_can_suspend(&lua, name);
+        let fut = if allowed.is_ok() {
+            Some(func(lua, args))
+        } else {
+            None
+        };
+        async move {
+            allowed?;
+            match fut {
+                Some(f) => f.await,
+                None => unreachable!("checked above"),
+            }
+        }
+    })
+}
+
+fn handles_of(list: &Table, what: &str) -> mlua::Result<Vec<Rc<TaskInner>>> {
+    let mut out = Vec::new();
+    for (i, v) in list.sequence_values::<Value>().enumerate() {
+        match v? {
+            Value::UserData(ud) => match ud.borrow::<TaskHandle>() {
+                Ok(h) => out.push(Rc::clone(&h.0)),
+                Err(_) => {
+                    return Err(mlua::Error::RuntimeError(format!(
+                        "{what}: item {} is not a task handle",
+                        i + 1
+                    )));
+                }
+            },
+            other => {
+                return Err(mlua::Error::RuntimeError(format!(
+                    "{what}: item {} is a {}, not a task handle",
+                    i + 1,
+                    other.type_name()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Spawns `func(args...)` and returns its Lua handle.
+pub fn spawn(lua: &Lua, func: Function, args: MultiValue) -> mlua::Result<AnyUserData> {
+    let task = Scheduler::of(lua)?.spawn(func, args)?;
+    lua.create_userdata(TaskHandle(task))
+}
+
+/// Builds the `task` module, installing the scheduler in `lua` on first use.
+pub fn module(lua: &Lua) -> mlua::Result<Table> {
+    if let Some(t) = lua.named_registry_value::<Option<Table>>("drover.module.task")? {
+        return Ok(t);
+    }
+    let m = lua.create_table()?;
+    let private = lua.create_table()?;
+
+    m.set(
+        "spawn",
+        lua.create_function(|lua, (func, args): (Function, MultiValue)| spawn(lua, func, args))?,
+    )?;
+    m.set(
+        "current",
+        lua.create_function(|lua, ()| match current_task() {
+            Some(t) => Ok(Some(lua.create_userdata(TaskHandle(t))?)),
+            None => Ok(None),
+        })?,
+    )?;
+    m.set(
+        "sleep",
+        suspending_function(lua, "task.sleep", |_, secs: Value| async move {
+            let d = seconds(&secs, "task.sleep")?;
+            if d.is_zero() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(d).await;
+            }
+            Ok(())
+        })?,
+    )?;
+    m.set(
+        "join_all",
+        suspending_function(
+            lua,
+            "task.join_all",
+            |lua, (list, timeout): (Table, Value)| async move {
+                let tasks = handles_of(&list, "task.join_all")?;
+                let timeout = opt_seconds(&timeout, "task.join_all")?;
+                let all = async {
+                    for t in &tasks {
+                        t.finished().await;
+                    }
+                };
+                match timeout {
+                    None => all.await,
+                    Some(d) => {
+                        if tokio::time::timeout(d, all).await.is_err() {
+                            return timed_out(&lua);
+                        }
+                    }
+                }
+                Ok(MultiValue::from_iter([Value::Boolean(true)]))
+            },
+        )?,
+    )?;
+    m.set(
+        "wait_any",
+        suspending_function(
+            lua,
+            "task.wait_any",
+            |lua, (list, timeout): (Table, Value)| async move {
+                let tasks = handles_of(&list, "task.wait_any")?;
+                let timeout = opt_seconds(&timeout, "task.wait_any")?;
+                if tasks.is_empty() {
+                    return Err(mlua::Error::RuntimeError(
+                        "task.wait_any: the list of tasks is empty".into(),
+                    ));
+                }
+                let any = async {
+                    if let Some(i) = tasks.iter().position(|t| t.is_finished()) {
+                        return i;
+                    }
+                    let (_, i, _) = select_all(tasks.iter().map(|t| Box::pin(t.finished()))).await;
+                    i
+                };
+                let index = match timeout {
+                    None => any.await,
+                    Some(d) => match tokio::time::timeout(d, any).await {
+                        Ok(i) => i,
+                        Err(_) => return timed_out(&lua),
+                    },
+                };
+                let handle = lua.create_userdata(TaskHandle(Rc::clone(&tasks[index])))?;
+                Ok(MultiValue::from_iter([
+                    Value::UserData(handle),
+                    Value::Integer(index as i64 + 1),
+                ]))
+            },
+        )?,
+    )?;
+    m.set(
+        "pool",
+        lua.create_function(|lua, size: Value| pool::Pool::create(lua, size))?,
+    )?;
+    m.set(
+        "queue",
+        lua.create_function(|lua, opts: Option<Table>| queue::Queue::create(lua, opts))?,
+    )?;
+    m.set(
+        "event",
+        lua.create_function(|_, ()| Ok(sync::Event::new()))?,
+    )?;
+    m.set(
+        "semaphore",
+        lua.create_function(|_, n: Value| sync::Semaphore::create(n, "task.semaphore"))?,
+    )?;
+    m.set(
+        "lock",
+        lua.create_function(|_, ()| sync::Semaphore::create(Value::Integer(1), "task.lock"))?,
+    )?;
+
+    // Private helpers for task.lua.
+    private.set(
+        "capture",
+        lua.create_function(
+            |lua, (value, traceback, position): (Value, String, Option<String>)| {
+                crate::lua::errors::capture(lua, value, traceback, position)
+            },
+        )?,
+    )?;
+    private.set(
+        "set_deadline",
+        lua.create_function(|_, (handle, secs): (AnyUserData, Value)| {
+            let d = seconds(&secs, "task.timeout")?;
+            handle
+                .borrow::<TaskHandle>()?
+                .0
+                .set_deadline(std::time::Instant::now() + d);
+            Ok(())
+        })?,
+    )?;
+    private.set(
+        "wait",
+        suspending_function(
+            lua,
+            "task.timeout",
+            |lua, (handle, secs): (AnyUserData, Value)| async move {
+                let task = Rc::clone(&handle.borrow::<TaskHandle>()?.0);
+                let d = seconds(&secs, "task.timeout")?;
+                if tokio::time::timeout(d, task.finished()).await.is_err() {
+                    return timed_out(&lua);
+                }
+                task.result(&lua)
+            },
+        )?,
+    )?;
+    private.set(
+        "seconds",
+        lua.create_function(|_, (v, what): (Value, String)| Ok(seconds(&v, &what)?.as_secs_f64()))?,
+    )?;
+    private.set(
+        "check_options",
+        lua.create_function(
+            |_, (opts, what, allowed): (Table, String, Variadic<String>)| {
+                let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                check_options(&opts, &allowed, &what)
+            },
+        )?,
+    )?;
+    private.set("handle_methods", lua_methods(lua, "Handle")?)?;
+    private.set("pool_methods", lua_methods(lua, "Pool")?)?;
+    private.set("semaphore_methods", lua_methods(lua, "Semaphore")?)?;
+
+    let task_main: Function = lua
+        .load(TASK_LUA)
+        .set_name("=[drover] task.lua")
+        .call((m.clone(), private))?;
+
+    if lua.app_data_ref::<Rc<Scheduler>>().is_none() {
+        let interrupted = Default::default();
+        let preempt = {
+            let lua_weak = lua.weak();
+            Preempt::install(
+                lua,
+                std::rc::Rc::new(move || {
+                    let lua = lua_weak.try_upgrade()?;
+                    Scheduler::of(&lua).ok()?.stop_reason()
+                }),
+            )?
+        };
+        let scheduler = Scheduler::new(task_main, preempt, interrupted);
+        lua.set_app_data(scheduler);
+    }
+    lua.set_named_registry_value("drover.module.task", &m)?;
+    Ok(m)
+}

@@ -1,0 +1,172 @@
+//! The Lua VM and tokio together: one Lua VM on the calling thread inside a tokio `LocalSet`,
+//! a multi-thread tokio runtime beside it for network I/O. Loads a script, runs it as the root
+//! task, waits for every task it spawned, and says how the run ended.
+
+mod load;
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use mlua::{Lua, MultiValue, Value};
+use tokio::sync::Notify;
+
+pub use self::load::LoadError;
+use crate::lua::task::Scheduler;
+
+/// A failed task nobody joined: its id (1 is the script itself) and its report.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub task_id: u64,
+    pub report: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// Failures nobody handled, the script's own first.
+    pub failures: Vec<Failure>,
+    /// Ctrl-C stopped the run.
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    /// 0 all ok, 1 a failure, 130 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            130
+        } else if self.failures.is_empty() {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// Options for a [`Runtime`].
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// Install a Ctrl-C handler: the first press cancels every task, the second exits at once.
+    pub handle_ctrl_c: bool,
+}
+
+/// The Lua VM with drover's modules, and the tokio runtimes that drive it.
+pub struct Runtime {
+    lua: Lua,
+    tokio: tokio::runtime::Runtime,
+    options: RuntimeOptions,
+}
+
+impl Runtime {
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("drover-io")
+            .build()
+            .map_err(|source| {
+                LoadError::Setup(format!("cannot start the tokio runtime: {source}"))
+            })?;
+        // The full standard library, debug included (tracebacks need it; scripts are trusted code).
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                mlua::StdLib::ALL_SAFE | mlua::StdLib::DEBUG,
+                mlua::LuaOptions::default(),
+            )
+        };
+        crate::lua::install(&lua)
+            .map_err(|e| LoadError::Setup(crate::lua::errors::render_error(&e)))?;
+        Ok(Runtime {
+            lua,
+            tokio,
+            options,
+        })
+    }
+
+    /// The Lua VM (to add your own globals or modules before running).
+    pub fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// Runs the script at `path` with `args` (its `...` and `arg`), until it and every task it
+    /// spawned have finished.
+    pub fn run_script(&self, path: &Path, args: &[String]) -> Result<RunReport, LoadError> {
+        let chunk = load::load_script(&self.lua, path, args)?;
+        let argv: MultiValue = args
+            .iter()
+            .map(|a| self.lua.create_string(a).map(Value::String))
+            .collect::<mlua::Result<_>>()
+            .map_err(|e| LoadError::Setup(e.to_string()))?;
+        self.run_function(chunk, argv)
+    }
+
+    /// Runs a Lua chunk given as text (named `name` in tracebacks) as the root task.
+    pub fn run_source(&self, name: &str, source: &str) -> Result<RunReport, LoadError> {
+        let chunk = load::load_source(&self.lua, name, source)?;
+        self.run_function(chunk, MultiValue::new())
+    }
+
+    fn run_function(
+        &self,
+        chunk: mlua::Function,
+        args: MultiValue,
+    ) -> Result<RunReport, LoadError> {
+        let scheduler = Scheduler::of(&self.lua).map_err(|e| LoadError::Setup(e.to_string()))?;
+        let interrupt = Arc::new(Notify::new());
+        let ctrl_c = self.options.handle_ctrl_c.then(|| {
+            let flag = Arc::clone(&scheduler.interrupted);
+            let interrupt = Arc::clone(&interrupt);
+            self.tokio.spawn(async move {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                flag.store(true, Ordering::SeqCst);
+                interrupt.notify_one();
+                eprintln!("drover: interrupted, stopping tasks (Ctrl-C again to abort now)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("drover: aborted");
+                    std::process::exit(130);
+                }
+            })
+        });
+        let local = tokio::task::LocalSet::new();
+        let report = local.block_on(&self.tokio, async {
+            scheduler
+                .spawn(chunk, args)
+                .map_err(|e| LoadError::Setup(e.to_string()))?;
+            tokio::select! {
+                _ = scheduler.wait_idle() => {}
+                _ = interrupt.notified() => {
+                    scheduler.cancel_all();
+                    scheduler.wait_idle().await;
+                }
+            }
+            Ok::<_, LoadError>(collect_report(&scheduler))
+        })?;
+        if let Some(handle) = ctrl_c {
+            handle.abort();
+        }
+        Ok(report)
+    }
+}
+
+fn collect_report(scheduler: &Rc<Scheduler>) -> RunReport {
+    let mut failures: Vec<Failure> = scheduler
+        .unobserved_failures()
+        .into_iter()
+        .map(|(task_id, report)| Failure { task_id, report })
+        .collect();
+    failures.sort_by_key(|f| f.task_id);
+    RunReport {
+        failures,
+        interrupted: scheduler.interrupted.load(Ordering::SeqCst),
+    }
+}
+
+/// The directory a script's `require` looks in first.
+pub fn script_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}

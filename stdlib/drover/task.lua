@@ -1,0 +1,165 @@
+-- drover's `task` module, Lua half. The Rust half (src/lua/task/) provides the primitives;
+-- this chunk adds what must raise plain Lua values or rely on `<close>`: join, timeout, retry,
+-- delay, semaphore:with, pool:map. Loaded once per VM with (task table, private helpers);
+-- returns `task_main`, the body every task runs in.
+local task, private = ...
+
+local capture, traceback, getinfo = private.capture, debug.traceback, debug.getinfo
+local pack, unpack, error, type, xpcall, pcall, setmetatable =
+  table.pack, table.unpack, error, type, xpcall, pcall, setmetatable
+local spawn, sleep = task.spawn, task.sleep
+local seconds, check_options = private.seconds, private.check_options
+
+-- "file:line:" of the first frame that is user Lua code, from `level` up.
+local function position(level)
+  for l = level, level + 30 do
+    local info = getinfo(l, "Sl")
+    if not info then return nil end
+    local src = info.source
+    if info.currentline and info.currentline > 0
+      and not src:find("[drover]", 1, true) and not src:find("__mlua", 1, true) then
+      return info.short_src .. ":" .. info.currentline .. ":"
+    end
+  end
+end
+
+-- Message handler: keeps the raised value and the traceback at the raise point.
+local function msgh(e)
+  return capture(e, traceback(nil, 2), position(3))
+end
+
+local function task_main(fn, ...)
+  return xpcall(fn, msgh, ...)
+end
+
+local function expect_function(fn, what, n)
+  if type(fn) ~= "function" then
+    error(("%s: argument #%d must be a function, got %s"):format(what, n, type(fn)), 3)
+  end
+end
+
+-- Handle methods -----------------------------------------------------------------------------
+local Handle = private.handle_methods
+
+--- Waits for the task; returns its values or re-raises its error (with its traceback).
+function Handle.join(self)
+  local r = pack(self:_result())
+  if r[1] then return unpack(r, 2, r.n) end
+  error(r[2], 0)
+end
+
+-- Cancels a task when the guard goes out of scope (normal exit, error or cancellation).
+local cancel_mt = {
+  __close = function(g)
+    local h = g.handle
+    if h and not h:done() then h:cancel() end
+    local list = g.handles
+    if list then
+      for i = 1, #list do
+        if not list[i]:done() then list[i]:cancel() end
+      end
+    end
+  end,
+}
+
+-- task functions ---------------------------------------------------------------------------
+local function delayed(secs, fn, ...)
+  sleep(secs)
+  return fn(...)
+end
+
+--- Spawns fn(...) after `secs` seconds (gevent's spawn_later).
+function task.delay(secs, fn, ...)
+  seconds(secs, "task.delay")
+  expect_function(fn, "task.delay", 2)
+  return spawn(delayed, secs, fn, ...)
+end
+
+--- Runs fn(...) in a child task; past `secs` the child is cancelled and a timeout error raised.
+function task.timeout(secs, fn, ...)
+  local s = seconds(secs, "task.timeout")
+  expect_function(fn, "task.timeout", 2)
+  local h = spawn(fn, ...)
+  local guard <close> = setmetatable({ handle = h }, cancel_mt)
+  private.set_deadline(h, s)
+  local r = pack(private.wait(h, s))
+  if r[1] == nil and r[2] == "timeout" then
+    h:cancel()
+    error(("timeout: task.timeout(%gs) expired"):format(s), 2)
+  end
+  if r[1] then return unpack(r, 2, r.n) end
+  error(r[2], 0)
+end
+
+--- Calls fn(attempt) until it succeeds, at most `attempts` times.
+function task.retry(fn, opts)
+  expect_function(fn, "task.retry", 1)
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error("task.retry: argument #2 must be an options table, got " .. type(opts), 2)
+  end
+  check_options(opts, "task.retry", "attempts", "delay", "backoff", "timeout")
+  local attempts = opts.attempts or 3
+  if math.type(attempts) ~= "integer" or attempts < 1 then
+    error("task.retry: attempts must be an integer >= 1, got " .. tostring(attempts), 2)
+  end
+  local delay = opts.delay ~= nil and seconds(opts.delay, "task.retry delay") or 0
+  local backoff = opts.backoff or 1
+  if type(backoff) ~= "number" or backoff < 1 then
+    error("task.retry: backoff must be a number >= 1, got " .. tostring(backoff), 2)
+  end
+  local timeout = opts.timeout ~= nil and seconds(opts.timeout, "task.retry timeout") or nil
+  local last
+  for attempt = 1, attempts do
+    local r
+    if timeout then
+      r = pack(pcall(task.timeout, timeout, fn, attempt))
+    else
+      r = pack(pcall(fn, attempt))
+    end
+    if r[1] then return unpack(r, 2, r.n) end
+    last = r[2]
+    if attempt < attempts and delay > 0 then
+      sleep(delay)
+      delay = delay * backoff
+    end
+  end
+  if type(last) == "string" then
+    error(("task.retry: all %d attempts failed; last error: %s"):format(attempts, last), 0)
+  end
+  error(last, 0)
+end
+
+-- Semaphore / lock ---------------------------------------------------------------------------
+local release_mt = { __close = function(g) g.sem:release() end }
+
+--- Runs fn(...) holding one permit; the permit is released however fn ends.
+function private.semaphore_methods.with(self, fn, ...)
+  expect_function(fn, "semaphore:with", 1)
+  self:acquire()
+  local guard <close> = setmetatable({ sem = self }, release_mt)
+  return fn(...)
+end
+
+-- Pool ---------------------------------------------------------------------------------------
+--- Applies fn to every item with at most pool-size calls in flight; results in input order.
+--- The first error (in input order) cancels the calls still running and is re-raised.
+function private.pool_methods.map(self, fn, items)
+  expect_function(fn, "pool:map", 1)
+  if type(items) ~= "table" then
+    error("pool:map: argument #2 must be a list, got " .. type(items), 2)
+  end
+  local n = items.n or #items
+  local handles = {}
+  local guard <close> = setmetatable({ handles = handles }, cancel_mt)
+  for i = 1, n do
+    handles[i] = self:spawn(fn, items[i])
+  end
+  local out = { n = n }
+  for i = 1, n do
+    out[i] = handles[i]:join()
+  end
+  return out
+end
+
+return task_main
