@@ -13,7 +13,7 @@ use mlua::{Lua, MultiValue, Value};
 use tokio::sync::Notify;
 
 pub use self::load::LoadError;
-use crate::lua::task::Scheduler;
+use crate::lua::task::{Scheduler, TaskStatus};
 
 /// A failed task nobody joined: its id (1 is the script itself) and its report.
 #[derive(Debug, Clone)]
@@ -131,11 +131,21 @@ impl Runtime {
         });
         let local = tokio::task::LocalSet::new();
         let report = local.block_on(&self.tokio, async {
-            scheduler
+            let root = scheduler
                 .spawn(chunk, args)
                 .map_err(|e| LoadError::Setup(e.to_string()))?;
+            let root_failed = async {
+                root.finished().await;
+                if root.status() == TaskStatus::Failed {
+                    // The script is dead: tasks still waiting for it (on a queue it would have
+                    // filled, say) would wait forever. Stop them rather than hang.
+                    scheduler.cancel_all();
+                }
+                std::future::pending::<()>().await
+            };
             tokio::select! {
                 _ = scheduler.wait_idle() => {}
+                _ = root_failed => {}
                 _ = interrupt.notified() => {
                     scheduler.cancel_all();
                     scheduler.wait_idle().await;

@@ -257,6 +257,11 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             None => Ok(None),
         })?,
     )?;
+    let epoch = std::time::Instant::now();
+    m.set(
+        "now",
+        lua.create_function(move |_, ()| Ok(epoch.elapsed().as_secs_f64()))?,
+    )?;
     m.set(
         "sleep",
         suspending_function(lua, "task.sleep", |_, secs: Value| async move {
