@@ -6,7 +6,13 @@ use mlua::{Lua, Value};
 use crate::lua::task::core::TaskFailure;
 
 /// Chunk names of drover's own Lua code; frames from them are internal.
-pub const INTERNAL_SOURCES: &[&str] = &["__mlua", "[drover]", "[C]: in ?", "in function 'xpcall'"];
+pub const INTERNAL_SOURCES: &[&str] = &[
+    "__mlua",
+    "[drover]",
+    "[C]: in ?",
+    "in function 'xpcall'",
+    "in upvalue 'get_future'",
+];
 
 /// The message of an mlua error without its wrappers (callback chains, context).
 pub fn root_message(err: &mlua::Error) -> String {

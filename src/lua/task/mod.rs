@@ -142,25 +142,47 @@ pub(crate) fn ensure_can_suspend(lua: &Lua, op: &str) -> mlua::Result<()> {
     if unsafe { mlua::ffi::lua_isyieldable(state) } != 0 {
         return Ok(());
     }
+    // Which C function is in the way: known by identity first (its name is unknown when it
+    // was called from C, e.g. through pcall), by its call-site name otherwise.
+    let known = |ptr: *const std::ffi::c_void| -> Option<&'static str> {
+        let globals = lua.globals();
+        let lookup = |table: &str, field: &str| -> Option<*const std::ffi::c_void> {
+            let f: Function = if table.is_empty() {
+                globals.get(field).ok()?
+            } else {
+                globals.get::<Table>(table).ok()?.get(field).ok()?
+            };
+            Some(f.to_pointer())
+        };
+        [
+            ("table", "sort", "sort"),
+            ("string", "gsub", "gsub"),
+            ("", "require", "require"),
+        ]
+        .into_iter()
+        .find(|(t, f, _)| lookup(t, f) == Some(ptr))
+        .map(|(_, _, name)| name)
+    };
     let mut culprit = None;
     let mut callee_what = String::new();
     for level in 1..64 {
-        let Some((what, name, source)) = lua.inspect_stack(level, |d| {
+        let Some((what, name, source, ptr)) = lua.inspect_stack(level, |d| {
             let src = d.source();
             (
                 src.what.to_string(),
                 d.names().name.map(|n| n.to_string()),
                 src.source.map(|s| s.to_string()).unwrap_or_default(),
+                d.function().to_pointer(),
             )
         }) else {
             break;
         };
         if what == "C" && !source.contains("__mlua") {
             // A C function running a main chunk is require (or dofile) loading a module.
-            culprit = Some(if callee_what == "main" {
-                "require".into()
-            } else {
-                name.unwrap_or_else(|| "?".into())
+            culprit = Some(match known(ptr) {
+                Some(name) => name.to_string(),
+                None if callee_what == "main" => "require".to_string(),
+                None => name.unwrap_or_else(|| "?".into()),
             });
             break;
         }
