@@ -8,8 +8,11 @@ pub mod task;
 
 use mlua::{Lua, Table};
 
+/// Builds one module's table.
+pub type ModuleFn = fn(&Lua) -> mlua::Result<Table>;
+
 /// Every module drover registers: name and constructor.
-pub const MODULES: &[(&str, fn(&Lua) -> mlua::Result<Table>)] = &[("task", task::module)];
+pub const MODULES: &[(&str, ModuleFn)] = &[("task", task::module)];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),
 /// and installs the coroutine forwarders.

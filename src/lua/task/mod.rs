@@ -87,7 +87,7 @@ pub(crate) fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
             )));
         }
     };
-    if !(secs >= 0.0) || !secs.is_finite() {
+    if secs.is_nan() || secs < 0.0 || !secs.is_finite() {
         return Err(mlua::Error::RuntimeError(format!(
             "{what}: seconds must be a finite number >= 0, got {secs}"
         )));

@@ -1,0 +1,37 @@
+# Shared setup for scripts/*.sh (sourced): installs missing tools on Debian as root.
+# Never shipped; safe to run repeatedly.
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing: $* — install it (e.g. sudo apt-get install -y $*) and retry" >&2
+    exit 1
+  fi
+  if [ "$apt_updated" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_build_tools() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      echo "cargo not found: install Rust from https://rustup.rs and retry" >&2
+      exit 1
+    fi
+  fi
+  # vendored Lua 5.4 and aws-lc need a C compiler and make.
+  command -v cc >/dev/null 2>&1 || apt_install gcc libc6-dev
+  command -v make >/dev/null 2>&1 || apt_install make
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null 2>&1; then
+      rustup component add rustfmt clippy
+    else
+      echo "cargo fmt / cargo clippy missing: install the rustfmt and clippy components" >&2
+      exit 1
+    fi
+  fi
+}
