@@ -16,8 +16,21 @@ use std::time::Duration;
 
 use mlua::{HookTriggers, Lua, VmState, ffi};
 
-/// How long one task may run without yielding before it is preempted.
+/// How long one task may run without yielding before it is preempted (default).
 pub const QUANTUM: Duration = Duration::from_millis(20);
+
+/// The quantum in force: `DROVER_PREEMPT_QUANTUM_MS` overrides it (0 turns preemption off;
+/// meant for benchmarks and tuning).
+fn quantum() -> Option<Duration> {
+    match std::env::var("DROVER_PREEMPT_QUANTUM_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => Some(QUANTUM),
+    }
+}
 
 thread_local! {
     /// Set when the preemption hook yielded the running coroutine; the coroutine forwarder
@@ -38,6 +51,20 @@ struct Slot {
     state: usize,
     /// Bumped at every task poll; unchanged across two watchdog ticks means "stuck".
     epoch: u64,
+    /// The state the watchdog armed the hook on, until the hook fires or the Lua thread
+    /// leaves that state (then the hook is disarmed: a stale hook must not fire later in
+    /// another context, e.g. after the thread was recycled for a new task).
+    armed: usize,
+}
+
+impl Slot {
+    /// Leaves the current state: disarms a hook that did not fire while it ran.
+    fn leave(&mut self) {
+        if self.armed != 0 && self.armed == self.state {
+            unsafe { ffi::lua_sethook(self.armed as *mut ffi::lua_State, None, 0, 0) };
+            self.armed = 0;
+        }
+    }
 }
 
 /// The watchdog's shared view of the Lua thread.
@@ -53,7 +80,18 @@ impl Preempt {
     /// whether the current task has to stop (cancelled, past a deadline, run interrupted): that
     /// matters only where Lua cannot yield, so the hook raises an error instead.
     pub fn install(lua: &Lua, must_stop: StopCheck) -> mlua::Result<Arc<Preempt>> {
-        let callback = move |_lua: &Lua, _debug: &mlua::debug::Debug| -> mlua::Result<VmState> {
+        let callback = move |_lua: &Lua, debug: &mlua::debug::Debug| -> mlua::Result<VmState> {
+            // Never preempt inside mlua's async-call wrapper: a yield there lost wakeups (a
+            // task waiting in task.join_all was never polled again). It yields on its own
+            // within a few instructions anyway.
+            // Likewise for drover's own short Lua glue (coroutine forwarders, task helpers).
+            if debug
+                .source()
+                .source
+                .is_some_and(|s| s.contains("__mlua") || s.contains("[drover]"))
+            {
+                return Ok(VmState::Continue);
+            }
             let state = HOOK_STATE.with(|s| s.get());
             let yieldable = !state.is_null() && unsafe { ffi::lua_isyieldable(state) } != 0;
             if yieldable {
@@ -83,24 +121,30 @@ impl Preempt {
         let preempt = Arc::new(Preempt {
             slot: Mutex::new(Slot::default()),
         });
-        let weak = Arc::downgrade(&preempt);
-        std::thread::Builder::new()
-            .name("drover-preempt".into())
-            .spawn(move || watchdog(weak))
-            .map_err(mlua::Error::external)?;
+        if let Some(quantum) = quantum() {
+            let weak = Arc::downgrade(&preempt);
+            std::thread::Builder::new()
+                .name("drover-preempt".into())
+                .spawn(move || watchdog(weak, quantum))
+                .map_err(mlua::Error::external)?;
+        }
         Ok(preempt)
     }
 
     /// Marks the start of a task poll (the running state is filled in on resume).
     pub fn begin_poll(&self) {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.leave();
         slot.epoch = slot.epoch.wrapping_add(1);
         slot.state = 0;
     }
 
     /// Marks the end of a task poll; says whether the task was preempted during it.
     pub fn end_poll(&self) -> bool {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner()).state = 0;
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.leave();
+        slot.state = 0;
+        drop(slot);
         HOOK_YIELDED.with(|f| f.set(false));
         PREEMPTED.with(|f| f.replace(false))
     }
@@ -108,6 +152,7 @@ impl Preempt {
     /// Records `state` as the innermost running state; returns the previous one.
     pub fn set_current(&self, state: *mut ffi::lua_State) -> *mut ffi::lua_State {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.leave();
         std::mem::replace(&mut slot.state, state as usize) as *mut ffi::lua_State
     }
 
@@ -133,14 +178,14 @@ unsafe extern "C-unwind" fn drover_hook(state: *mut ffi::lua_State, ar: *mut ffi
     }
 }
 
-fn watchdog(preempt: Weak<Preempt>) {
+fn watchdog(preempt: Weak<Preempt>, quantum: Duration) {
     let mut last_epoch = u64::MAX;
     loop {
-        std::thread::sleep(QUANTUM);
+        std::thread::sleep(quantum);
         let Some(preempt) = preempt.upgrade() else {
             return;
         };
-        let slot = preempt.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = preempt.slot.lock().unwrap_or_else(|e| e.into_inner());
         if slot.state != 0 && slot.epoch == last_epoch {
             // The state is alive: it is running, and it cannot finish while we hold the lock
             // (the Lua thread takes it before leaving the poll).

@@ -74,6 +74,10 @@ impl Runtime {
                 mlua::LuaOptions::default(),
             )
         };
+        // Generational GC: every async call leaves a small Lua userdata owning a much larger
+        // Rust future; the incremental collector let 400k of them pile up (383 MiB RSS for
+        // 200k queue round trips) where minor collections keep it at 13 MiB, and 2.5x faster.
+        lua.gc_set_mode(mlua::prelude::LuaGcMode::Generational(Default::default()));
         crate::lua::install(&lua)
             .map_err(|e| LoadError::Setup(crate::lua::errors::render_error(&e)))?;
         Ok(Runtime {
