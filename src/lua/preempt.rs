@@ -197,6 +197,7 @@ fn watchdog(preempt: Weak<Preempt>, quantum: Duration) {
                     1,
                 )
             };
+            slot.armed = slot.state;
         }
         last_epoch = slot.epoch;
     }

@@ -141,6 +141,24 @@ function private.semaphore_methods.with(self, fn, ...)
   return fn(...)
 end
 
+-- Queue --------------------------------------------------------------------------------------
+-- put/get take a synchronous fast path when they need not wait (an async call costs several
+-- times more); only a wait goes through the suspending Rust method.
+local Queue = private.queue_methods
+
+function Queue.put(self, value, opts)
+  if opts ~= nil then self:_put_check(opts) end
+  if value ~= nil and self:try_put(value) then return true end
+  return self:_put(value, opts)
+end
+
+function Queue.get(self, opts)
+  if opts ~= nil then self:_get_check(opts) end
+  local v = self:try_get()
+  if v ~= nil then return v end
+  return self:_get(opts)
+end
+
 -- Pool ---------------------------------------------------------------------------------------
 --- Applies fn to every item with at most pool-size calls in flight; results in input order.
 --- The first error (in input order) cancels the calls still running and is re-raised.

@@ -62,17 +62,25 @@ impl UserData for TaskHandle {
     }
 }
 
-/// Lua-implemented methods of a userdata type (filled by `task.lua`), found through `__index`.
-pub(crate) fn lua_methods(lua: &Lua, type_name: &str) -> mlua::Result<Table> {
-    let key = format!("drover.methods.{type_name}");
-    match lua.named_registry_value::<Option<Table>>(&key)? {
-        Some(t) => Ok(t),
-        None => {
-            let t = lua.create_table()?;
-            lua.set_named_registry_value(&key, &t)?;
-            Ok(t)
-        }
+/// Lua-implemented methods of userdata types (filled by `task.lua`), found through `__index`.
+#[derive(Default)]
+struct MethodTables(std::collections::HashMap<&'static str, Table>);
+
+/// The table of Lua-implemented methods of `type_name`, created on first use.
+pub(crate) fn lua_methods(lua: &Lua, type_name: &'static str) -> mlua::Result<Table> {
+    if let Some(tables) = lua.app_data_ref::<MethodTables>()
+        && let Some(t) = tables.0.get(type_name)
+    {
+        return Ok(t.clone());
     }
+    let t = lua.create_table()?;
+    if lua.app_data_ref::<MethodTables>().is_none() {
+        lua.set_app_data(MethodTables::default());
+    }
+    if let Some(mut tables) = lua.app_data_mut::<MethodTables>() {
+        tables.0.insert(type_name, t.clone());
+    }
+    Ok(t)
 }
 
 /// Parses a duration in seconds: a finite number, zero or more.
@@ -428,6 +436,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     private.set("handle_methods", lua_methods(lua, "Handle")?)?;
     private.set("pool_methods", lua_methods(lua, "Pool")?)?;
     private.set("semaphore_methods", lua_methods(lua, "Semaphore")?)?;
+    private.set("queue_methods", lua_methods(lua, "Queue")?)?;
 
     let task_main: Function = lua
         .load(TASK_LUA)

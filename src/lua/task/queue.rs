@@ -11,10 +11,12 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
-use mlua::{Function, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value};
+use mlua::{
+    AnyUserData, Function, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value,
+};
 use tokio::sync::Notify;
 
-use super::{check_options, ensure_can_suspend, opt_seconds, timed_out};
+use super::{check_options, ensure_can_suspend, lua_methods, opt_seconds, timed_out};
 
 enum Store {
     Fifo(VecDeque<Value>),
@@ -243,7 +245,7 @@ fn timeout_of(opts: &Value, what: &str) -> mlua::Result<Option<Duration>> {
 
 impl UserData for Queue {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_async_method("put", |lua, this, (value, opts): (Value, Value)| {
+        methods.add_async_method("_put", |lua, this, (value, opts): (Value, Value)| {
             let allowed = ensure_can_suspend(&lua, "queue:put");
             let q = Rc::clone(&this.0);
             async move {
@@ -270,7 +272,7 @@ impl UserData for Queue {
                 Ok(MultiValue::from_iter([Value::Boolean(true)]))
             }
         });
-        methods.add_async_method("get", |lua, this, opts: Value| {
+        methods.add_async_method("_get", |lua, this, opts: Value| {
             let allowed = ensure_can_suspend(&lua, "queue:get");
             let q = Rc::clone(&this.0);
             async move {
@@ -295,6 +297,12 @@ impl UserData for Queue {
                 };
                 Ok(MultiValue::from_iter([value]))
             }
+        });
+        methods.add_method("_put_check", |_, _, opts: Value| {
+            timeout_of(&opts, "queue:put").map(|_| ())
+        });
+        methods.add_method("_get_check", |_, _, opts: Value| {
+            timeout_of(&opts, "queue:get").map(|_| ())
         });
         methods.add_method("try_put", |_, this, value: Value| {
             if this.0.is_full() {
@@ -346,6 +354,9 @@ impl UserData for Queue {
         methods.add_method("len", |_, this, ()| Ok(this.0.len.get()));
         methods.add_method("empty", |_, this, ()| Ok(this.0.len.get() == 0));
         methods.add_method("full", |_, this, ()| Ok(this.0.is_full()));
+        methods.add_meta_function(MetaMethod::Index, |lua, (_, key): (AnyUserData, Value)| {
+            lua_methods(lua, "Queue")?.raw_get::<Value>(key)
+        });
         methods.add_meta_method(MetaMethod::Len, |_, this, ()| Ok(this.0.len.get()));
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             let max = if this.0.maxsize == 0 {
