@@ -142,3 +142,50 @@ fn tostring(lua: &Lua, value: &Value) -> String {
         .and_then(|f| f.call::<String>(value.clone()))
         .unwrap_or_else(|_| format!("(error object is a {} value)", value.type_name()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_traceback_drops_internal_frames() {
+        let tb = "stack traceback:\n\t[C]: in upvalue 'get_future'\n\t__mlua_async_poll:5: in function 'task.sleep'\n\
+                  \tmain.lua:3: in local 'nap'\n\tmain.lua:5: in main chunk\n\t[C]: in function 'xpcall'\n\
+                  \t[drover] task.lua:32: in function <[drover] task.lua:31>\n\t[C]: in ?";
+        assert_eq!(
+            filter_traceback(tb),
+            "stack traceback:\n\tmain.lua:3: in local 'nap'\n\tmain.lua:5: in main chunk"
+        );
+    }
+
+    #[test]
+    fn render_error_unwraps_callback_chains() {
+        let err = mlua::Error::CallbackError {
+            traceback: "stack traceback:\n\tx.lua:1: in main chunk".into(),
+            cause: std::sync::Arc::new(mlua::Error::RuntimeError("boom".into())),
+        };
+        assert_eq!(
+            render_error(&err),
+            "boom\nstack traceback:\n\tx.lua:1: in main chunk"
+        );
+    }
+
+    #[test]
+    fn capture_prefixes_rust_errors_with_the_caller_position() {
+        let lua = Lua::new();
+        let value = Value::Error(Box::new(mlua::Error::RuntimeError(
+            "task.sleep: bad".into(),
+        )));
+        let f = capture(
+            &lua,
+            value,
+            "stack traceback:\n\ta.lua:2: in main chunk".into(),
+            Some("a.lua:2:".into()),
+        )
+        .expect("capture");
+        assert_eq!(
+            f.report,
+            "a.lua:2: task.sleep: bad\nstack traceback:\n\ta.lua:2: in main chunk"
+        );
+    }
+}

@@ -80,3 +80,28 @@ fn strip_shebang(mut source: Vec<u8>) -> Vec<u8> {
     }
     source
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_becomes_a_comment_and_keeps_line_numbers() {
+        let out = strip_shebang(b"#!/usr/bin/env drover run\nprint(1)\n".to_vec());
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(text.starts_with("--"));
+        assert_eq!(text.lines().nth(1), Some("print(1)"));
+        assert_eq!(strip_shebang(b"print(1)".to_vec()), b"print(1)".to_vec());
+    }
+
+    #[test]
+    fn syntax_errors_name_the_chunk_and_line() {
+        let lua = Lua::new();
+        match load_source(&lua, "snippet", "local x = = 1") {
+            Err(LoadError::Syntax { message }) => {
+                assert!(message.starts_with("snippet:1:"), "{message}")
+            }
+            other => panic!("expected a syntax error, got {:?}", other.map(|_| ())),
+        }
+    }
+}

@@ -184,3 +184,28 @@ pub fn script_dir(path: &Path) -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedding_runs_source_and_reports_unjoined_failures() {
+        let rt = Runtime::new(RuntimeOptions::default()).expect("runtime");
+        rt.lua().globals().set("answer", 42).expect("set global");
+        let ok = rt.run_source(
+            "ok",
+            "local h = task.spawn(function() return answer end); assert(h:join() == 42)",
+        );
+        assert_eq!(ok.expect("runs").exit_code(), 0);
+        let failed = rt
+            .run_source("bad", "task.spawn(function() error('lost') end)")
+            .expect("runs");
+        assert_eq!(failed.exit_code(), 1);
+        assert!(
+            failed.failures[0].report.contains("bad:1: lost"),
+            "{:?}",
+            failed.failures
+        );
+    }
+}
