@@ -43,7 +43,8 @@ local Handle = private.handle_methods
 
 --- Waits for the task; returns its values or re-raises its error (with its traceback).
 function Handle.join(self)
-  local r = pack(self:_result())
+  local r = pack(self:_result_now())  -- finished already: no suspension needed
+  if r.n == 0 then r = pack(self:_result()) end
   if r[1] then return unpack(r, 2, r.n) end
   error(r[2], 0)
 end

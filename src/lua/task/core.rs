@@ -333,7 +333,7 @@ impl Future for TaskFuture {
         let preempted = self.scheduler.preempt.end_poll();
         CURRENT.with(|c| *c.borrow_mut() = previous);
         let Poll::Ready(result) = polled else {
-            if preempted {
+            if preempted && self.scheduler.live_count() > 1 {
                 // The task's own wake is already queued locally, ahead of timers and wakes from
                 // other threads; park it on a timer tick instead, so they run first.
                 let mut backoff = Box::pin(tokio::time::sleep(std::time::Duration::from_millis(1)));

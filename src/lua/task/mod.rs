@@ -49,6 +49,13 @@ impl UserData for TaskHandle {
             this.0.mark_observed();
             Ok(this.0.failure_report())
         });
+        methods.add_method("_result_now", |lua, this, ()| {
+            if this.0.is_finished() {
+                this.0.result(lua)
+            } else {
+                Ok(MultiValue::new())
+            }
+        });
         methods.add_async_method("_result", |lua, this, ()| async move {
             this.0.finished().await;
             this.0.result(&lua)
