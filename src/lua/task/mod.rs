@@ -137,6 +137,54 @@ pub(crate) fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua:
     Ok(())
 }
 
+/// Waits until `ready()` holds, re-checking whenever `notify` fires (notify_one or
+/// notify_waiters). Returns false when `timeout` ran out first.
+pub(crate) async fn wait_until(
+    notify: &tokio::sync::Notify,
+    timeout: Option<Duration>,
+    ready: impl Fn() -> bool,
+) -> bool {
+    let wait = async {
+        loop {
+            let notified = notify.notified();
+            if ready() {
+                return;
+            }
+            notified.await;
+        }
+    };
+    match timeout {
+        None => {
+            wait.await;
+            true
+        }
+        Some(d) => tokio::time::timeout(d, wait).await.is_ok(),
+    }
+}
+
+/// `true`, or `nil, "timeout"`.
+pub(crate) fn done_or_timed_out(lua: &Lua, done: bool) -> mlua::Result<MultiValue> {
+    if done {
+        Ok(MultiValue::from_iter([Value::Boolean(true)]))
+    } else {
+        timed_out(lua)
+    }
+}
+
+/// An integer argument of at least `min` (floats with no fraction are accepted).
+pub(crate) fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
+    match value {
+        Value::Integer(i) if *i >= min => Ok(*i as usize),
+        Value::Number(n) if *n >= min as f64 && n.fract() == 0.0 && n.is_finite() => {
+            Ok(*n as usize)
+        }
+        other => Err(mlua::Error::RuntimeError(format!(
+            "{what} must be an integer >= {min}, got {}",
+            sync::describe(other)
+        ))),
+    }
+}
+
 /// `nil, "timeout"`: what every wait returns when its timeout runs out.
 pub(crate) fn timed_out(lua: &Lua) -> mlua::Result<MultiValue> {
     Ok(MultiValue::from_iter([

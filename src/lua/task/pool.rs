@@ -19,16 +19,7 @@ pub struct Pool {
 
 impl Pool {
     pub fn create(_lua: &Lua, size: Value) -> mlua::Result<Pool> {
-        let size = match size {
-            Value::Integer(i) if i >= 1 => i as usize,
-            Value::Number(n) if n >= 1.0 && n.fract() == 0.0 => n as usize,
-            other => {
-                return Err(mlua::Error::RuntimeError(format!(
-                    "task.pool: size must be an integer >= 1, got {}",
-                    super::sync::describe(&other)
-                )));
-            }
-        };
+        let size = super::integer_at_least(&size, 1, "task.pool: size")?;
         Ok(Pool {
             slots: Arc::new(Semaphore::new(size)),
             size,

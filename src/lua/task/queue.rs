@@ -16,7 +16,10 @@ use mlua::{
 };
 use tokio::sync::Notify;
 
-use super::{check_options, ensure_can_suspend, lua_methods, opt_seconds, timed_out};
+use super::{
+    check_options, done_or_timed_out, ensure_can_suspend, integer_at_least, lua_methods,
+    opt_seconds, timed_out, wait_until,
+};
 
 enum Store {
     Fifo(VecDeque<Value>),
@@ -48,14 +51,7 @@ impl Queue {
             check_options(&opts, &["maxsize", "kind", "compare"], "task.queue")?;
             maxsize = match opts.get::<Value>("maxsize")? {
                 Value::Nil => 0,
-                Value::Integer(i) if i >= 0 => i as usize,
-                Value::Number(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
-                other => {
-                    return Err(mlua::Error::RuntimeError(format!(
-                        "task.queue: maxsize must be an integer >= 0 (0 = unbounded), got {}",
-                        super::sync::describe(&other)
-                    )));
-                }
+                v => integer_at_least(&v, 0, "task.queue: maxsize")?,
             };
             kind = match opts.get::<Option<String>>("kind")?.as_deref() {
                 None | Some("fifo") => "fifo",
@@ -251,22 +247,8 @@ impl UserData for Queue {
             async move {
                 allowed?;
                 let timeout = timeout_of(&opts, "queue:put")?;
-                let wait = async {
-                    loop {
-                        let notified = q.not_full.notified();
-                        if !q.is_full() {
-                            return;
-                        }
-                        notified.await;
-                    }
-                };
-                match timeout {
-                    None => wait.await,
-                    Some(d) => {
-                        if tokio::time::timeout(d, wait).await.is_err() {
-                            return timed_out(&lua);
-                        }
-                    }
+                if !wait_until(&q.not_full, timeout, || !q.is_full()).await {
+                    return timed_out(&lua);
                 }
                 q.push(value)?;
                 Ok(MultiValue::from_iter([Value::Boolean(true)]))
@@ -331,24 +313,8 @@ impl UserData for Queue {
             async move {
                 allowed?;
                 let timeout = opt_seconds(&timeout, "queue:join")?;
-                let wait = async {
-                    loop {
-                        let notified = q.all_done.notified();
-                        if q.unfinished.get() == 0 {
-                            return;
-                        }
-                        notified.await;
-                    }
-                };
-                match timeout {
-                    None => wait.await,
-                    Some(d) => {
-                        if tokio::time::timeout(d, wait).await.is_err() {
-                            return timed_out(&lua);
-                        }
-                    }
-                }
-                Ok(MultiValue::from_iter([Value::Boolean(true)]))
+                let done = wait_until(&q.all_done, timeout, || q.unfinished.get() == 0).await;
+                done_or_timed_out(&lua, done)
             }
         });
         methods.add_method("len", |_, this, ()| Ok(this.0.len.get()));

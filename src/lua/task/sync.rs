@@ -7,7 +7,10 @@ use std::sync::Arc;
 use mlua::{AnyUserData, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
 use tokio::sync::Notify;
 
-use super::{ensure_can_suspend, lua_methods, opt_seconds, timed_out};
+use super::{
+    done_or_timed_out, ensure_can_suspend, integer_at_least, lua_methods, opt_seconds, timed_out,
+    wait_until,
+};
 
 /// A flag tasks can wait on; `set` wakes every waiter (gevent's `Event`).
 pub struct Event {
@@ -42,24 +45,8 @@ impl UserData for Event {
             async move {
                 allowed?;
                 let timeout = opt_seconds(&timeout, "event:wait")?;
-                let wait = async {
-                    loop {
-                        let notified = notify.notified();
-                        if set.get() {
-                            return;
-                        }
-                        notified.await;
-                    }
-                };
-                match timeout {
-                    None => wait.await,
-                    Some(d) => {
-                        if tokio::time::timeout(d, wait).await.is_err() {
-                            return timed_out(&lua);
-                        }
-                    }
-                }
-                Ok(MultiValue::from_iter([Value::Boolean(true)]))
+                let done = wait_until(&notify, timeout, || set.get()).await;
+                done_or_timed_out(&lua, done)
             }
         });
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
@@ -80,16 +67,7 @@ pub struct Semaphore {
 
 impl Semaphore {
     pub fn create(n: Value, name: &'static str) -> mlua::Result<Semaphore> {
-        let size = match n {
-            Value::Integer(i) if i >= 1 => i as usize,
-            Value::Number(f) if f >= 1.0 && f.fract() == 0.0 => f as usize,
-            other => {
-                return Err(mlua::Error::RuntimeError(format!(
-                    "{name}: size must be an integer >= 1, got {}",
-                    describe(&other)
-                )));
-            }
-        };
+        let size = integer_at_least(&n, 1, &format!("{name}: size"))?;
         Ok(Semaphore {
             sem: Arc::new(tokio::sync::Semaphore::new(size)),
             size,
