@@ -24,13 +24,5 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         loaded.set(*name, table)?;
     }
     coroutine::install(lua)?;
-    let scheduler = task::Scheduler::of(lua)?;
-    let preempt = std::sync::Arc::clone(&scheduler.preempt);
-    lua.set_thread_event_callback(mlua::thread::ThreadTriggers::ON_RESUME, move |_, event| {
-        if let mlua::thread::ThreadEvent::Resume(thread) = event {
-            preempt.set_current(thread.state());
-        }
-        Ok(())
-    });
     Ok(())
 }

@@ -131,12 +131,13 @@ impl Preempt {
         Ok(preempt)
     }
 
-    /// Marks the start of a task poll (the running state is filled in on resume).
-    pub fn begin_poll(&self) {
+    /// Marks the start of a task poll running `state` (null until the task has bound its
+    /// coroutine, which it does first thing).
+    pub fn begin_poll(&self, state: *mut ffi::lua_State) {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         slot.leave();
         slot.epoch = slot.epoch.wrapping_add(1);
-        slot.state = 0;
+        slot.state = state as usize;
     }
 
     /// Marks the end of a task poll; says whether the task was preempted during it.

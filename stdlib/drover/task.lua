@@ -28,7 +28,10 @@ local function msgh(e)
   return capture(e, traceback(nil, 2), position(3))
 end
 
+local bind, running = private.bind, coroutine.running
+
 local function task_main(fn, ...)
+  bind(running())
   return xpcall(fn, msgh, ...)
 end
 

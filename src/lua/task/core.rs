@@ -73,6 +73,8 @@ pub struct TaskInner {
     deadline: Cell<Option<Instant>>,
     /// Released when the task ends, however it ends (e.g. a pool slot).
     guard: RefCell<Option<Box<dyn std::any::Any>>>,
+    /// The Lua state of the task's coroutine (bound by `task_main` when it starts).
+    state: Cell<*mut mlua::ffi::lua_State>,
 }
 
 impl TaskInner {
@@ -104,6 +106,11 @@ impl TaskInner {
         if let Some(abort) = self.abort.borrow().as_ref() {
             abort.abort();
         }
+    }
+
+    /// Records the task's coroutine (for preemption and yieldability checks).
+    pub fn bind_state(&self, state: *mut mlua::ffi::lua_State) {
+        self.state.set(state);
     }
 
     pub fn set_deadline(&self, at: Instant) {
@@ -233,6 +240,7 @@ impl Scheduler {
             cancel_requested: Cell::new(false),
             deadline: Cell::new(current_task().and_then(|t| t.deadline.get())),
             guard: RefCell::new(None),
+            state: Cell::new(std::ptr::null_mut()),
         });
         let future = TaskFuture {
             call,
@@ -328,7 +336,7 @@ impl Future for TaskFuture {
             self.backoff = None;
         }
         let previous = CURRENT.with(|c| c.replace(Some(Rc::clone(&self.task))));
-        self.scheduler.preempt.begin_poll();
+        self.scheduler.preempt.begin_poll(self.task.state.get());
         let polled = self.call.as_mut().poll(cx);
         let preempted = self.scheduler.preempt.end_poll();
         CURRENT.with(|c| *c.borrow_mut() = previous);

@@ -450,6 +450,16 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         )?,
     )?;
     private.set(
+        "bind",
+        lua.create_function(|lua, thread: mlua::Thread| {
+            if let Some(task) = current_task() {
+                task.bind_state(thread.state());
+                Scheduler::of(lua)?.preempt.set_current(thread.state());
+            }
+            Ok(())
+        })?,
+    )?;
+    private.set(
         "set_deadline",
         lua.create_function(|_, (handle, secs): (AnyUserData, Value)| {
             let d = seconds(&secs, "task.timeout")?;
