@@ -44,6 +44,12 @@ pub fn root_message(err: &mlua::Error) -> String {
     }
 }
 
+/// The message of an mlua error, without wrappers and without any embedded traceback.
+pub fn message_of(err: &mlua::Error) -> String {
+    let msg = root_message(err);
+    split_traceback(&msg).0.to_string()
+}
+
 /// An error that escaped to Rust, rendered for a report (message, then its traceback if any).
 pub fn render_error(err: &mlua::Error) -> String {
     let mut traceback = None;

@@ -5,8 +5,8 @@
 local task, private = ...
 
 local capture, traceback, getinfo = private.capture, debug.traceback, debug.getinfo
-local pack, unpack, error, type, xpcall, pcall, setmetatable =
-  table.pack, table.unpack, error, type, xpcall, pcall, setmetatable
+local pack, unpack, error, type, xpcall, setmetatable =
+  table.pack, table.unpack, error, type, xpcall, setmetatable
 local spawn, sleep = task.spawn, task.sleep
 local seconds, check_options = private.seconds, private.check_options
 
@@ -30,9 +30,34 @@ end
 
 local bind, running = private.bind, coroutine.running
 
+-- pcall / xpcall hand errors raised by Rust functions (mlua error objects) to Lua code as
+-- plain strings, "file:line: message" at the caller's line, like errors raised by Lua code.
+-- Other error values pass through unchanged.
+local error_text, raw_xpcall = private.error_text, xpcall
+
+local function as_lua_error(e)
+  local text = error_text(e)
+  if text == nil then return e end
+  local pos = position(4)
+  if pos and text:sub(1, #pos) ~= pos then text = pos .. " " .. text end
+  return text
+end
+
+local function pcall_msgh(e)
+  return as_lua_error(e)
+end
+
+_G.pcall = function(fn, ...)
+  return raw_xpcall(fn, pcall_msgh, ...)
+end
+
+_G.xpcall = function(fn, handler, ...)
+  return raw_xpcall(fn, function(e) return handler(as_lua_error(e)) end, ...)
+end
+
 local function task_main(fn, ...)
   bind(running())
-  return xpcall(fn, msgh, ...)
+  return raw_xpcall(fn, msgh, ...)
 end
 
 local function expect_function(fn, what, n)

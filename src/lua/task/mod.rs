@@ -450,6 +450,15 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         )?,
     )?;
     private.set(
+        "error_text",
+        lua.create_function(|_, value: Value| {
+            Ok(match value {
+                Value::Error(err) => Some(crate::lua::errors::message_of(&err)),
+                _ => None,
+            })
+        })?,
+    )?;
+    private.set(
         "bind",
         lua.create_function(|lua, thread: mlua::Thread| {
             if let Some(task) = current_task() {

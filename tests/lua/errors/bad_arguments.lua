@@ -17,3 +17,14 @@ check.raises("pool:map: argument #2 must be a list", task.pool(2).map, task.pool
 -- the process is still alive and well
 task.sleep(0.01)
 print("survived")
+-- pcall hands errors from Rust functions to Lua as plain strings at the caller's line
+local ok, err = pcall(task.sleep, -1)
+check.eq(ok, false)
+check.eq(type(err), "string", "error type")
+check.eq(err, "tests/lua/errors/bad_arguments.lua:21: task.sleep: seconds must be a finite number >= 0, got -1")
+local ok2, err2 = xpcall(task.sleep, function(e) return "handled: " .. e end, "x")
+check.eq(ok2, false)
+check.eq(err2:find("^handled: tests/lua/errors/bad_arguments.lua:25: task.sleep") ~= nil, true, err2)
+-- other error values pass through untouched
+local t = {}
+check.eq(select(2, pcall(error, t)), t)
