@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_build_tools
+ensure_sshd_fixture
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

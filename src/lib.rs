@@ -16,8 +16,10 @@
 //!   - [`lua::preempt`]: the watchdog that preempts CPU-bound Lua through an asynchronously
 //!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
 //!   - [`lua::errors`]: error messages and tracebacks without internal frames.
+//! - [`ssh`]: russh client sessions (connect, host keys, auth, exec); no Lua.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 pub mod cli;
 pub mod lua;
 pub mod runtime;
+pub mod ssh;

@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[path = "drover/sshd.rs"]
+mod sshd;
+
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -54,6 +57,7 @@ struct Expectations {
     interrupt_on: Option<String>,
     interrupt_twice: bool,
     time_limit: Duration,
+    needs_sshd: bool,
 }
 
 fn expectations(source: &str) -> Expectations {
@@ -79,6 +83,7 @@ fn expectations(source: &str) -> Expectations {
             "args" => e.args = value.split_whitespace().map(String::from).collect(),
             "interrupt-on" => e.interrupt_on = Some(value),
             "interrupt-twice" => e.interrupt_twice = value == "true",
+            "needs" => e.needs_sshd = value.split_whitespace().any(|n| n == "sshd"),
             "time-limit" => {
                 e.time_limit =
                     Duration::from_secs_f64(value.parse().expect("time-limit takes seconds"))
@@ -92,7 +97,16 @@ fn expectations(source: &str) -> Expectations {
 /// Runs `drover run SCRIPT` as the tests expect; returns (exit code, stdout, stderr).
 fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), Failed> {
     let root = repo_root();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_drover"))
+    let sshd = if e.needs_sshd {
+        Some(sshd::Sshd::start()?)
+    } else {
+        None
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
+    if let Some(sshd) = &sshd {
+        command.envs(sshd.env());
+    }
+    let mut child = command
         .arg("run")
         .arg(script.strip_prefix(&root).unwrap_or(script))
         .args(&e.args)
@@ -152,6 +166,10 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
     let code = status.code().unwrap_or(-1);
+    let err = match (&sshd, code == e.exit) {
+        (Some(sshd), false) => format!("{err}--- sshd log ---\n{}", sshd.log_tail()),
+        _ => err,
+    };
     Ok((code, out, err))
 }
 

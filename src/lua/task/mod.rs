@@ -91,7 +91,7 @@ pub(crate) fn lua_methods(lua: &Lua, type_name: &'static str) -> mlua::Result<Ta
 }
 
 /// Parses a duration in seconds: a finite number, zero or more.
-pub(crate) fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
+pub fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
     let secs = match value {
         Value::Integer(i) => *i as f64,
         Value::Number(n) => *n,
@@ -120,7 +120,7 @@ pub(crate) fn opt_seconds(value: &Value, what: &str) -> mlua::Result<Option<Dura
 }
 
 /// Rejects option keys that are not in `allowed`, naming the key.
-pub(crate) fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua::Result<()> {
+pub fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua::Result<()> {
     for pair in opts.pairs::<Value, Value>() {
         let (key, _) = pair?;
         let name = match &key {
@@ -194,7 +194,7 @@ pub(crate) fn timed_out(lua: &Lua) -> mlua::Result<MultiValue> {
 }
 
 /// Fails unless the calling coroutine can suspend; names the Lua restriction in the way.
-pub(crate) fn ensure_can_suspend(lua: &Lua, op: &str) -> mlua::Result<()> {
+pub fn ensure_can_suspend(lua: &Lua, op: &str) -> mlua::Result<()> {
     let scheduler = Scheduler::of(lua)?;
     let state = scheduler.preempt.current();
     if state.is_null() {

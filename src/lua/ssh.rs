@@ -1,0 +1,222 @@
+//! The `ssh` module: `ssh.connect(spec)` → a host object whose `:run(cmd, opts)` suspends only
+//! the calling task while the command runs remotely. One connection per host object, opened
+//! on first use and shared by every task that uses it (single flight).
+
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+use tokio::sync::OnceCell;
+
+use crate::lua::task::{check_options, ensure_can_suspend, seconds};
+use crate::ssh::{HostKeyPolicy, Secret, Session, SshError, Target};
+
+/// A host reachable over SSH, with its lazily opened connection.
+pub struct Host {
+    target: Target,
+    session: Rc<OnceCell<Arc<Session>>>,
+}
+
+fn lua_err(e: SshError) -> mlua::Error {
+    mlua::Error::RuntimeError(e.to_string())
+}
+
+fn default_known_hosts() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+        .join(".ssh/known_hosts")
+}
+
+fn default_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "root".into())
+}
+
+/// Parses `user@host:port` (user and port optional).
+fn target_from_str(spec: &str) -> mlua::Result<Target> {
+    let (user, rest) = match spec.rsplit_once('@') {
+        Some((u, r)) => (u.to_string(), r),
+        None => (default_user(), spec),
+    };
+    let (address, port) = match rest.rsplit_once(':') {
+        Some((a, p)) if !a.contains(':') => (
+            a.to_string(),
+            p.parse::<u16>().map_err(|_| {
+                mlua::Error::RuntimeError(format!("ssh.connect: bad port in \"{spec}\""))
+            })?,
+        ),
+        _ => (rest.to_string(), 22),
+    };
+    if address.is_empty() {
+        return Err(mlua::Error::RuntimeError(format!(
+            "ssh.connect: no host in \"{spec}\""
+        )));
+    }
+    Ok(Target {
+        name: if port == 22 {
+            address.clone()
+        } else {
+            format!("{address}:{port}")
+        },
+        address,
+        port,
+        user,
+        password: None,
+        identity: None,
+        key_text: None,
+        known_hosts: default_known_hosts(),
+        host_key_policy: HostKeyPolicy::AcceptNew,
+        connect_timeout: Duration::from_secs(10),
+    })
+}
+
+fn target_from_table(spec: &Table) -> mlua::Result<Target> {
+    check_options(
+        spec,
+        &[
+            "address",
+            "port",
+            "user",
+            "password",
+            "identity",
+            "key",
+            "known_hosts",
+            "host_key_policy",
+            "connect_timeout",
+            "name",
+        ],
+        "ssh.connect",
+    )?;
+    let address: String = spec
+        .get::<Option<String>>("address")?
+        .ok_or_else(|| mlua::Error::RuntimeError("ssh.connect: address is required".into()))?;
+    let mut t = target_from_str(&address)?;
+    if let Some(port) = spec.get::<Option<u16>>("port")? {
+        t.port = port;
+        t.name = format!("{}:{port}", t.address);
+    }
+    if let Some(user) = spec.get::<Option<String>>("user")? {
+        t.user = user;
+    }
+    if let Some(name) = spec.get::<Option<String>>("name")? {
+        t.name = name;
+    }
+    t.password = spec.get::<Option<String>>("password")?.map(Secret);
+    t.key_text = spec.get::<Option<String>>("key")?.map(Secret);
+    t.identity = spec.get::<Option<String>>("identity")?.map(PathBuf::from);
+    if let Some(kh) = spec.get::<Option<String>>("known_hosts")? {
+        t.known_hosts = PathBuf::from(kh);
+    }
+    t.host_key_policy = match spec.get::<Option<String>>("host_key_policy")?.as_deref() {
+        None | Some("accept-new") => HostKeyPolicy::AcceptNew,
+        Some("strict") => HostKeyPolicy::Strict,
+        Some("off") => HostKeyPolicy::Off,
+        Some(other) => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "ssh.connect: host_key_policy must be \"accept-new\", \"strict\" or \"off\", got \"{other}\""
+            )));
+        }
+    };
+    if let Some(v) = spec.get::<Option<Value>>("connect_timeout")? {
+        t.connect_timeout = seconds(&v, "ssh.connect connect_timeout")?;
+    }
+    Ok(t)
+}
+
+/// The last `n` lines of `text`, for error messages.
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl UserData for Host {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_async_method("run", |lua, this, (cmd, opts): (String, Option<Table>)| {
+            let allowed = ensure_can_suspend(&lua, "host:run");
+            let (target, cell) = (this.target.clone(), Rc::clone(&this.session));
+            async move {
+                allowed?;
+                let mut check = true;
+                if let Some(opts) = &opts {
+                    check_options(opts, &["check"], "host:run")?;
+                    check = opts.get::<Option<bool>>("check")?.unwrap_or(true);
+                }
+                let started = Instant::now();
+                let session = cell
+                    .get_or_try_init(|| async { Session::connect(target.clone()).await.map(Arc::new) })
+                    .await
+                    .map_err(lua_err)?;
+                let out = session.exec(&cmd).await.map_err(lua_err)?;
+                let stdout = lua.create_string(&out.stdout)?;
+                let stderr = lua.create_string(&out.stderr)?;
+                let ok = out.code == Some(0);
+                if check && !ok {
+                    let why = match (&out.code, &out.signal) {
+                        (Some(code), _) => format!("exited with code {code}"),
+                        (None, Some(sig)) => format!("was killed by signal {sig}"),
+                        _ => "ended without an exit status".to_string(),
+                    };
+                    let tail = tail_lines(&String::from_utf8_lossy(&out.stderr), 5);
+                    let tail = if tail.is_empty() { String::new() } else { format!("; stderr:\n{tail}") };
+                    return Err(mlua::Error::RuntimeError(format!(
+                        "{}: command `{cmd}` {why}{tail} (pass {{check = false}} to get the result instead)",
+                        target.name
+                    )));
+                }
+                let result = lua.create_table()?;
+                result.set("ok", ok)?;
+                result.set("code", out.code)?;
+                result.set("signal", out.signal)?;
+                result.set("stdout", stdout)?;
+                result.set("stderr", stderr)?;
+                result.set("host", target.name.as_str())?;
+                result.set("cmd", cmd)?;
+                result.set("elapsed", started.elapsed().as_secs_f64())?;
+                Ok(result)
+            }
+        });
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            Ok(format!(
+                "host {} ({}@{}:{})",
+                this.target.name, this.target.user, this.target.address, this.target.port
+            ))
+        });
+        methods.add_meta_method(MetaMethod::Index, |lua, this, key: String| {
+            let t = &this.target;
+            Ok(match key.as_str() {
+                "name" => Value::String(lua.create_string(&t.name)?),
+                "address" => Value::String(lua.create_string(&t.address)?),
+                "port" => Value::Integer(t.port.into()),
+                "user" => Value::String(lua.create_string(&t.user)?),
+                _ => Value::Nil,
+            })
+        });
+    }
+}
+
+/// Builds the `ssh` module.
+pub fn module(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    m.set(
+        "connect",
+        lua.create_function(|_, spec: Value| {
+            let target = match spec {
+                Value::String(s) => target_from_str(&s.to_str()?)?,
+                Value::Table(t) => target_from_table(&t)?,
+                other => {
+                    return Err(mlua::Error::RuntimeError(format!(
+                        "ssh.connect: expected \"user@host:port\" or a table, got {}",
+                        other.type_name()
+                    )));
+                }
+            };
+            Ok(Host {
+                target,
+                session: Rc::new(OnceCell::new()),
+            })
+        })?,
+    )?;
+    Ok(m)
+}

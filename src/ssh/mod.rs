@@ -1,0 +1,102 @@
+//! SSH transport over russh: connect, authenticate, verify host keys, run commands.
+//! Knows nothing of Lua.
+
+mod session;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use self::session::{ExecOutput, Session};
+
+/// What to do with a server key that is not yet in known_hosts, or has changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Record unknown keys, refuse changed ones (the default).
+    AcceptNew,
+    /// Refuse unknown and changed keys.
+    Strict,
+    /// Accept anything (warned about loudly).
+    Off,
+}
+
+/// A secret (password, key text) that never shows in Debug output or errors.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Name used in messages (the inventory name, or `address:port`).
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub identity: Option<PathBuf>,
+    pub key_text: Option<Secret>,
+    pub known_hosts: PathBuf,
+    pub host_key_policy: HostKeyPolicy,
+    pub connect_timeout: Duration,
+}
+
+/// Why an SSH operation failed. Messages say which host, what, why, and a hint.
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    #[error("{host}: cannot connect to {addr}: {reason} (is sshd running and reachable?)")]
+    Connect {
+        host: String,
+        addr: String,
+        reason: String,
+    },
+    #[error("{host}: connect timed out after {secs}s")]
+    Timeout { host: String, secs: f64 },
+    #[error(
+        "{host}: HOST KEY CHANGED: the server offers {key_type} key {fingerprint}, but {file}:{line} records another one; refusing to connect (remove that line if the change is expected)"
+    )]
+    HostKeyChanged {
+        host: String,
+        key_type: String,
+        fingerprint: String,
+        file: String,
+        line: usize,
+    },
+    #[error(
+        "{host}: unknown host key {key_type} {fingerprint} refused (host key policy is strict; add it to {file})"
+    )]
+    HostKeyUnknown {
+        host: String,
+        key_type: String,
+        fingerprint: String,
+        file: String,
+    },
+    #[error("{host}: cannot read known_hosts {file}: {reason}")]
+    KnownHosts {
+        host: String,
+        file: String,
+        reason: String,
+    },
+    #[error("{host}: authentication failed for user {user} (tried: {tried})")]
+    Auth {
+        host: String,
+        user: String,
+        tried: String,
+    },
+    #[error("{host}: cannot load identity {path}: {reason}")]
+    Identity {
+        host: String,
+        path: String,
+        reason: String,
+    },
+    #[error("{host}: {what}: {reason}")]
+    Protocol {
+        host: String,
+        what: String,
+        reason: String,
+    },
+}

@@ -1,0 +1,139 @@
+//! A real OpenSSH sshd on a free loopback port, with its own host key, client key, config and
+//! known_hosts, for tests that talk SSH. Killed (by its PID) when dropped.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The user test commands run as (login shell /bin/sh; created by scripts/test.sh).
+pub const TEST_USER: &str = "drover-test";
+const SSHD: &str = "/usr/sbin/sshd";
+
+pub struct Sshd {
+    dir: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+impl Sshd {
+    pub fn start() -> Result<Sshd, String> {
+        if !std::path::Path::new(SSHD).exists() {
+            return Err(format!(
+                "{SSHD} not found: install OpenSSH's server (apt-get install -y openssh-server) or run scripts/test.sh"
+            ));
+        }
+        if !Command::new("id")
+            .arg(TEST_USER)
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Err(format!(
+                "user {TEST_USER} missing: run scripts/test.sh (it creates it: useradd -m -s /bin/sh {TEST_USER}; usermod -p '*' {TEST_USER})"
+            ));
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let dir = std::env::temp_dir().join(format!("drover-sshd-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // sshd reads AuthorizedKeysFile as the login user.
+        run(Command::new("chmod").arg("755").arg(&dir))?;
+        for key in ["host_key", "client_key"] {
+            run(Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(key)))?;
+        }
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys"))
+            .map_err(|e| e.to_string())?;
+        run(Command::new("chmod")
+            .arg("644")
+            .arg(dir.join("authorized_keys")))?;
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+             PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nLogLevel VERBOSE\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("sshd_config"), config).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all("/run/sshd").map_err(|e| format!("mkdir /run/sshd: {e}"))?;
+        let log = std::fs::File::create(dir.join("sshd.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(SSHD)
+            .args(["-D", "-e", "-f"])
+            .arg(dir.join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {SSHD}: {e}"))?;
+        let sshd = Sshd { dir, port, child };
+        sshd.wait_for_banner()?;
+        Ok(sshd)
+    }
+
+    /// Readiness is the SSH-2.0- banner, never a sleep.
+    fn wait_for_banner(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = [0u8; 8];
+                if stream.read_exact(&mut buf).is_ok() && &buf == b"SSH-2.0-" {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(format!(
+            "sshd on port {} sent no banner within 10 s:\n{}",
+            self.port,
+            self.log_tail()
+        ))
+    }
+
+    /// Environment for the Lua test script.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("DROVER_TEST_SSH_PORT".into(), self.port.to_string()),
+            ("DROVER_TEST_SSH_USER".into(), TEST_USER.into()),
+            (
+                "DROVER_TEST_SSH_KEY".into(),
+                self.dir.join("client_key").display().to_string(),
+            ),
+            (
+                "DROVER_TEST_SSH_HOST_PUB".into(),
+                self.dir.join("host_key.pub").display().to_string(),
+            ),
+            (
+                "DROVER_TEST_KNOWN_HOSTS".into(),
+                self.dir.join("known_hosts").display().to_string(),
+            ),
+        ]
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
