@@ -11,7 +11,7 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 use tokio::sync::OnceCell;
 
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
-use crate::ssh::{HostKeyPolicy, Secret, Session, SshError, Target};
+use crate::ssh::{ExecOptions, HostKeyPolicy, Secret, Session, SshError, Target};
 
 /// A host reachable over SSH, with its lazily opened connection.
 pub struct Host {
@@ -125,6 +125,45 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
     Ok(t)
 }
 
+/// Reads `host:run` options: `check` and the [`ExecOptions`].
+fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
+    let mut exec = ExecOptions::default();
+    let Some(opts) = opts else {
+        return Ok((true, exec));
+    };
+    check_options(
+        opts,
+        &["check", "timeout", "env", "cwd", "stdin", "sudo", "user"],
+        "host:run",
+    )?;
+    let check = opts.get::<Option<bool>>("check")?.unwrap_or(true);
+    if let Some(v) = opts.get::<Option<Value>>("timeout")? {
+        exec.timeout = Some(seconds(&v, "host:run timeout")?);
+    }
+    if let Some(env) = opts.get::<Option<Table>>("env")? {
+        for pair in env.pairs::<String, String>() {
+            let (k, v) = pair?;
+            if k.is_empty()
+                || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || k.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Err(mlua::Error::RuntimeError(format!(
+                    "host:run: env name '{k}' is not a valid variable name"
+                )));
+            }
+            exec.env.push((k, v));
+        }
+        exec.env.sort();
+    }
+    exec.cwd = opts.get::<Option<String>>("cwd")?;
+    exec.stdin = opts
+        .get::<Option<mlua::LuaString>>("stdin")?
+        .map(|s| s.as_bytes().to_vec());
+    exec.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false);
+    exec.sudo_user = opts.get::<Option<String>>("user")?;
+    Ok((check, exec))
+}
+
 /// The last `n` lines of `text`, for error messages.
 fn tail_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.trim_end().lines().collect();
@@ -138,17 +177,13 @@ impl UserData for Host {
             let (target, cell) = (this.target.clone(), Rc::clone(&this.session));
             async move {
                 allowed?;
-                let mut check = true;
-                if let Some(opts) = &opts {
-                    check_options(opts, &["check"], "host:run")?;
-                    check = opts.get::<Option<bool>>("check")?.unwrap_or(true);
-                }
+                let (check, exec_opts) = exec_options(opts.as_ref())?;
                 let started = Instant::now();
                 let session = cell
                     .get_or_try_init(|| async { Session::connect(target.clone()).await.map(Arc::new) })
                     .await
                     .map_err(lua_err)?;
-                let out = session.exec(&cmd).await.map_err(lua_err)?;
+                let out = session.exec(&cmd, &exec_opts).await.map_err(lua_err)?;
                 let stdout = lua.create_string(&out.stdout)?;
                 let stderr = lua.create_string(&out.stderr)?;
                 let ok = out.code == Some(0);

@@ -6,7 +6,7 @@ mod session;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use self::session::{ExecOutput, Session};
+pub use self::session::{CHANNELS_PER_CONNECTION, ExecOptions, ExecOutput, Session, shell_quote};
 
 /// What to do with a server key that is not yet in known_hosts, or has changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,14 @@ pub enum SshError {
         host: String,
         path: String,
         reason: String,
+    },
+    #[error(
+        "{host}: command `{command}` timed out after {secs}s (the remote process was sent TERM)"
+    )]
+    CommandTimeout {
+        host: String,
+        command: String,
+        secs: f64,
     },
     #[error("{host}: {what}: {reason}")]
     Protocol {

@@ -1,12 +1,69 @@
 //! One authenticated SSH connection and command execution on it.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 use russh::{ChannelMsg, Sig};
 
 use super::{HostKeyPolicy, SshError, Target};
+
+/// How to run one command (one struct for every caller).
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// Environment variables, exported by the remote shell before the command.
+    pub env: Vec<(String, String)>,
+    /// Directory to run in.
+    pub cwd: Option<String>,
+    /// Bytes fed to the command's stdin (then EOF).
+    pub stdin: Option<Vec<u8>>,
+    /// Past this, the remote command is sent TERM and the call fails.
+    pub timeout: Option<Duration>,
+    /// Run through non-interactive `sudo -n` (as `sudo_user` when given).
+    pub sudo: bool,
+    pub sudo_user: Option<String>,
+}
+
+/// Quotes `s` for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl ExecOptions {
+    /// The command line sent to the server.
+    pub fn command_line(&self, command: &str) -> String {
+        let mut prefix = String::new();
+        if let Some(cwd) = &self.cwd {
+            prefix.push_str(&format!("cd {} && ", shell_quote(cwd)));
+        }
+        for (k, v) in &self.env {
+            prefix.push_str(&format!("export {k}={}; ", shell_quote(v)));
+        }
+        let inner = format!("{prefix}{command}");
+        let line = if self.sudo || self.sudo_user.is_some() {
+            let user = self
+                .sudo_user
+                .as_deref()
+                .map(|u| format!("-u {} ", shell_quote(u)))
+                .unwrap_or_default();
+            format!("sudo -n {user}-- sh -c {}", shell_quote(&inner))
+        } else {
+            inner
+        };
+        // sshd signals only the session's shell; a TERM must reach every process the command
+        // started. The shell runs the command as a job (its stdin kept through fd 3: a job's
+        // stdin is /dev/null otherwise) and, on TERM, passes it to its whole process group
+        // (sshd made the session a process group).
+        format!(
+            "trap 'trap - TERM; kill -TERM 0' TERM; exec 3<&0; {{ {line}\n}} <&3 3<&- & wait $!"
+        )
+    }
+}
+
+/// Channels one connection may have open at once (OpenSSH's `MaxSessions` default is 10, and
+/// sshd frees slots with a lag; 5 was seen to be safe).
+pub const CHANNELS_PER_CONNECTION: usize = 5;
 
 /// The outcome of one remote command.
 #[derive(Debug, Default, Clone)]
@@ -108,6 +165,8 @@ impl client::Handler for Client {
 pub struct Session {
     handle: Handle<Client>,
     target: Target,
+    /// A permit per open channel, released only once the server closed the channel.
+    channels: Arc<tokio::sync::Semaphore>,
 }
 
 impl Session {
@@ -170,7 +229,7 @@ impl Session {
                     reason: e.to_string(),
                 })?;
             if auth.success() {
-                return Ok(Session { handle, target });
+                return Ok(Session::new(handle, target));
             }
         }
         if let Some(password) = &target.password {
@@ -184,7 +243,7 @@ impl Session {
                     reason: e.to_string(),
                 })?;
             if auth.success() {
-                return Ok(Session { handle, target });
+                return Ok(Session::new(handle, target));
             }
         }
         let tried = if tried.is_empty() {
@@ -197,6 +256,14 @@ impl Session {
             user: target.user.clone(),
             tried,
         })
+    }
+
+    fn new(handle: Handle<Client>, target: Target) -> Session {
+        Session {
+            handle,
+            target,
+            channels: Arc::new(tokio::sync::Semaphore::new(CHANNELS_PER_CONNECTION)),
+        }
     }
 
     fn keys(target: &Target) -> Result<Vec<(String, russh::keys::PrivateKey)>, SshError> {
@@ -226,35 +293,59 @@ impl Session {
         &self.target
     }
 
-    /// Runs `command`; collects stdout, stderr and the exit status. If the future is dropped
-    /// (timeout, cancellation) the remote process is sent TERM.
-    pub async fn exec(&self, command: &str) -> Result<ExecOutput, SshError> {
+    /// Runs `command`; collects stdout, stderr and the exit status. On timeout, or if the
+    /// future is dropped (cancellation), the remote process is sent TERM and the channel closed.
+    pub async fn exec(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
+        match opts.timeout {
+            None => self.exec_inner(command, opts).await,
+            Some(d) => match tokio::time::timeout(d, self.exec_inner(command, opts)).await {
+                Ok(r) => r,
+                Err(_) => Err(SshError::CommandTimeout {
+                    host: self.target.name.clone(),
+                    command: command.to_string(),
+                    secs: d.as_secs_f64(),
+                }),
+            },
+        }
+    }
+
+    async fn exec_inner(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
         let host = self.target.name.clone();
         let proto = |what: &str, e: russh::Error| SshError::Protocol {
             host: host.clone(),
             what: what.into(),
             reason: e.to_string(),
         };
+        let permit = Arc::clone(&self.channels)
+            .acquire_owned()
+            .await
+            .map_err(|e| SshError::Protocol {
+                host: host.clone(),
+                what: "channel".into(),
+                reason: e.to_string(),
+            })?;
         let channel = self
-            .handle
-            .channel_open_session()
+            .open_channel()
             .await
             .map_err(|e| proto("open channel", e))?;
-        channel
-            .exec(true, command)
-            .await
-            .map_err(|e| proto("exec", e))?;
         let mut guard = TermOnDrop {
             channel: Some(channel),
+            permit: Some(permit),
         };
-        let mut out = ExecOutput::default();
-        while let Some(msg) = guard
-            .channel
-            .as_mut()
-            .expect("channel is held until the end")
-            .wait()
+        let channel = guard.channel.as_mut().expect("held");
+        channel
+            .exec(true, opts.command_line(command))
             .await
-        {
+            .map_err(|e| proto("exec", e))?;
+        if let Some(input) = &opts.stdin {
+            channel
+                .data_bytes(input.clone())
+                .await
+                .map_err(|e| proto("stdin", e))?;
+        }
+        channel.eof().await.map_err(|e| proto("stdin eof", e))?;
+        let mut out = ExecOutput::default();
+        while let Some(msg) = guard.channel.as_mut().expect("held").wait().await {
             match msg {
                 ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
                 ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
@@ -265,8 +356,24 @@ impl Session {
                 _ => {}
             }
         }
+        // The server closed the channel: its slot is free again.
         guard.channel = None;
         Ok(out)
+    }
+
+    /// Opens a session channel, retrying refusals with backoff (sshd frees slots with a lag).
+    async fn open_channel(&self) -> Result<russh::Channel<client::Msg>, russh::Error> {
+        let mut delay = Duration::from_millis(5);
+        for _ in 0..8 {
+            match self.handle.channel_open_session().await {
+                Err(russh::Error::ChannelOpenFailure(_)) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+        self.handle.channel_open_session().await
     }
 }
 
@@ -274,14 +381,26 @@ impl Session {
 /// (dropping a channel alone leaves the remote process running).
 struct TermOnDrop {
     channel: Option<russh::Channel<client::Msg>>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Drop for TermOnDrop {
     fn drop(&mut self) {
-        if let Some(channel) = self.channel.take() {
+        let permit = self.permit.take();
+        if let Some(mut channel) = self.channel.take() {
             tokio::spawn(async move {
                 let _ = channel.signal(Sig::TERM).await;
                 let _ = channel.close().await;
+                // Keep the slot until the server confirms the close.
+                let deadline = tokio::time::sleep(Duration::from_secs(5));
+                tokio::pin!(deadline);
+                loop {
+                    tokio::select! {
+                        msg = channel.wait() => if msg.is_none() { break },
+                        _ = &mut deadline => break,
+                    }
+                }
+                drop(permit);
             });
         }
     }
