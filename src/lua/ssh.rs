@@ -231,9 +231,32 @@ impl UserData for Host {
     }
 }
 
+/// Lua half: ssh.run and ssh.with on top of the current host.
+const SSH_LUA: &str = include_str!("../../stdlib/drover/ssh.lua");
+
 /// Builds the `ssh` module.
 pub fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
+    let private = lua.create_table()?;
+    private.set(
+        "current_host",
+        lua.create_function(|_, ()| Ok(crate::lua::task::current_task().and_then(|t| t.host())))?,
+    )?;
+    private.set(
+        "set_host",
+        lua.create_function(|_, host: Value| {
+            if let Value::UserData(ud) = &host
+                && !ud.is::<Host>()
+            {
+                return Err(mlua::Error::RuntimeError(
+                    "ssh.with: expected a host object".into(),
+                ));
+            }
+            let task = crate::lua::task::current_task()
+                .ok_or_else(|| mlua::Error::RuntimeError("ssh.with: not inside a task".into()))?;
+            Ok(task.set_host(if host.is_nil() { None } else { Some(host) }))
+        })?,
+    )?;
     m.set(
         "connect",
         lua.create_function(|_, spec: Value| {
@@ -253,5 +276,8 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             })
         })?,
     )?;
+    lua.load(SSH_LUA)
+        .set_name("=[drover] ssh.lua")
+        .call::<()>((m.clone(), private))?;
     Ok(m)
 }

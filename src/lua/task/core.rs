@@ -75,6 +75,8 @@ pub struct TaskInner {
     guard: RefCell<Option<Box<dyn std::any::Any>>>,
     /// The Lua state of the task's coroutine (bound by `task_main` when it starts).
     state: Cell<*mut mlua::ffi::lua_State>,
+    /// The task's current host (an `ssh` host object), inherited by tasks it spawns.
+    host: RefCell<Option<Value>>,
 }
 
 impl TaskInner {
@@ -106,6 +108,16 @@ impl TaskInner {
         if let Some(abort) = self.abort.borrow().as_ref() {
             abort.abort();
         }
+    }
+
+    /// The task's current host, if any.
+    pub fn host(&self) -> Option<Value> {
+        self.host.borrow().clone()
+    }
+
+    /// Replaces the task's current host; returns the previous one.
+    pub fn set_host(&self, host: Option<Value>) -> Option<Value> {
+        self.host.replace(host)
     }
 
     /// Records the task's coroutine (for preemption and yieldability checks).
@@ -241,6 +253,7 @@ impl Scheduler {
             deadline: Cell::new(current_task().and_then(|t| t.deadline.get())),
             guard: RefCell::new(None),
             state: Cell::new(std::ptr::null_mut()),
+            host: RefCell::new(current_task().and_then(|t| t.host.borrow().clone())),
         });
         let future = TaskFuture {
             call,
