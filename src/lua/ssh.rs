@@ -276,6 +276,13 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             })
         })?,
     )?;
+    m.set(
+        "max_connections",
+        lua.create_function(|_, ()| {
+            let nofile = crate::ssh::limits::nofile_limit().map_err(mlua::Error::external)?;
+            Ok(crate::ssh::limits::connection_cap(nofile))
+        })?,
+    )?;
     lua.load(SSH_LUA)
         .set_name("=[drover] ssh.lua")
         .call::<()>((m.clone(), private))?;

@@ -60,6 +60,11 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
+        // One socket per host: lift the soft open-files limit before any connection
+        // (`ssh.max_connections()` tells the cap it implies).
+        if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
+            eprintln!("drover: warning: cannot raise the open-files limit: {e}");
+        }
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("drover-io")

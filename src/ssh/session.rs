@@ -161,6 +161,103 @@ impl client::Handler for Client {
     }
 }
 
+/// Handshakes in flight to one server (OpenSSH's `MaxStartups 10:30:100` drops excess
+/// unauthenticated connections at random; 5 lost none in measurements) and in all.
+const HANDSHAKES_PER_SERVER: usize = 5;
+const HANDSHAKES_TOTAL: usize = 64;
+/// Attempts for a handshake that was reset or dropped.
+const HANDSHAKE_ATTEMPTS: u32 = 6;
+
+fn handshake_slots(server: &str) -> (Arc<tokio::sync::Semaphore>, Arc<tokio::sync::Semaphore>) {
+    static TOTAL: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    static PER_SERVER: std::sync::OnceLock<
+        Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    > = std::sync::OnceLock::new();
+    let total = TOTAL.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_TOTAL)));
+    let mut map = PER_SERVER
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let per = map
+        .entry(server.to_string())
+        .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_PER_SERVER)));
+    (Arc::clone(total), Arc::clone(per))
+}
+
+/// A little jitter without a random number generator: the clock's low bits.
+fn jitter(max_ms: u64) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(u64::from(nanos) % max_ms.max(1))
+}
+
+/// TCP connect, key exchange and host key check, under the handshake caps, retrying resets
+/// with jittered backoff. Refusals, timeouts and host key problems are not retried.
+async fn handshake_with_retries(target: &Target) -> Result<Handle<Client>, SshError> {
+    let server = format!("{}:{}", target.address, target.port);
+    let (total, per_server) = handshake_slots(&server);
+    let mut backoff = Duration::from_millis(20);
+    let mut attempt = 1;
+    loop {
+        let result = {
+            let _total = total.acquire().await.map_err(|e| SshError::Protocol {
+                host: target.name.clone(),
+                what: "handshake".into(),
+                reason: e.to_string(),
+            })?;
+            let _server = per_server.acquire().await.map_err(|e| SshError::Protocol {
+                host: target.name.clone(),
+                what: "handshake".into(),
+                reason: e.to_string(),
+            })?;
+            handshake(target).await
+        };
+        match result {
+            Err(SshError::Connect { reason, .. })
+                if attempt < HANDSHAKE_ATTEMPTS && !reason.contains("refused") =>
+            {
+                tokio::time::sleep(backoff + jitter(backoff.as_millis() as u64)).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn handshake(target: &Target) -> Result<Handle<Client>, SshError> {
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        ..Default::default()
+    });
+    let refusal = Arc::new(Mutex::new(None));
+    let handler = Client {
+        target: target.clone(),
+        refusal: Arc::clone(&refusal),
+    };
+    let addr = format!("{}:{}", target.address, target.port);
+    let connect = client::connect(config, (target.address.as_str(), target.port), handler);
+    match tokio::time::timeout(target.connect_timeout, connect).await {
+        Err(_) => Err(SshError::Timeout {
+            host: target.name.clone(),
+            secs: target.connect_timeout.as_secs_f64(),
+        }),
+        Ok(Err(e)) => {
+            if let Some(refused) = refusal.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return Err(refused);
+            }
+            Err(SshError::Connect {
+                host: target.name.clone(),
+                addr,
+                reason: e.to_string(),
+            })
+        }
+        Ok(Ok(h)) => Ok(h),
+    }
+}
+
 /// An authenticated connection to one host.
 pub struct Session {
     handle: Handle<Client>,
@@ -172,36 +269,7 @@ pub struct Session {
 impl Session {
     /// Connects, verifies the host key, and authenticates (key text, identity file, password).
     pub async fn connect(target: Target) -> Result<Session, SshError> {
-        let config = Arc::new(client::Config {
-            nodelay: true,
-            ..Default::default()
-        });
-        let refusal = Arc::new(Mutex::new(None));
-        let handler = Client {
-            target: target.clone(),
-            refusal: Arc::clone(&refusal),
-        };
-        let addr = format!("{}:{}", target.address, target.port);
-        let connect = client::connect(config, (target.address.as_str(), target.port), handler);
-        let mut handle = match tokio::time::timeout(target.connect_timeout, connect).await {
-            Err(_) => {
-                return Err(SshError::Timeout {
-                    host: target.name.clone(),
-                    secs: target.connect_timeout.as_secs_f64(),
-                });
-            }
-            Ok(Err(e)) => {
-                if let Some(refused) = refusal.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    return Err(refused);
-                }
-                return Err(SshError::Connect {
-                    host: target.name.clone(),
-                    addr,
-                    reason: e.to_string(),
-                });
-            }
-            Ok(Ok(h)) => h,
-        };
+        let mut handle = handshake_with_retries(&target).await?;
         let mut tried = Vec::new();
         let host = target.name.clone();
         let keys = Self::keys(&target)?;

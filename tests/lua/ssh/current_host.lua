@@ -18,3 +18,8 @@ check.eq(out, "direct\nchild\ngen\n")
 check.eq(ssh.current(), nil, "restored after ssh.with")
 check.eq(ssh.with(h, ssh.run, "hostname >/dev/null; echo ok").host, "fixture")
 check.raises("expected a host object", ssh.with, task.event(), function() end)
+-- the open-files limit was raised to the hard limit at start; the cap it implies is known
+local f = assert(io.popen("sh -c 'ulimit -Hn'")); local hard = f:read("l"); f:close()
+if hard ~= "unlimited" then
+  check.eq(ssh.max_connections(), tonumber(hard) - 64, "connection cap from the hard limit")
+end
