@@ -24,7 +24,7 @@ pub fn raise_nofile_limit() -> std::io::Result<u64> {
         }
         lim.rlim_cur = lim.rlim_max;
     }
-    Ok(lim.rlim_cur as u64)
+    Ok(lim.rlim_cur)
 }
 
 /// The current soft open-files limit.
@@ -36,7 +36,7 @@ pub fn nofile_limit() -> std::io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(lim.rlim_cur as u64)
+    Ok(lim.rlim_cur)
 }
 
 /// How many hosts can be connected at once under a given open-files limit.
@@ -56,7 +56,7 @@ mod tests {
             rlim_max: 0,
         };
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-        assert_eq!(soft, lim.rlim_max as u64);
+        assert_eq!(soft, lim.rlim_max);
         assert_eq!(lim.rlim_cur, lim.rlim_max);
         assert_eq!(connection_cap(1024), 960);
     }
