@@ -67,6 +67,7 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
         identity: None,
         key_text: None,
         known_hosts: default_known_hosts(),
+        agent: None,
         host_key_policy: HostKeyPolicy::AcceptNew,
         connect_timeout: Duration::from_secs(10),
     })
@@ -85,6 +86,7 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
             "known_hosts",
             "host_key_policy",
             "connect_timeout",
+            "agent",
             "name",
         ],
         "ssh.connect",
@@ -109,6 +111,17 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
     if let Some(kh) = spec.get::<Option<String>>("known_hosts")? {
         t.known_hosts = PathBuf::from(kh);
     }
+    t.agent = match spec.get::<Value>("agent")? {
+        Value::Nil => None,
+        Value::Boolean(false) => Some(None),
+        Value::String(s) => Some(Some(PathBuf::from(s.to_str()?.to_string()))),
+        other => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "ssh.connect: agent must be a socket path or false, got {}",
+                other.type_name()
+            )));
+        }
+    };
     t.host_key_policy = match spec.get::<Option<String>>("host_key_policy")?.as_deref() {
         None | Some("accept-new") => HostKeyPolicy::AcceptNew,
         Some("strict") => HostKeyPolicy::Strict,

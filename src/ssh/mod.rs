@@ -42,6 +42,8 @@ pub struct Target {
     pub identity: Option<PathBuf>,
     pub key_text: Option<Secret>,
     pub known_hosts: PathBuf,
+    /// ssh-agent socket: `None` uses `SSH_AUTH_SOCK`; `Some(None)` disables the agent.
+    pub agent: Option<Option<PathBuf>>,
     pub host_key_policy: HostKeyPolicy,
     pub connect_timeout: Duration,
 }

@@ -258,6 +258,56 @@ async fn handshake(target: &Target) -> Result<Handle<Client>, SshError> {
     }
 }
 
+/// Public key auth through ssh-agent (OpenSSH tries it first). Agent trouble is not fatal:
+/// other methods follow.
+async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec<String>) -> bool {
+    use russh::keys::agent::AgentIdentity;
+    use russh::keys::agent::client::AgentClient;
+    let mut agent = match &target.agent {
+        Some(None) => return false,
+        Some(Some(path)) => match AgentClient::connect_uds(path).await {
+            Ok(a) => a.dynamic(),
+            Err(_) => return false,
+        },
+        None => {
+            if std::env::var_os("SSH_AUTH_SOCK").is_none() {
+                return false;
+            }
+            match AgentClient::connect_env().await {
+                Ok(a) => a.dynamic(),
+                Err(_) => return false,
+            }
+        }
+    };
+    let Ok(identities) = agent.request_identities().await else {
+        return false;
+    };
+    for identity in identities {
+        let AgentIdentity::PublicKey { key, comment } = identity else {
+            continue;
+        };
+        tried.push(format!("agent key {comment}"));
+        let hash = if key.algorithm().is_rsa() {
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .ok()
+                .flatten()
+                .flatten()
+        } else {
+            None
+        };
+        if let Ok(auth) = handle
+            .authenticate_publickey_with(&target.user, key, hash, &mut agent)
+            .await
+            && auth.success()
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// An authenticated connection to one host.
 pub struct Session {
     handle: Handle<Client>,
@@ -272,6 +322,9 @@ impl Session {
         let mut handle = handshake_with_retries(&target).await?;
         let mut tried = Vec::new();
         let host = target.name.clone();
+        if try_agent(&mut handle, &target, &mut tried).await {
+            return Ok(Session::new(handle, target));
+        }
         let keys = Self::keys(&target)?;
         for (label, key) in keys {
             tried.push(label);
