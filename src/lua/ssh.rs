@@ -66,6 +66,7 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
         password: None,
         identity: None,
         key_text: None,
+        passphrase: None,
         known_hosts: default_known_hosts(),
         agent: None,
         host_key_policy: HostKeyPolicy::AcceptNew,
@@ -87,6 +88,8 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
             "host_key_policy",
             "connect_timeout",
             "agent",
+            "passphrase",
+            "passphrase_env",
             "name",
         ],
         "ssh.connect",
@@ -107,6 +110,15 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
     }
     t.password = spec.get::<Option<String>>("password")?.map(Secret);
     t.key_text = spec.get::<Option<String>>("key")?.map(Secret);
+    t.passphrase = spec.get::<Option<String>>("passphrase")?.map(Secret);
+    if let Some(var) = spec.get::<Option<String>>("passphrase_env")? {
+        let value = std::env::var(&var).map_err(|_| {
+            mlua::Error::RuntimeError(format!(
+                "ssh.connect: passphrase_env names {var}, which is not set"
+            ))
+        })?;
+        t.passphrase = Some(Secret(value));
+    }
     t.identity = spec.get::<Option<String>>("identity")?.map(PathBuf::from);
     if let Some(kh) = spec.get::<Option<String>>("known_hosts")? {
         t.known_hosts = PathBuf::from(kh);

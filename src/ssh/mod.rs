@@ -41,6 +41,8 @@ pub struct Target {
     pub password: Option<Secret>,
     pub identity: Option<PathBuf>,
     pub key_text: Option<Secret>,
+    /// Passphrase for an encrypted identity or key text.
+    pub passphrase: Option<Secret>,
     pub known_hosts: PathBuf,
     /// ssh-agent socket: `None` uses `SSH_AUTH_SOCK`; `Some(None)` disables the agent.
     pub agent: Option<Option<PathBuf>>,

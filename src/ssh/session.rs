@@ -390,16 +390,23 @@ impl Session {
     fn keys(target: &Target) -> Result<Vec<(String, russh::keys::PrivateKey)>, SshError> {
         let mut keys = Vec::new();
         if let Some(text) = &target.key_text {
-            let key =
-                russh::keys::decode_secret_key(&text.0, None).map_err(|e| SshError::Identity {
-                    host: target.name.clone(),
-                    path: "(key text)".into(),
-                    reason: e.to_string(),
-                })?;
+            let key = russh::keys::decode_secret_key(
+                &text.0,
+                target.passphrase.as_ref().map(|p| p.0.as_str()),
+            )
+            .map_err(|e| SshError::Identity {
+                host: target.name.clone(),
+                path: "(key text)".into(),
+                reason: e.to_string(),
+            })?;
             keys.push(("key text".to_string(), key));
         }
         if let Some(path) = &target.identity {
-            let key = russh::keys::load_secret_key(path, None).map_err(|e| SshError::Identity {
+            let key = russh::keys::load_secret_key(
+                path,
+                target.passphrase.as_ref().map(|p| p.0.as_str()),
+            )
+            .map_err(|e| SshError::Identity {
                 host: target.name.clone(),
                 path: path.display().to_string(),
                 reason: e.to_string(),

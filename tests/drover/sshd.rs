@@ -9,6 +9,37 @@ use std::time::{Duration, Instant};
 
 /// The user test commands run as (login shell /bin/sh; created by scripts/test.sh).
 pub const TEST_USER: &str = "drover-test";
+/// The test user's password, set by the fixture (the user exists only for these tests and
+/// sshd listens only on loopback).
+pub const TEST_PASSWORD: &str = "drover-test-password";
+
+fn set_test_password() -> Result<(), String> {
+    static DONE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        use std::io::Write;
+        let mut child = Command::new("chpasswd")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("chpasswd: {e}"))?;
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(format!("{TEST_USER}:{TEST_PASSWORD}\n").as_bytes())
+            .map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "chpasswd failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    })
+    .clone()
+}
 const SSHD: &str = "/usr/sbin/sshd";
 
 pub struct Sshd {
@@ -44,6 +75,7 @@ impl Sshd {
                 "user {TEST_USER} missing: run scripts/test.sh (it creates it: useradd -m -s /bin/sh {TEST_USER}; usermod -p '*' {TEST_USER})"
             ));
         }
+        set_test_password()?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
@@ -108,6 +140,11 @@ impl Sshd {
         vec![
             ("DROVER_TEST_SSH_PORT".into(), self.port.to_string()),
             ("DROVER_TEST_SSH_USER".into(), TEST_USER.into()),
+            ("DROVER_TEST_SSH_PASSWORD".into(), TEST_PASSWORD.into()),
+            (
+                "DROVER_TEST_AUTHORIZED_KEYS".into(),
+                self.dir.join("authorized_keys").display().to_string(),
+            ),
             (
                 "DROVER_TEST_SSH_KEY".into(),
                 self.dir.join("client_key").display().to_string(),
