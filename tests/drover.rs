@@ -57,7 +57,7 @@ struct Expectations {
     interrupt_on: Option<String>,
     interrupt_twice: bool,
     time_limit: Duration,
-    needs_sshd: bool,
+    needs_sshd: usize,
 }
 
 fn expectations(source: &str) -> Expectations {
@@ -83,7 +83,7 @@ fn expectations(source: &str) -> Expectations {
             "args" => e.args = value.split_whitespace().map(String::from).collect(),
             "interrupt-on" => e.interrupt_on = Some(value),
             "interrupt-twice" => e.interrupt_twice = value == "true",
-            "needs" => e.needs_sshd = value.split_whitespace().any(|n| n == "sshd"),
+            "needs" => e.needs_sshd = value.split_whitespace().filter(|n| *n == "sshd").count(),
             "time-limit" => {
                 e.time_limit =
                     Duration::from_secs_f64(value.parse().expect("time-limit takes seconds"))
@@ -97,14 +97,20 @@ fn expectations(source: &str) -> Expectations {
 /// Runs `drover run SCRIPT` as the tests expect; returns (exit code, stdout, stderr).
 fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), Failed> {
     let root = repo_root();
-    let sshd = if e.needs_sshd {
-        Some(sshd::Sshd::start()?)
-    } else {
-        None
-    };
+    // One sshd per "sshd" in the header; the second one's variables say SSH2, and so on.
+    let fleet: Vec<sshd::Sshd> = (0..e.needs_sshd)
+        .map(|_| sshd::Sshd::start())
+        .collect::<Result<_, _>>()?;
     let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
-    if let Some(sshd) = &sshd {
-        command.envs(sshd.env());
+    for (i, sshd) in fleet.iter().enumerate() {
+        for (k, v) in sshd.env() {
+            let k = if i == 0 {
+                k
+            } else {
+                k.replacen("SSH", &format!("SSH{}", i + 1), 1)
+            };
+            command.env(k, v);
+        }
     }
     let mut child = command
         .arg("run")
@@ -166,9 +172,12 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
     let out = out_reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
     let code = status.code().unwrap_or(-1);
-    let err = match (&sshd, code == e.exit) {
-        (Some(sshd), false) => format!("{err}--- sshd log ---\n{}", sshd.log_tail()),
-        _ => err,
+    let err = if code == e.exit {
+        err
+    } else {
+        fleet.iter().fold(err, |acc, sshd| {
+            format!("{acc}--- sshd log ---\n{}", sshd.log_tail())
+        })
     };
     Ok((code, out, err))
 }

@@ -70,6 +70,7 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
         known_hosts: default_known_hosts(),
         agent: None,
         host_key_policy: HostKeyPolicy::AcceptNew,
+        proxy_jump: None,
         connect_timeout: Duration::from_secs(10),
     })
 }
@@ -90,6 +91,7 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
             "agent",
             "passphrase",
             "passphrase_env",
+            "proxy_jump",
             "name",
         ],
         "ssh.connect",
@@ -130,6 +132,25 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
         other => {
             return Err(mlua::Error::RuntimeError(format!(
                 "ssh.connect: agent must be a socket path or false, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    t.proxy_jump = match spec.get::<Value>("proxy_jump")? {
+        Value::Nil => None,
+        Value::String(s) => Some(Box::new(target_from_str(&s.to_str()?)?)),
+        Value::Table(j) => Some(Box::new(target_from_table(&j)?)),
+        Value::UserData(ud) => match ud.borrow::<Host>() {
+            Ok(h) => Some(Box::new(h.target.clone())),
+            Err(_) => {
+                return Err(mlua::Error::RuntimeError(
+                    "ssh.connect: proxy_jump must be a host".into(),
+                ));
+            }
+        },
+        other => {
+            return Err(mlua::Error::RuntimeError(format!(
+                "ssh.connect: proxy_jump must be a host, a table or \"user@host:port\", got {}",
                 other.type_name()
             )));
         }

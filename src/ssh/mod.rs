@@ -47,6 +47,8 @@ pub struct Target {
     /// ssh-agent socket: `None` uses `SSH_AUTH_SOCK`; `Some(None)` disables the agent.
     pub agent: Option<Option<PathBuf>>,
     pub host_key_policy: HostKeyPolicy,
+    /// Reach this host through another one (a direct-tcpip channel, no extra process).
+    pub proxy_jump: Option<Box<Target>>,
     pub connect_timeout: Duration,
 }
 

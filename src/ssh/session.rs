@@ -195,7 +195,31 @@ fn jitter(max_ms: u64) -> Duration {
 
 /// TCP connect, key exchange and host key check, under the handshake caps, retrying resets
 /// with jittered backoff. Refusals, timeouts and host key problems are not retried.
-async fn handshake_with_retries(target: &Target) -> Result<Handle<Client>, SshError> {
+/// Refuses ProxyJump chains that loop or go absurdly deep.
+fn check_jump_chain(target: &Target) -> Result<(), SshError> {
+    let mut seen = vec![(target.address.clone(), target.port)];
+    let mut cur = target.proxy_jump.as_deref();
+    while let Some(jump) = cur {
+        let hop = (jump.address.clone(), jump.port);
+        if seen.contains(&hop) || seen.len() > 8 {
+            return Err(SshError::Protocol {
+                host: target.name.clone(),
+                what: "proxy_jump".into(),
+                reason: format!(
+                    "the jump chain loops or is too long (at {}:{})",
+                    hop.0, hop.1
+                ),
+            });
+        }
+        seen.push(hop);
+        cur = jump.proxy_jump.as_deref();
+    }
+    Ok(())
+}
+
+type Connected = (Handle<Client>, Option<Arc<Session>>);
+
+async fn handshake_with_retries(target: &Target) -> Result<Connected, SshError> {
     let server = format!("{}:{}", target.address, target.port);
     let (total, per_server) = handshake_slots(&server);
     let mut backoff = Duration::from_millis(20);
@@ -227,7 +251,7 @@ async fn handshake_with_retries(target: &Target) -> Result<Handle<Client>, SshEr
     }
 }
 
-async fn handshake(target: &Target) -> Result<Handle<Client>, SshError> {
+async fn handshake(target: &Target) -> Result<Connected, SshError> {
     let config = Arc::new(client::Config {
         nodelay: true,
         ..Default::default()
@@ -238,8 +262,31 @@ async fn handshake(target: &Target) -> Result<Handle<Client>, SshError> {
         refusal: Arc::clone(&refusal),
     };
     let addr = format!("{}:{}", target.address, target.port);
-    let connect = client::connect(config, (target.address.as_str(), target.port), handler);
-    match tokio::time::timeout(target.connect_timeout, connect).await {
+    let mut jump = None;
+    let connect = async {
+        match &target.proxy_jump {
+            None => client::connect(config, (target.address.as_str(), target.port), handler).await,
+            Some(via) => {
+                let via: Target = (**via).clone();
+                let session = Box::pin(Session::connect(via))
+                    .await
+                    .map_err(|e| russh::Error::IO(std::io::Error::other(e.to_string())))?;
+                let channel = session
+                    .handle
+                    .channel_open_direct_tcpip(
+                        target.address.clone(),
+                        u32::from(target.port),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await?;
+                jump = Some(Arc::new(session));
+                client::connect_stream(config, channel.into_stream(), handler).await
+            }
+        }
+    };
+    let result = tokio::time::timeout(target.connect_timeout, connect).await;
+    match result.map(|r| r.map(|h| (h, jump.take()))) {
         Err(_) => Err(SshError::Timeout {
             host: target.name.clone(),
             secs: target.connect_timeout.as_secs_f64(),
@@ -314,16 +361,20 @@ pub struct Session {
     target: Target,
     /// A permit per open channel, released only once the server closed the channel.
     channels: Arc<tokio::sync::Semaphore>,
+    /// The ProxyJump session carrying this one, kept open as long as this one is.
+    _jump: Option<Arc<Session>>,
 }
 
 impl Session {
     /// Connects, verifies the host key, and authenticates (key text, identity file, password).
     pub async fn connect(target: Target) -> Result<Session, SshError> {
-        let mut handle = handshake_with_retries(&target).await?;
+        check_jump_chain(&target)?;
+        let (mut handle, jump) = handshake_with_retries(&target).await?;
+        let new = |handle, target| Session::new(handle, target, jump.clone());
         let mut tried = Vec::new();
         let host = target.name.clone();
         if try_agent(&mut handle, &target, &mut tried).await {
-            return Ok(Session::new(handle, target));
+            return Ok(new(handle, target));
         }
         let keys = Self::keys(&target)?;
         for (label, key) in keys {
@@ -350,7 +401,7 @@ impl Session {
                     reason: e.to_string(),
                 })?;
             if auth.success() {
-                return Ok(Session::new(handle, target));
+                return Ok(new(handle, target));
             }
         }
         if let Some(password) = &target.password {
@@ -364,7 +415,7 @@ impl Session {
                     reason: e.to_string(),
                 })?;
             if auth.success() {
-                return Ok(Session::new(handle, target));
+                return Ok(new(handle, target));
             }
         }
         let tried = if tried.is_empty() {
@@ -379,11 +430,12 @@ impl Session {
         })
     }
 
-    fn new(handle: Handle<Client>, target: Target) -> Session {
+    fn new(handle: Handle<Client>, target: Target, jump: Option<Arc<Session>>) -> Session {
         Session {
             handle,
             target,
             channels: Arc::new(tokio::sync::Semaphore::new(CHANNELS_PER_CONNECTION)),
+            _jump: jump,
         }
     }
 

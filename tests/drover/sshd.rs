@@ -96,7 +96,7 @@ impl Sshd {
             .arg(dir.join("authorized_keys")))?;
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
-             PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nLogLevel VERBOSE\n",
+             PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nLogLevel DEBUG1\n",
             d = dir.display()
         );
         std::fs::write(dir.join("sshd_config"), config).map_err(|e| e.to_string())?;
@@ -156,6 +156,10 @@ impl Sshd {
             (
                 "DROVER_TEST_KNOWN_HOSTS".into(),
                 self.dir.join("known_hosts").display().to_string(),
+            ),
+            (
+                "DROVER_TEST_SSH_LOG".into(),
+                self.dir.join("sshd.log").display().to_string(),
             ),
         ]
     }
