@@ -83,7 +83,16 @@ fn expectations(source: &str) -> Expectations {
             "args" => e.args = value.split_whitespace().map(String::from).collect(),
             "interrupt-on" => e.interrupt_on = Some(value),
             "interrupt-twice" => e.interrupt_twice = value == "true",
-            "needs" => e.needs_sshd = value.split_whitespace().filter(|n| *n == "sshd").count(),
+            // "sshd" once per sshd, or "sshd*N"
+            "needs" => {
+                e.needs_sshd = value
+                    .split_whitespace()
+                    .map(|n| match n.strip_prefix("sshd*") {
+                        Some(k) => k.parse().expect("sshd*N takes a number"),
+                        None => usize::from(n == "sshd"),
+                    })
+                    .sum()
+            }
             "time-limit" => {
                 e.time_limit =
                     Duration::from_secs_f64(value.parse().expect("time-limit takes seconds"))

@@ -179,7 +179,16 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
     };
     check_options(
         opts,
-        &["check", "timeout", "env", "cwd", "stdin", "sudo", "user"],
+        &[
+            "check",
+            "timeout",
+            "env",
+            "cwd",
+            "stdin",
+            "sudo",
+            "user",
+            "max_output",
+        ],
         "host:run",
     )?;
     let check = opts.get::<Option<bool>>("check")?.unwrap_or(true);
@@ -207,6 +216,9 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
         .map(|s| s.as_bytes().to_vec());
     exec.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false);
     exec.sudo_user = opts.get::<Option<String>>("user")?;
+    if let Some(v) = opts.get::<Option<Value>>("max_output")? {
+        exec.max_output = crate::lua::task::integer_at_least(&v, 1, "host:run: max_output")?;
+    }
     Ok((check, exec))
 }
 
@@ -254,6 +266,7 @@ impl UserData for Host {
                 result.set("stderr", stderr)?;
                 result.set("host", target.name.as_str())?;
                 result.set("cmd", cmd)?;
+                result.set("truncated", out.truncated)?;
                 result.set("elapsed", started.elapsed().as_secs_f64())?;
                 Ok(result)
             }

@@ -23,7 +23,12 @@ pub struct ExecOptions {
     /// Run through non-interactive `sudo -n` (as `sudo_user` when given).
     pub sudo: bool,
     pub sudo_user: Option<String>,
+    /// Bytes kept per stream (stdout, stderr); the rest is counted and dropped. 0: default.
+    pub max_output: usize,
 }
+
+/// Bytes of stdout (and of stderr) kept by default.
+pub const DEFAULT_MAX_OUTPUT: usize = 128 << 20;
 
 /// Quotes `s` for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
@@ -72,6 +77,15 @@ pub struct ExecOutput {
     pub signal: Option<String>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Output went past `max_output` and was cut there.
+    pub truncated: bool,
+}
+
+/// Appends `data` to `buf` up to `cap` bytes; says whether anything was dropped.
+fn append_capped(buf: &mut Vec<u8>, data: &[u8], cap: usize) -> bool {
+    let room = cap.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+    data.len() > room
 }
 
 struct Client {
@@ -453,6 +467,21 @@ impl Session {
             })?;
             keys.push(("key text".to_string(), key));
         }
+        if target.identity.is_none() && target.key_text.is_none() {
+            // OpenSSH's defaults, when present and loadable (an encrypted one needs a passphrase).
+            let home = std::env::var_os("HOME")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_default();
+            for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+                let path = home.join(".ssh").join(name);
+                if let Ok(key) = russh::keys::load_secret_key(
+                    &path,
+                    target.passphrase.as_ref().map(|p| p.0.as_str()),
+                ) {
+                    keys.push((format!("identity {}", path.display()), key));
+                }
+            }
+        }
         if let Some(path) = &target.identity {
             let key = russh::keys::load_secret_key(
                 path,
@@ -525,10 +554,19 @@ impl Session {
         }
         channel.eof().await.map_err(|e| proto("stdin eof", e))?;
         let mut out = ExecOutput::default();
+        let cap = if opts.max_output == 0 {
+            DEFAULT_MAX_OUTPUT
+        } else {
+            opts.max_output
+        };
         while let Some(msg) = guard.channel.as_mut().expect("held").wait().await {
             match msg {
-                ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+                ChannelMsg::Data { data } => {
+                    out.truncated |= append_capped(&mut out.stdout, &data, cap)
+                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    out.truncated |= append_capped(&mut out.stderr, &data, cap)
+                }
                 ChannelMsg::ExitStatus { exit_status } => out.code = Some(exit_status),
                 ChannelMsg::ExitSignal { signal_name, .. } => {
                     out.signal = Some(format!("{signal_name:?}"))

@@ -172,7 +172,7 @@ pub(crate) fn done_or_timed_out(lua: &Lua, done: bool) -> mlua::Result<MultiValu
 }
 
 /// An integer argument of at least `min` (floats with no fraction are accepted).
-pub(crate) fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
+pub fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
     match value {
         Value::Integer(i) if *i >= min => Ok(*i as usize),
         Value::Number(n) if *n >= min as f64 && n.fract() == 0.0 && n.is_finite() => {

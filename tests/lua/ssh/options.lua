@@ -42,3 +42,8 @@ for i = 1, 200 do check.eq(hs[i]:join(), i .. "\n") end
 -- 50 MB of output arrives whole
 local big = h:run("head -c 50000000 /dev/zero")
 check.eq(#big.stdout, 50000000, "50 MB of stdout")
+
+-- output past max_output is cut there (memory stays bounded) and flagged
+local cut = h:run("head -c 50000 /dev/zero; head -c 30000 /dev/zero >&2", { max_output = 1000 })
+check.eq(#cut.stdout, 1000); check.eq(#cut.stderr, 1000); check.eq(cut.truncated, true)
+check.eq(big.truncated, false)
