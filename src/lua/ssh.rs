@@ -188,6 +188,8 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
             "sudo",
             "user",
             "max_output",
+            "pty",
+            "stream",
         ],
         "host:run",
     )?;
@@ -216,6 +218,14 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
         .map(|s| s.as_bytes().to_vec());
     exec.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false);
     exec.sudo_user = opts.get::<Option<String>>("user")?;
+    exec.pty = opts.get::<Option<bool>>("pty")?.unwrap_or(false);
+    if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {
+        exec.sink = Some(Arc::new(crate::ssh::PrefixSink));
+    }
+    exec.pty = opts.get::<Option<bool>>("pty")?.unwrap_or(false);
+    if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {
+        exec.sink = Some(Arc::new(crate::ssh::PrefixSink));
+    }
     if let Some(v) = opts.get::<Option<Value>>("max_output")? {
         exec.max_output = crate::lua::task::integer_at_least(&v, 1, "host:run: max_output")?;
     }

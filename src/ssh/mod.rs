@@ -7,7 +7,10 @@ mod session;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use self::session::{CHANNELS_PER_CONNECTION, ExecOptions, ExecOutput, Session, shell_quote};
+pub use self::session::{
+    CHANNELS_PER_CONNECTION, ExecOptions, ExecOutput, OutputSink, PrefixSink, Session, Stream,
+    shell_quote,
+};
 
 /// What to do with a server key that is not yet in known_hosts, or has changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,65 @@ pub struct ExecOptions {
     pub sudo_user: Option<String>,
     /// Bytes kept per stream (stdout, stderr); the rest is counted and dropped. 0: default.
     pub max_output: usize,
+    /// Allocate a pseudo-terminal (stderr then arrives merged into stdout).
+    pub pty: bool,
+    /// Where to send output lines as they arrive (besides capturing them).
+    pub sink: Option<Arc<dyn OutputSink>>,
+}
+
+/// Which stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Receives output lines as they arrive (the renderer of the batch commands plugs in here).
+pub trait OutputSink: Send + Sync {
+    fn line(&self, host: &str, stream: Stream, line: &[u8]);
+}
+
+impl std::fmt::Debug for dyn OutputSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputSink")
+    }
+}
+
+/// The default sink: `host | line` on stdout, `host ! line` on stderr, one write per line.
+pub struct PrefixSink;
+
+impl OutputSink for PrefixSink {
+    fn line(&self, host: &str, stream: Stream, line: &[u8]) {
+        use std::io::Write;
+        let text = String::from_utf8_lossy(line);
+        let _ = match stream {
+            Stream::Stdout => writeln!(std::io::stdout().lock(), "{host} | {text}"),
+            Stream::Stderr => writeln!(std::io::stderr().lock(), "{host} ! {text}"),
+        };
+    }
+}
+
+/// Splits arriving bytes into lines for a sink.
+#[derive(Default)]
+struct LineSplitter {
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn feed(&mut self, data: &[u8], mut emit: impl FnMut(&[u8])) {
+        self.partial.extend_from_slice(data);
+        while let Some(pos) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=pos).collect();
+            let line = line.strip_suffix(b"\n").unwrap_or(&line);
+            emit(line.strip_suffix(b"\r").unwrap_or(line));
+        }
+    }
+
+    fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
+        if !self.partial.is_empty() {
+            emit(&std::mem::take(&mut self.partial));
+        }
+    }
 }
 
 /// Bytes of stdout (and of stderr) kept by default.
@@ -542,6 +601,12 @@ impl Session {
             permit: Some(permit),
         };
         let channel = guard.channel.as_mut().expect("held");
+        if opts.pty {
+            channel
+                .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+                .await
+                .map_err(|e| proto("request pty", e))?;
+        }
         channel
             .exec(true, opts.command_line(command))
             .await
@@ -559,12 +624,21 @@ impl Session {
         } else {
             opts.max_output
         };
+        let (mut out_lines, mut err_lines) = (LineSplitter::default(), LineSplitter::default());
+        let sink = opts.sink.as_deref();
+        let name = self.target.name.as_str();
         while let Some(msg) = guard.channel.as_mut().expect("held").wait().await {
             match msg {
                 ChannelMsg::Data { data } => {
+                    if let Some(sink) = sink {
+                        out_lines.feed(&data, |l| sink.line(name, Stream::Stdout, l));
+                    }
                     out.truncated |= append_capped(&mut out.stdout, &data, cap)
                 }
                 ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    if let Some(sink) = sink {
+                        err_lines.feed(&data, |l| sink.line(name, Stream::Stderr, l));
+                    }
                     out.truncated |= append_capped(&mut out.stderr, &data, cap)
                 }
                 ChannelMsg::ExitStatus { exit_status } => out.code = Some(exit_status),
@@ -573,6 +647,10 @@ impl Session {
                 }
                 _ => {}
             }
+        }
+        if let Some(sink) = sink {
+            out_lines.finish(|l| sink.line(name, Stream::Stdout, l));
+            err_lines.finish(|l| sink.line(name, Stream::Stderr, l));
         }
         // The server closed the channel: its slot is free again.
         guard.channel = None;
