@@ -11,6 +11,7 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 use tokio::sync::OnceCell;
 
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
+use crate::ssh::ssh_config::{self, Explicit};
 use crate::ssh::{ExecOptions, HostKeyPolicy, Secret, Session, SshError, Target};
 
 /// A host reachable over SSH, with its lazily opened connection.
@@ -35,7 +36,7 @@ fn default_user() -> String {
 }
 
 /// Parses `user@host:port` (user and port optional).
-fn target_from_str(spec: &str) -> mlua::Result<Target> {
+fn parse_target_str(spec: &str) -> mlua::Result<Target> {
     let (user, rest) = match spec.rsplit_once('@') {
         Some((u, r)) => (u.to_string(), r),
         None => (default_user(), spec),
@@ -75,7 +76,7 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
     })
 }
 
-fn target_from_table(spec: &Table) -> mlua::Result<Target> {
+fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
     check_options(
         spec,
         &[
@@ -92,6 +93,7 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
             "passphrase",
             "passphrase_env",
             "proxy_jump",
+            "ssh_config",
             "name",
         ],
         "ssh.connect",
@@ -99,7 +101,7 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
     let address: String = spec
         .get::<Option<String>>("address")?
         .ok_or_else(|| mlua::Error::RuntimeError("ssh.connect: address is required".into()))?;
-    let mut t = target_from_str(&address)?;
+    let mut t = parse_target_str(&address)?;
     if let Some(port) = spec.get::<Option<u16>>("port")? {
         t.port = port;
         t.name = format!("{}:{port}", t.address);
@@ -230,6 +232,59 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
         exec.max_output = crate::lua::task::integer_at_least(&v, 1, "host:run: max_output")?;
     }
     Ok((check, exec))
+}
+
+fn ssh_config_err(e: SshError) -> mlua::Error {
+    mlua::Error::RuntimeError(e.to_string())
+}
+
+/// `~/.ssh/config`, unless `ssh_config` names another file or is false.
+fn ssh_config_path(opt: Value) -> mlua::Result<Option<PathBuf>> {
+    match opt {
+        Value::Nil => Ok(Some(default_known_hosts().with_file_name("config"))),
+        Value::Boolean(false) => Ok(None),
+        Value::String(s) => Ok(Some(PathBuf::from(s.to_str()?.to_string()))),
+        other => Err(mlua::Error::RuntimeError(format!(
+            "ssh.connect: ssh_config must be a path or false, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// A target from `"user@host:port"`, with `~/.ssh/config` applied.
+fn target_from_str(spec: &str) -> mlua::Result<Target> {
+    let mut t = parse_target_str(spec)?;
+    let (user_part, rest) = spec
+        .rsplit_once('@')
+        .map(|(u, r)| (Some(u), r))
+        .unwrap_or((None, spec));
+    let explicit = Explicit {
+        user: user_part.is_some(),
+        port: rest.contains(':'),
+        ..Explicit::default()
+    };
+    if let Some(path) = ssh_config_path(Value::Nil)? {
+        ssh_config::apply(&mut t, &path, explicit).map_err(ssh_config_err)?;
+    }
+    Ok(t)
+}
+
+/// A target from a spec table, with the ssh config file applied under the explicit fields.
+fn target_from_table(spec: &Table) -> mlua::Result<Target> {
+    let mut t = parse_target_table(spec)?;
+    let address: String = spec.get("address")?;
+    let has = |k: &str| spec.contains_key(k).unwrap_or(false);
+    let explicit = Explicit {
+        user: has("user") || address.contains('@'),
+        port: has("port") || address.rsplit_once(':').is_some(),
+        identity: has("identity") || has("key"),
+        known_hosts: has("known_hosts"),
+        proxy_jump: has("proxy_jump"),
+    };
+    if let Some(path) = ssh_config_path(spec.get("ssh_config")?)? {
+        ssh_config::apply(&mut t, &path, explicit).map_err(ssh_config_err)?;
+    }
+    Ok(t)
 }
 
 /// The last `n` lines of `text`, for error messages.

@@ -3,6 +3,7 @@
 
 pub mod limits;
 mod session;
+pub mod ssh_config;
 
 use std::path::PathBuf;
 use std::time::Duration;
