@@ -58,6 +58,7 @@ struct Expectations {
     interrupt_twice: bool,
     time_limit: Duration,
     needs_sshd: usize,
+    sshd_config: String,
 }
 
 fn expectations(source: &str) -> Expectations {
@@ -83,6 +84,10 @@ fn expectations(source: &str) -> Expectations {
             "args" => e.args = value.split_whitespace().map(String::from).collect(),
             "interrupt-on" => e.interrupt_on = Some(value),
             "interrupt-twice" => e.interrupt_twice = value == "true",
+            "sshd-config" => {
+                e.sshd_config.push_str(&value);
+                e.sshd_config.push('\n');
+            }
             // "sshd" once per sshd, or "sshd*N"
             "needs" => {
                 e.needs_sshd = value
@@ -108,7 +113,7 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
     let root = repo_root();
     // One sshd per "sshd" in the header; the second one's variables say SSH2, and so on.
     let fleet: Vec<sshd::Sshd> = (0..e.needs_sshd)
-        .map(|_| sshd::Sshd::start())
+        .map(|_| sshd::Sshd::start(&e.sshd_config))
         .collect::<Result<_, _>>()?;
     let mut command = Command::new(env!("CARGO_BIN_EXE_drover"));
     for (i, sshd) in fleet.iter().enumerate() {

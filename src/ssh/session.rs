@@ -378,6 +378,35 @@ async fn handshake(target: &Target) -> Result<Connected, SshError> {
     }
 }
 
+/// Keyboard-interactive auth answering every prompt with the password (servers that do
+/// passwords through PAM offer only this). At most a few rounds.
+async fn keyboard_interactive(handle: &mut Handle<Client>, user: &str, password: &str) -> bool {
+    use russh::client::KeyboardInteractiveAuthResponse as R;
+    let Ok(mut step) = handle
+        .authenticate_keyboard_interactive_start(user, None::<String>)
+        .await
+    else {
+        return false;
+    };
+    for _ in 0..4 {
+        match step {
+            R::Success => return true,
+            R::Failure { .. } => return false,
+            R::InfoRequest { prompts, .. } => {
+                let answers = prompts.iter().map(|_| password.to_string()).collect();
+                match handle
+                    .authenticate_keyboard_interactive_respond(answers)
+                    .await
+                {
+                    Ok(next) => step = next,
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+    false
+}
+
 /// Public key auth through ssh-agent (OpenSSH tries it first). Agent trouble is not fatal:
 /// other methods follow.
 async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec<String>) -> bool {
@@ -488,6 +517,10 @@ impl Session {
                     reason: e.to_string(),
                 })?;
             if auth.success() {
+                return Ok(new(handle, target));
+            }
+            tried.push("keyboard-interactive".into());
+            if keyboard_interactive(&mut handle, &target.user, &password.0).await {
                 return Ok(new(handle, target));
             }
         }

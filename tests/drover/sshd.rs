@@ -60,7 +60,7 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 impl Sshd {
-    pub fn start() -> Result<Sshd, String> {
+    pub fn start(extra_config: &str) -> Result<Sshd, String> {
         if !std::path::Path::new(SSHD).exists() {
             return Err(format!(
                 "{SSHD} not found: install OpenSSH's server (apt-get install -y openssh-server) or run scripts/test.sh"
@@ -99,6 +99,8 @@ impl Sshd {
              PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nLogLevel DEBUG1\n",
             d = dir.display()
         );
+        // Later lines cannot override earlier ones in sshd_config: extra settings go first.
+        let config = format!("{extra_config}{config}");
         std::fs::write(dir.join("sshd_config"), config).map_err(|e| e.to_string())?;
         std::fs::create_dir_all("/run/sshd").map_err(|e| format!("mkdir /run/sshd: {e}"))?;
         let log = std::fs::File::create(dir.join("sshd.log")).map_err(|e| e.to_string())?;
