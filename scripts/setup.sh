@@ -54,3 +54,15 @@ ensure_sshd_fixture() {
     usermod -p '*' drover-test
   fi
 }
+
+# sudo for the sudo tests: drover-test may sudo, with its password, only to drover-sudo-target,
+# an unprivileged user without a login, so the tests exercise the password path without
+# granting anything.
+ensure_sudo_fixture() {
+  command -v sudo >/dev/null 2>&1 || apt_install sudo
+  [ "$(id -u)" = 0 ] || return 0
+  id drover-sudo-target >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin drover-sudo-target
+  local rule=/etc/sudoers.d/drover-test
+  printf 'Defaults:drover-test lecture=never\ndrover-test ALL=(drover-sudo-target) ALL\n' > "$rule"
+  chmod 440 "$rule"
+}

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_build_tools
 ensure_sshd_fixture
+ensure_sudo_fixture
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

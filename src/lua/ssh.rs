@@ -192,6 +192,7 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
             "max_output",
             "pty",
             "stream",
+            "sudo_password",
         ],
         "host:run",
     )?;
@@ -220,9 +221,17 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
         .map(|s| s.as_bytes().to_vec());
     exec.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false);
     exec.sudo_user = opts.get::<Option<String>>("user")?;
+    exec.sudo_password = opts.get::<Option<String>>("sudo_password")?.map(Secret);
+    if exec.sudo_password.is_some() {
+        exec.sudo = true;
+    }
     exec.pty = opts.get::<Option<bool>>("pty")?.unwrap_or(false);
     if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {
         exec.sink = Some(Arc::new(crate::ssh::PrefixSink));
+    }
+    exec.sudo_password = opts.get::<Option<String>>("sudo_password")?.map(Secret);
+    if exec.sudo_password.is_some() {
+        exec.sudo = true;
     }
     exec.pty = opts.get::<Option<bool>>("pty")?.unwrap_or(false);
     if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {

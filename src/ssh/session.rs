@@ -23,6 +23,8 @@ pub struct ExecOptions {
     /// Run through non-interactive `sudo -n` (as `sudo_user` when given).
     pub sudo: bool,
     pub sudo_user: Option<String>,
+    /// sudo's password, fed on stdin ahead of the command's input (never on the command line).
+    pub sudo_password: Option<super::Secret>,
     /// Bytes kept per stream (stdout, stderr); the rest is counted and dropped. 0: default.
     pub max_output: usize,
     /// Allocate a pseudo-terminal (stderr then arrives merged into stdout).
@@ -111,7 +113,14 @@ impl ExecOptions {
                 .as_deref()
                 .map(|u| format!("-u {} ", shell_quote(u)))
                 .unwrap_or_default();
-            format!("sudo -n {user}-- sh -c {}", shell_quote(&inner))
+            // -S reads the password from stdin, -p '' keeps the prompt out of stderr;
+            // without a password, -n fails at once instead of waiting for one.
+            let mode = if self.sudo_password.is_some() {
+                "-S -p ''"
+            } else {
+                "-n"
+            };
+            format!("sudo {mode} {user}-- sh -c {}", shell_quote(&inner))
         } else {
             inner
         };
@@ -644,6 +653,14 @@ impl Session {
             .exec(true, opts.command_line(command))
             .await
             .map_err(|e| proto("exec", e))?;
+        if let Some(password) = &opts.sudo_password {
+            let mut line = password.0.clone().into_bytes();
+            line.push(b'\n');
+            channel
+                .data_bytes(line)
+                .await
+                .map_err(|e| proto("sudo password", e))?;
+        }
         if let Some(input) = &opts.stdin {
             channel
                 .data_bytes(input.clone())
