@@ -33,3 +33,9 @@ local badpass = ssh.connect(spec { identity = keyfile, passphrase = "wrong-pass-
 local e3 = check.raises("cannot load identity", badpass.run, badpass, "true")
 check.eq(e3:find("wrong-pass-456", 1, true), nil, "passphrase not in the error")
 check.raises("passphrase_env names DROVER_NO_SUCH_VAR", ssh.connect, spec { identity = keyfile, passphrase_env = "DROVER_NO_SUCH_VAR" })
+
+-- a key the server does not know fails cleanly, naming what was tried
+local stray = dir .. "/stray_key"
+check.eq(os.execute(("ssh-keygen -q -t ed25519 -N '' -f %s"):format(stray)), true)
+local wrongkey = ssh.connect(spec { identity = stray })
+check.raises("authentication failed for user drover-test (tried: identity " .. stray .. ")", wrongkey.run, wrongkey, "true")
