@@ -229,14 +229,6 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
     if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {
         exec.sink = Some(Arc::new(crate::ssh::PrefixSink));
     }
-    exec.sudo_password = opts.get::<Option<String>>("sudo_password")?.map(Secret);
-    if exec.sudo_password.is_some() {
-        exec.sudo = true;
-    }
-    exec.pty = opts.get::<Option<bool>>("pty")?.unwrap_or(false);
-    if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {
-        exec.sink = Some(Arc::new(crate::ssh::PrefixSink));
-    }
     if let Some(v) = opts.get::<Option<Value>>("max_output")? {
         exec.max_output = crate::lua::task::integer_at_least(&v, 1, "host:run: max_output")?;
     }

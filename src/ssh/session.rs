@@ -416,6 +416,20 @@ async fn keyboard_interactive(handle: &mut Handle<Client>, user: &str, password:
     false
 }
 
+/// The signature hash for an RSA key: the best the server supports (plain ssh-rsa/SHA-1 is
+/// refused by OpenSSH 9); `None` for other key types.
+async fn rsa_hash(handle: &Handle<Client>, is_rsa: bool) -> Option<HashAlg> {
+    if !is_rsa {
+        return None;
+    }
+    handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+}
+
 /// Public key auth through ssh-agent (OpenSSH tries it first). Agent trouble is not fatal:
 /// other methods follow.
 async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec<String>) -> bool {
@@ -445,16 +459,7 @@ async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec
             continue;
         };
         tried.push(format!("agent key {comment}"));
-        let hash = if key.algorithm().is_rsa() {
-            handle
-                .best_supported_rsa_hash()
-                .await
-                .ok()
-                .flatten()
-                .flatten()
-        } else {
-            None
-        };
+        let hash = rsa_hash(handle, key.algorithm().is_rsa()).await;
         if let Ok(auth) = handle
             .authenticate_publickey_with(&target.user, key, hash, &mut agent)
             .await
@@ -490,16 +495,7 @@ impl Session {
         let keys = Self::keys(&target)?;
         for (label, key) in keys {
             tried.push(label);
-            let hash = if key.algorithm().is_rsa() {
-                handle
-                    .best_supported_rsa_hash()
-                    .await
-                    .ok()
-                    .flatten()
-                    .flatten()
-            } else {
-                None
-            };
+            let hash = rsa_hash(&handle, key.algorithm().is_rsa()).await;
             let auth = handle
                 .authenticate_publickey(
                     &target.user,
