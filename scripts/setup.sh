@@ -43,6 +43,8 @@ ensure_sshd_fixture() {
     apt_install openssh-server
   fi
   command -v ssh-keygen >/dev/null 2>&1 || apt_install openssh-client
+  # the passphrase-prompt test drives drover on a terminal through tmux
+  command -v tmux >/dev/null 2>&1 || apt_install tmux
   if ! id drover-test >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ]; then
       echo "user drover-test missing: as root run: useradd -m -s /bin/sh drover-test && usermod -p '*' drover-test" >&2

@@ -136,6 +136,7 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
             format!("{}/tests/support/?.lua;;", root.display()),
         )
         .env_remove("LUA_PATH_5_4")
+        .env("DROVER_EXE", env!("CARGO_BIN_EXE_drover"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

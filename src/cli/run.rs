@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::io::IsTerminal;
+
 use clap::Args;
 
 use crate::runtime::{LoadError, Runtime, RuntimeOptions};
@@ -16,6 +18,11 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> i32 {
+    if std::io::stdin().is_terminal() {
+        crate::ssh::set_passphrase_prompt(std::sync::Arc::new(|path: &str| {
+            rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
+        }));
+    }
     let runtime = match Runtime::new(RuntimeOptions {
         handle_ctrl_c: true,
     }) {

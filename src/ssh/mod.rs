@@ -5,7 +5,9 @@ pub mod limits;
 mod session;
 pub mod ssh_config;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use self::session::{
@@ -32,6 +34,34 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<secret>")
     }
+}
+
+/// Asks a person for the passphrase of the key at the given path (None: no answer).
+pub type PassphrasePrompt = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+static PROMPT: OnceLock<PassphrasePrompt> = OnceLock::new();
+
+/// Installs the passphrase prompt (the CLI does, when stdin is a terminal). Encrypted keys
+/// without a configured passphrase are then asked for once per key file, one prompt at a time.
+pub fn set_passphrase_prompt(prompt: PassphrasePrompt) {
+    let _ = PROMPT.set(prompt);
+}
+
+/// Asks for (or recalls) the passphrase of `path`, if a prompt is installed.
+pub(crate) async fn prompt_passphrase(path: &std::path::Path) -> Option<Secret> {
+    static ANSWERS: OnceLock<tokio::sync::Mutex<HashMap<PathBuf, Secret>>> = OnceLock::new();
+    let prompt = PROMPT.get()?.clone();
+    let mut answers = ANSWERS.get_or_init(Default::default).lock().await;
+    if let Some(known) = answers.get(path) {
+        return Some(known.clone());
+    }
+    let shown = path.display().to_string();
+    let answer = tokio::task::spawn_blocking(move || prompt(&shown))
+        .await
+        .ok()??;
+    let secret = Secret(answer);
+    answers.insert(path.to_path_buf(), secret.clone());
+    Some(secret)
 }
 
 /// Where and how to connect.

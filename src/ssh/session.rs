@@ -492,7 +492,7 @@ impl Session {
         if try_agent(&mut handle, &target, &mut tried).await {
             return Ok(new(handle, target));
         }
-        let keys = Self::keys(&target)?;
+        let keys = Self::keys(&target).await?;
         for (label, key) in keys {
             tried.push(label);
             let hash = rsa_hash(&handle, key.algorithm().is_rsa()).await;
@@ -550,7 +550,7 @@ impl Session {
         }
     }
 
-    fn keys(target: &Target) -> Result<Vec<(String, russh::keys::PrivateKey)>, SshError> {
+    async fn keys(target: &Target) -> Result<Vec<(String, russh::keys::PrivateKey)>, SshError> {
         let mut keys = Vec::new();
         if let Some(text) = &target.key_text {
             let key = russh::keys::decode_secret_key(
@@ -580,11 +580,15 @@ impl Session {
             }
         }
         if let Some(path) = &target.identity {
-            let key = russh::keys::load_secret_key(
-                path,
-                target.passphrase.as_ref().map(|p| p.0.as_str()),
-            )
-            .map_err(|e| SshError::Identity {
+            let given = target.passphrase.as_ref().map(|p| p.0.as_str());
+            let mut loaded = russh::keys::load_secret_key(path, given);
+            if given.is_none()
+                && matches!(loaded, Err(russh::keys::Error::KeyIsEncrypted))
+                && let Some(answer) = super::prompt_passphrase(path).await
+            {
+                loaded = russh::keys::load_secret_key(path, Some(answer.0.as_str()));
+            }
+            let key = loaded.map_err(|e| SshError::Identity {
                 host: target.name.clone(),
                 path: path.display().to_string(),
                 reason: e.to_string(),
