@@ -430,6 +430,33 @@ async fn rsa_hash(handle: &Handle<Client>, is_rsa: bool) -> Option<HashAlg> {
         .flatten()
 }
 
+/// Loads an identity file once per process (decrypting a key costs ~120 ms; parsing one for
+/// each of 500 hosts adds up); later loads share the same key.
+fn load_key(
+    path: &std::path::Path,
+    passphrase: Option<&str>,
+) -> Result<Arc<russh::keys::PrivateKey>, russh::keys::Error> {
+    // Keyed by the passphrase too: a wrong one must still fail after a right one worked.
+    type Cache = Mutex<
+        std::collections::HashMap<
+            (std::path::PathBuf, Option<String>),
+            Arc<russh::keys::PrivateKey>,
+        >,
+    >;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let id = (path.to_path_buf(), passphrase.map(str::to_string));
+    if let Some(key) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        return Ok(Arc::clone(key));
+    }
+    let key = Arc::new(russh::keys::load_secret_key(path, passphrase)?);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, Arc::clone(&key));
+    Ok(key)
+}
+
 /// Public key auth through ssh-agent (OpenSSH tries it first). Agent trouble is not fatal:
 /// other methods follow.
 async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec<String>) -> bool {
@@ -497,10 +524,7 @@ impl Session {
             tried.push(label);
             let hash = rsa_hash(&handle, key.algorithm().is_rsa()).await;
             let auth = handle
-                .authenticate_publickey(
-                    &target.user,
-                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-                )
+                .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(key, hash))
                 .await
                 .map_err(|e| SshError::Protocol {
                     host: host.clone(),
@@ -550,7 +574,9 @@ impl Session {
         }
     }
 
-    async fn keys(target: &Target) -> Result<Vec<(String, russh::keys::PrivateKey)>, SshError> {
+    async fn keys(
+        target: &Target,
+    ) -> Result<Vec<(String, Arc<russh::keys::PrivateKey>)>, SshError> {
         let mut keys = Vec::new();
         if let Some(text) = &target.key_text {
             let key = russh::keys::decode_secret_key(
@@ -562,7 +588,7 @@ impl Session {
                 path: "(key text)".into(),
                 reason: e.to_string(),
             })?;
-            keys.push(("key text".to_string(), key));
+            keys.push(("key text".to_string(), Arc::new(key)));
         }
         if target.identity.is_none() && target.key_text.is_none() {
             // OpenSSH's defaults, when present and loadable (an encrypted one needs a passphrase).
@@ -571,22 +597,19 @@ impl Session {
                 .unwrap_or_default();
             for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
                 let path = home.join(".ssh").join(name);
-                if let Ok(key) = russh::keys::load_secret_key(
-                    &path,
-                    target.passphrase.as_ref().map(|p| p.0.as_str()),
-                ) {
+                if let Ok(key) = load_key(&path, target.passphrase.as_ref().map(|p| p.0.as_str())) {
                     keys.push((format!("identity {}", path.display()), key));
                 }
             }
         }
         if let Some(path) = &target.identity {
             let given = target.passphrase.as_ref().map(|p| p.0.as_str());
-            let mut loaded = russh::keys::load_secret_key(path, given);
+            let mut loaded = load_key(path, given);
             if given.is_none()
                 && matches!(loaded, Err(russh::keys::Error::KeyIsEncrypted))
                 && let Some(answer) = super::prompt_passphrase(path).await
             {
-                loaded = russh::keys::load_secret_key(path, Some(answer.0.as_str()));
+                loaded = load_key(path, Some(answer.0.as_str()));
             }
             let key = loaded.map_err(|e| SshError::Identity {
                 host: target.name.clone(),
