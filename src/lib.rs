@@ -1,5 +1,5 @@
 //! drover: ops automation in Lua 5.4 whose coroutines are tokio futures. A plain sequential
-//! script runs as a task; every call that waits (`task.sleep`, queue `get`, later `ssh.run`)
+//! script runs as a task; every call that waits (`task.sleep`, queue `get`, `ssh.run`)
 //! suspends only its own coroutine while every other task keeps running.
 //!
 //! # Layout
@@ -16,7 +16,9 @@
 //!   - [`lua::preempt`]: the watchdog that preempts CPU-bound Lua through an asynchronously
 //!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
 //!   - [`lua::errors`]: error messages and tracebacks without internal frames.
-//! - [`ssh`]: russh client sessions (connect, host keys, auth, exec); no Lua.
+//! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
+//!   `~/.ssh/config`, exec with options, channel caps, open-files limit); no Lua.
+//!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`).
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 pub mod cli;
