@@ -1,6 +1,6 @@
 //! The task core: Lua coroutines as tokio futures on one thread.
 //!
-//! A task is `task_main(fn, ...)` run by `Function::call_async`, wrapped in [`TaskFuture`] and
+//! A task is `task_main(fn, ...)` run by `Function::call_async`, wrapped in `TaskFuture` and
 //! `spawn_local`ed. `task_main` runs `fn` under `xpcall` with a message handler that captures the
 //! error value and its traceback (see `stdlib/drover/task.lua`), so a task never ends in a Rust
 //! error unless the machinery itself broke.

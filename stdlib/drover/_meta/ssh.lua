@@ -1,0 +1,86 @@
+---@meta ssh
+-- LuaLS type definitions for drover's `ssh` module (global `ssh`, also `require "ssh"`).
+
+---@class ssh
+ssh = {}
+
+---@class SshSpec
+---@field address string           host name, address, or an alias of ~/.ssh/config ("user@host:port" accepted)
+---@field port? integer            default 22 (or the ssh config's Port)
+---@field user? string             default $USER (or the ssh config's User)
+---@field password? string         password / keyboard-interactive
+---@field identity? string         private key file (default: ssh config IdentityFile, then ~/.ssh/id_*)
+---@field key? string              private key text
+---@field passphrase? string       for an encrypted identity or key
+---@field passphrase_env? string   name of an environment variable holding the passphrase
+---@field agent? string|false      ssh-agent socket (default $SSH_AUTH_SOCK); false: no agent
+---@field known_hosts? string      default ~/.ssh/known_hosts
+---@field host_key_policy? "accept-new"|"strict"|"off"
+---@field connect_timeout? number  seconds, default 10
+---@field proxy_jump? Host|SshSpec|string  reach the host through this one
+---@field ssh_config? string|false default ~/.ssh/config
+---@field name? string             name used in results and errors
+
+---@class RunOptions
+---@field check? boolean       raise on a non-zero exit (default true)
+---@field timeout? number      seconds; the remote job gets TERM after it
+---@field env? table<string, string>
+---@field cwd? string
+---@field stdin? string
+---@field sudo? boolean        run through `sudo -n`
+---@field user? string         sudo to this user
+---@field sudo_password? string fed to `sudo -S` on stdin, never on a command line
+---@field pty? boolean
+---@field stream? boolean      print lines as they arrive: "host | line", stderr "host ! line"
+---@field max_output? integer  bytes kept per stream (default 128 MiB); `truncated` says if cut
+
+---@class RunResult
+---@field ok boolean
+---@field code integer?
+---@field signal string?
+---@field stdout string
+---@field stderr string
+---@field truncated boolean
+---@field host string
+---@field cmd string
+---@field elapsed number
+
+---A host reachable over SSH; one connection, opened on first use, shared by all tasks.
+---@class Host
+---@field name string
+---@field address string
+---@field port integer
+---@field user string
+local Host = {}
+
+---Runs `cmd`, suspending only the calling task.
+---@param cmd string
+---@param opts? RunOptions
+---@return RunResult
+function Host:run(cmd, opts) end
+
+---@param spec SshSpec|string
+---@return Host
+function ssh.connect(spec) end
+
+---Runs `fn(...)` with `host` as the current host of this task and of the tasks it spawns.
+---@param host Host
+---@param fn fun(...): ...
+---@return any ...
+function ssh.with(host, fn, ...) end
+
+---Runs `cmd` on the current host.
+---@param cmd string
+---@param opts? RunOptions
+---@return RunResult
+function ssh.run(cmd, opts) end
+
+---The current host, if any.
+---@return Host?
+function ssh.current() end
+
+---How many hosts can be connected at once under the open-files limit.
+---@return integer
+function ssh.max_connections() end
+
+return ssh
