@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: clap glue, one file per subcommand; the only user of clap and anyhow.
+//! - [`cli`]: clap glue, one file per subcommand; the only user of clap and rpassword.
 //! - [`runtime`]: the Lua VM on one thread in a tokio `LocalSet`, a multi-thread tokio runtime
 //!   beside it; loads scripts, runs the root task, waits for all tasks, maps the end to a
 //!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130).

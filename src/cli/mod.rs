@@ -1,5 +1,5 @@
 //! Command-line glue: clap parses, each subcommand turns flags into a plan, then calls the
-//! library. The only module that touches clap and anyhow.
+//! library. The only module that touches clap and rpassword (terminal prompts).
 
 mod run;
 

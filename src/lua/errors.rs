@@ -50,6 +50,16 @@ pub fn message_of(err: &mlua::Error) -> String {
     split_traceback(&msg).0.to_string()
 }
 
+/// The message of an mlua error raised by a Rust function, prefixed with the caller's
+/// `file:line:` (what Lua's own `error` would have added).
+pub fn positioned_message(err: &mlua::Error, position: Option<&str>) -> String {
+    let msg = message_of(err);
+    match position {
+        Some(pos) if !msg.starts_with(pos) => format!("{pos} {msg}"),
+        _ => msg,
+    }
+}
+
 /// An error that escaped to Rust, rendered for a report (message, then its traceback if any).
 pub fn render_error(err: &mlua::Error) -> String {
     let mut traceback = None;
@@ -117,15 +127,7 @@ pub fn capture(
     let tb = filter_traceback(&traceback);
     let (message, reraise_original) = match &value {
         Value::String(s) => (s.to_string_lossy(), false),
-        Value::Error(err) => {
-            let msg = root_message(err);
-            let (msg, _) = split_traceback(&msg);
-            let msg = match position {
-                Some(pos) if !msg.starts_with(&pos) => format!("{pos} {msg}"),
-                _ => msg.to_string(),
-            };
-            (msg, false)
-        }
+        Value::Error(err) => (positioned_message(err, position.as_deref()), false),
         Value::UserData(ud) if ud.borrow::<TaskFailure>().is_ok() => {
             let f = ud.borrow::<TaskFailure>()?.clone();
             return Ok(f);

@@ -37,33 +37,11 @@ fn default_user() -> String {
 
 /// Parses `user@host:port` (user and port optional).
 fn parse_target_str(spec: &str) -> mlua::Result<Target> {
-    let (user, rest) = match spec.rsplit_once('@') {
-        Some((u, r)) => (u.to_string(), r),
-        None => (default_user(), spec),
-    };
-    let (address, port) = match rest.rsplit_once(':') {
-        Some((a, p)) if !a.contains(':') => (
-            a.to_string(),
-            p.parse::<u16>().map_err(|_| {
-                mlua::Error::RuntimeError(format!("ssh.connect: bad port in \"{spec}\""))
-            })?,
-        ),
-        _ => (rest.to_string(), 22),
-    };
-    if address.is_empty() {
-        return Err(mlua::Error::RuntimeError(format!(
-            "ssh.connect: no host in \"{spec}\""
-        )));
-    }
-    Ok(Target {
-        name: if port == 22 {
-            address.clone()
-        } else {
-            format!("{address}:{port}")
-        },
-        address,
-        port,
-        user,
+    let defaults = Target {
+        name: String::new(),
+        address: String::new(),
+        port: 22,
+        user: default_user(),
         password: None,
         identity: None,
         key_text: None,
@@ -73,7 +51,9 @@ fn parse_target_str(spec: &str) -> mlua::Result<Target> {
         host_key_policy: HostKeyPolicy::AcceptNew,
         proxy_jump: None,
         connect_timeout: Duration::from_secs(10),
-    })
+    };
+    Target::parse(spec, &defaults)
+        .map_err(|e| mlua::Error::RuntimeError(format!("ssh.connect: {e}")))
 }
 
 fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
@@ -235,10 +215,6 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
     Ok((check, exec))
 }
 
-fn ssh_config_err(e: SshError) -> mlua::Error {
-    mlua::Error::RuntimeError(e.to_string())
-}
-
 /// `~/.ssh/config`, unless `ssh_config` names another file or is false.
 fn ssh_config_path(opt: Value) -> mlua::Result<Option<PathBuf>> {
     match opt {
@@ -265,7 +241,7 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
         ..Explicit::default()
     };
     if let Some(path) = ssh_config_path(Value::Nil)? {
-        ssh_config::apply(&mut t, &path, explicit).map_err(ssh_config_err)?;
+        ssh_config::apply(&mut t, &path, explicit).map_err(lua_err)?;
     }
     Ok(t)
 }
@@ -283,7 +259,7 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
         proxy_jump: has("proxy_jump"),
     };
     if let Some(path) = ssh_config_path(spec.get("ssh_config")?)? {
-        ssh_config::apply(&mut t, &path, explicit).map_err(ssh_config_err)?;
+        ssh_config::apply(&mut t, &path, explicit).map_err(lua_err)?;
     }
     Ok(t)
 }

@@ -86,6 +86,43 @@ pub struct Target {
     pub connect_timeout: Duration,
 }
 
+impl Target {
+    /// Parses `[user@]host[:port]`; everything else (and the user, when absent) comes from
+    /// `defaults`. The name is `host`, or `host:port` when the port is not 22.
+    pub fn parse(spec: &str, defaults: &Target) -> Result<Target, SshError> {
+        let bad = |reason: &str| SshError::BadDestination {
+            spec: spec.to_string(),
+            reason: reason.to_string(),
+        };
+        let (user, rest) = match spec.rsplit_once('@') {
+            Some((u, r)) => (u.to_string(), r),
+            None => (defaults.user.clone(), spec),
+        };
+        let (address, port) = match rest.rsplit_once(':') {
+            Some((a, p)) if !a.contains(':') => (
+                a.to_string(),
+                p.parse::<u16>().map_err(|_| bad("bad port"))?,
+            ),
+            _ => (rest.to_string(), 22),
+        };
+        if address.is_empty() {
+            return Err(bad("no host"));
+        }
+        Ok(Target {
+            name: if port == 22 {
+                address.clone()
+            } else {
+                format!("{address}:{port}")
+            },
+            address,
+            port,
+            user,
+            proxy_jump: None,
+            ..defaults.clone()
+        })
+    }
+}
+
 /// Why an SSH operation failed. Messages say which host, what, why, and a hint.
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
@@ -142,10 +179,23 @@ pub enum SshError {
         command: String,
         secs: f64,
     },
+    #[error("bad destination \"{spec}\": {reason}")]
+    BadDestination { spec: String, reason: String },
     #[error("{host}: {what}: {reason}")]
     Protocol {
         host: String,
         what: String,
         reason: String,
     },
+}
+
+impl SshError {
+    /// A protocol-level failure of `what` on `host`.
+    pub fn protocol(host: &str, what: &str, reason: impl std::fmt::Display) -> SshError {
+        SshError::Protocol {
+            host: host.to_string(),
+            what: what.to_string(),
+            reason: reason.to_string(),
+        }
+    }
 }

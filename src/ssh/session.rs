@@ -226,11 +226,11 @@ impl client::Handler for Client {
         key: &russh::keys::PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = key else {
-            *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(SshError::Protocol {
-                host: self.target.name.clone(),
-                what: "host key".into(),
-                reason: "host certificates are not supported yet".into(),
-            });
+            *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(SshError::protocol(
+                &self.target.name,
+                "host key",
+                "host certificates are not supported yet",
+            ));
             return Ok(false);
         };
         match self.verify(key) {
@@ -308,16 +308,14 @@ async fn handshake_with_retries(target: &Target) -> Result<Connected, SshError> 
     let mut attempt = 1;
     loop {
         let result = {
-            let _total = total.acquire().await.map_err(|e| SshError::Protocol {
-                host: target.name.clone(),
-                what: "handshake".into(),
-                reason: e.to_string(),
-            })?;
-            let _server = per_server.acquire().await.map_err(|e| SshError::Protocol {
-                host: target.name.clone(),
-                what: "handshake".into(),
-                reason: e.to_string(),
-            })?;
+            let _total = total
+                .acquire()
+                .await
+                .map_err(|e| SshError::protocol(&target.name, "handshake", e))?;
+            let _server = per_server
+                .acquire()
+                .await
+                .map_err(|e| SshError::protocol(&target.name, "handshake", e))?;
             handshake(target).await
         };
         match result {
@@ -526,11 +524,7 @@ impl Session {
             let auth = handle
                 .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(key, hash))
                 .await
-                .map_err(|e| SshError::Protocol {
-                    host: host.clone(),
-                    what: "publickey auth".into(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| SshError::protocol(&host, "publickey auth", e))?;
             if auth.success() {
                 return Ok(new(handle, target));
             }
@@ -540,11 +534,7 @@ impl Session {
             let auth = handle
                 .authenticate_password(&target.user, &password.0)
                 .await
-                .map_err(|e| SshError::Protocol {
-                    host: host.clone(),
-                    what: "password auth".into(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| SshError::protocol(&host, "password auth", e))?;
             if auth.success() {
                 return Ok(new(handle, target));
             }
@@ -621,11 +611,6 @@ impl Session {
         Ok(keys)
     }
 
-    /// The host this session is connected to.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// Runs `command`; collects stdout, stderr and the exit status. On timeout, or if the
     /// future is dropped (cancellation), the remote process is sent TERM and the channel closed.
     pub async fn exec(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
@@ -644,19 +629,11 @@ impl Session {
 
     async fn exec_inner(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
         let host = self.target.name.clone();
-        let proto = |what: &str, e: russh::Error| SshError::Protocol {
-            host: host.clone(),
-            what: what.into(),
-            reason: e.to_string(),
-        };
+        let proto = |what: &str, e: russh::Error| SshError::protocol(&host, what, e);
         let permit = Arc::clone(&self.channels)
             .acquire_owned()
             .await
-            .map_err(|e| SshError::Protocol {
-                host: host.clone(),
-                what: "channel".into(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| SshError::protocol(&host, "channel", e))?;
         let channel = self
             .open_channel()
             .await

@@ -33,10 +33,8 @@ fn apply_depth(
         return Ok(());
     }
     let alias = target.address.clone();
-    let config = russh_config::parse_path(path, &alias).map_err(|e| SshError::Protocol {
-        host: target.name.clone(),
-        what: format!("ssh config {}", path.display()),
-        reason: e.to_string(),
+    let config = russh_config::parse_path(path, &alias).map_err(|e| {
+        SshError::protocol(&target.name, &format!("ssh config {}", path.display()), e)
     })?;
     let hc = config.host_config;
     if let Some(hostname) = hc.hostname {
@@ -78,7 +76,7 @@ fn apply_depth(
         // "j1,j2": j1 first, then j2 through j1, then the target through j2.
         let mut via: Option<Box<Target>> = None;
         for hop in jumps.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-            let mut t = parse_destination(hop, target)?;
+            let mut t = Target::parse(hop, target)?;
             let explicit = Explicit {
                 user: hop.contains('@'),
                 port: hop.contains(':'),
@@ -91,31 +89,4 @@ fn apply_depth(
         target.proxy_jump = via;
     }
     Ok(())
-}
-
-/// `[user@]host[:port]`, inheriting everything else from `base`.
-pub fn parse_destination(spec: &str, base: &Target) -> Result<Target, SshError> {
-    let (user, rest) = match spec.rsplit_once('@') {
-        Some((u, r)) => (Some(u.to_string()), r),
-        None => (None, spec),
-    };
-    let (address, port) = match rest.rsplit_once(':') {
-        Some((a, p)) if !a.contains(':') => (
-            a.to_string(),
-            p.parse::<u16>().map_err(|_| SshError::Protocol {
-                host: base.name.clone(),
-                what: "destination".into(),
-                reason: format!("bad port in \"{spec}\""),
-            })?,
-        ),
-        _ => (rest.to_string(), 22),
-    };
-    Ok(Target {
-        name: address.clone(),
-        address,
-        port,
-        user: user.unwrap_or_else(|| base.user.clone()),
-        proxy_jump: None,
-        ..base.clone()
-    })
 }

@@ -36,11 +36,9 @@ local bind, running = private.bind, coroutine.running
 local error_text, raw_xpcall = private.error_text, xpcall
 
 local function as_lua_error(e)
-  local text = error_text(e)
-  if text == nil then return e end
-  local pos = position(4)
-  if pos and text:sub(1, #pos) ~= pos then text = pos .. " " .. text end
-  return text
+  if type(e) ~= "userdata" then return e end -- Lua's own error values pass untouched
+  -- position(4): skip position, as_lua_error, the message handler and the raising function
+  return error_text(e, position(4)) or e
 end
 
 local function pcall_msgh(e)

@@ -276,19 +276,9 @@ where
     FR: Future<Output = mlua::Result<R>> + 'static,
 {
     lua.create_async_function(move |lua: Lua, args: A| {
-        let allowed = ensure_can_suspend(&lua, name);
-        let fut = if allowed.is_ok() {
-            Some(func(lua, args))
-        } else {
-            None
-        };
-        async move {
-            allowed?;
-            match fut {
-                Some(f) => f.await,
-                None => unreachable!("checked above"),
-            }
-        }
+        // Checked before the future exists: it is created only where suspending is allowed.
+        let fut = ensure_can_suspend(&lua, name).map(|()| func(lua, args));
+        async move { fut?.await }
     })
 }
 
@@ -451,9 +441,12 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     )?;
     private.set(
         "error_text",
-        lua.create_function(|_, value: Value| {
+        lua.create_function(|_, (value, position): (Value, Option<String>)| {
             Ok(match value {
-                Value::Error(err) => Some(crate::lua::errors::message_of(&err)),
+                Value::Error(err) => Some(crate::lua::errors::positioned_message(
+                    &err,
+                    position.as_deref(),
+                )),
                 _ => None,
             })
         })?,

@@ -46,3 +46,9 @@ local bad = ssh.connect { address = "127.0.0.1", port = port, user = "drover-tes
 check.raises("cannot load identity", bad.run, bad, "true")
 local closed = ssh.connect { address = "127.0.0.1", port = 1, user = "x", known_hosts = known_hosts }
 check.raises("127.0.0.1:1: cannot connect", closed.run, closed, "true")
+
+-- destination strings
+check.raises('ssh.connect: bad destination "u@h:abc": bad port', ssh.connect, "u@h:abc")
+check.raises('ssh.connect: bad destination "u@": no host', ssh.connect, "u@")
+local parsed = ssh.connect { address = "someone@example.invalid:2222", ssh_config = false }
+check.eq(parsed.user, "someone"); check.eq(parsed.port, 2222); check.eq(parsed.name, "example.invalid:2222")
