@@ -1,5 +1,6 @@
 //! One authenticated SSH connection and command execution on it.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -162,6 +163,19 @@ struct Client {
     refusal: Arc<Mutex<Option<SshError>>>,
 }
 
+/// russh numbers known_hosts entries without counting `#` comment lines; this maps its number
+/// back to the line a user sees in an editor.
+fn file_line(path: &Path, russh_line: usize) -> usize {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return russh_line;
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#'))
+        .nth(russh_line.saturating_sub(1))
+        .map_or(russh_line, |(i, _)| i + 1)
+}
+
 impl Client {
     fn verify(&self, key: &PublicKey) -> Result<bool, SshError> {
         let t = &self.target;
@@ -206,8 +220,8 @@ impl Client {
                 host: t.name.clone(),
                 key_type,
                 fingerprint,
+                line: file_line(&t.known_hosts, line),
                 file,
-                line,
             }),
             Err(e) => Err(SshError::KnownHosts {
                 host: t.name.clone(),
