@@ -18,8 +18,14 @@ for i = 1, N do hosts[i] = ssh.connect(spec(i)) end
 local c0, w0 = os.clock(), task.now()
 task.pool(N):map(function(h) return h:run("true").code end, hosts)
 local cpu, wall = os.clock() - c0, task.now() - w0
+-- the same N commands again over the now-open connections: what a command alone costs
+local c1 = os.clock()
+task.pool(N):map(function(h) return h:run("true").code end, hosts)
+local cmd_cpu = os.clock() - c1
 print(("handshakes: %d in %.2f s = %.0f/s; client CPU %.2f ms per connection (handshake + auth + one command)"):format(
   N, wall, N / wall, cpu / N * 1000))
+print(("  of which one command: %.2f ms; handshake + auth alone: %.2f ms client CPU"):format(
+  cmd_cpu / N * 1000, (cpu - cmd_cpu) / N * 1000))
 collectgarbage()
 print(("open connections: %d, RSS %+d KiB = %.0f KiB per connection"):format(N, rss_kib() - rss0, (rss_kib() - rss0) / N))
 hosts = nil
