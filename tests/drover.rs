@@ -180,7 +180,13 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
         if start.elapsed() > e.time_limit {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("drover did not finish within {:?}", e.time_limit).into());
+            let out = out_reader.join().unwrap_or_default();
+            let err = err_reader.join().unwrap_or_default();
+            return Err(format!(
+                "drover did not finish within {:?}\n--- stdout ---\n{out}--- stderr ---\n{err}",
+                e.time_limit
+            )
+            .into());
         }
         std::thread::sleep(Duration::from_millis(5));
     };

@@ -4,6 +4,7 @@
 pub mod coroutine;
 pub mod errors;
 pub mod preempt;
+pub mod sftp;
 pub mod ssh;
 pub mod task;
 
@@ -13,7 +14,11 @@ use mlua::{Lua, Table};
 pub type ModuleFn = fn(&Lua) -> mlua::Result<Table>;
 
 /// Every module drover registers: name and constructor.
-pub const MODULES: &[(&str, ModuleFn)] = &[("task", task::module), ("ssh", ssh::module)];
+pub const MODULES: &[(&str, ModuleFn)] = &[
+    ("task", task::module),
+    ("ssh", ssh::module),
+    ("sftp", sftp::module),
+];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),
 /// and installs the coroutine forwarders.

@@ -20,7 +20,7 @@ pub struct Host {
     session: Rc<OnceCell<Arc<Session>>>,
 }
 
-fn lua_err(e: SshError) -> mlua::Error {
+pub(crate) fn lua_err(e: SshError) -> mlua::Error {
     mlua::Error::RuntimeError(e.to_string())
 }
 
@@ -270,19 +270,33 @@ fn tail_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+impl Host {
+    /// The host's connection, opened on first use (single flight) and shared.
+    pub(crate) fn connection(
+        &self,
+    ) -> impl std::future::Future<Output = mlua::Result<Arc<Session>>> + use<> {
+        let (target, cell) = (self.target.clone(), Rc::clone(&self.session));
+        async move {
+            cell.get_or_try_init(|| async { Session::connect(target).await.map(Arc::new) })
+                .await
+                .cloned()
+                .map_err(lua_err)
+        }
+    }
+}
+
 impl UserData for Host {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        crate::lua::sftp::add_host_methods(methods);
         methods.add_async_method("run", |lua, this, (cmd, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "host:run");
-            let (target, cell) = (this.target.clone(), Rc::clone(&this.session));
+            let target = this.target.clone();
+            let conn = this.connection();
             async move {
                 allowed?;
                 let (check, exec_opts) = exec_options(opts.as_ref())?;
                 let started = Instant::now();
-                let session = cell
-                    .get_or_try_init(|| async { Session::connect(target.clone()).await.map(Arc::new) })
-                    .await
-                    .map_err(lua_err)?;
+                let session = conn.await?;
                 let out = session.exec(&cmd, &exec_opts).await.map_err(lua_err)?;
                 let stdout = lua.create_string(&out.stdout)?;
                 let stderr = lua.create_string(&out.stderr)?;

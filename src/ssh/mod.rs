@@ -3,6 +3,7 @@
 
 pub mod limits;
 mod session;
+pub mod sftp;
 pub mod ssh_config;
 
 use std::collections::HashMap;
@@ -181,6 +182,14 @@ pub enum SshError {
     },
     #[error("bad destination \"{spec}\": {reason}")]
     BadDestination { spec: String, reason: String },
+    #[error("{host}: sftp {op} {path}: {cause}{hint}")]
+    Sftp {
+        host: String,
+        op: String,
+        path: String,
+        cause: String,
+        hint: String,
+    },
     #[error("{host}: {what}: {reason}")]
     Protocol {
         host: String,

@@ -96,7 +96,7 @@ impl Sshd {
             .arg(dir.join("authorized_keys")))?;
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
-             PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nLogLevel DEBUG1\n",
+             PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\nLogLevel DEBUG1\nSubsystem sftp internal-sftp\n",
             d = dir.display()
         );
         // Later lines cannot override earlier ones in sshd_config: extra settings go first.
