@@ -47,6 +47,7 @@ fn put_options(opts: Option<&Table>, what: &str) -> mlua::Result<PutOptions> {
             "recursive",
             "skip_same",
             "sudo",
+            "user",
             "sudo_password",
             "progress",
         ],
@@ -60,7 +61,10 @@ fn put_options(opts: Option<&Table>, what: &str) -> mlua::Result<PutOptions> {
     out.recursive = opts.get::<Option<bool>>("recursive")?.unwrap_or(false);
     out.skip_same = opts.get::<Option<bool>>("skip_same")?.unwrap_or(true);
     out.sudo_password = opts.get::<Option<String>>("sudo_password")?.map(Secret);
-    out.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false) || out.sudo_password.is_some();
+    out.sudo_user = opts.get("user")?;
+    out.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false)
+        || out.sudo_password.is_some()
+        || out.sudo_user.is_some();
     if opts.get::<Option<bool>>("progress")?.unwrap_or(false) {
         out.sink = Some(Arc::new(PrefixSink));
     }

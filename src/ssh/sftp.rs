@@ -137,6 +137,8 @@ pub struct PutOptions {
     pub skip_same: bool,
     /// Move the file into place as root (`sudo install`), for root-owned destinations.
     pub sudo: bool,
+    /// The user sudo runs as (default root).
+    pub sudo_user: Option<String>,
     pub sudo_password: Option<Secret>,
     /// Where progress events go.
     pub sink: Option<Arc<dyn OutputSink>>,
@@ -151,6 +153,7 @@ impl Default for PutOptions {
             recursive: false,
             skip_same: true,
             sudo: false,
+            sudo_user: None,
             sudo_password: None,
             sink: None,
         }
@@ -338,9 +341,20 @@ struct RemoteTemp {
     raw: Arc<RawSftpSession>,
     path: Option<String>,
     handle: Option<String>,
+    /// A staging directory to remove after the file.
+    dir: Option<String>,
 }
 
 impl RemoteTemp {
+    fn new(raw: &Arc<RawSftpSession>, path: &str, handle: &str) -> RemoteTemp {
+        RemoteTemp {
+            raw: Arc::clone(raw),
+            path: Some(path.to_string()),
+            handle: Some(handle.to_string()),
+            dir: None,
+        }
+    }
+
     fn disarm(&mut self) {
         self.path = None;
         self.handle = None;
@@ -349,8 +363,8 @@ impl RemoteTemp {
 
 impl Drop for RemoteTemp {
     fn drop(&mut self) {
-        let (handle, path) = (self.handle.take(), self.path.take());
-        if handle.is_none() && path.is_none() {
+        let (handle, path, dir) = (self.handle.take(), self.path.take(), self.dir.take());
+        if handle.is_none() && path.is_none() && dir.is_none() {
             return;
         }
         let raw = Arc::clone(&self.raw);
@@ -360,6 +374,9 @@ impl Drop for RemoteTemp {
             }
             if let Some(p) = path {
                 let _ = raw.remove(p).await;
+            }
+            if let Some(d) = dir {
+                let _ = raw.rmdir(d).await;
             }
         });
     }
@@ -857,11 +874,7 @@ impl Sftp {
             .await
             .map_err(|e| self.err("put", dest, e))?
             .handle;
-        let mut guard = RemoteTemp {
-            raw: Arc::clone(&self.raw),
-            path: Some(temp.clone()),
-            handle: Some(handle.clone()),
-        };
+        let mut guard = RemoteTemp::new(&self.raw, &temp, &handle);
         let progress = Progress::new(&opts.sink, &self.host, dest, total);
         let raw = Arc::clone(&self.raw);
         let (host, d) = (self.host.clone(), dest.to_string());
@@ -942,23 +955,45 @@ impl Sftp {
         mode: u32,
         opts: &PutOptions,
     ) -> Result<u64, SshError> {
-        let staging = format!("/tmp/.drover-put-{}.tmp", token());
-        let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
-        let private = FileAttributes {
-            permissions: Some(0o600),
+        // A private staging directory. sudo to a user other than root must be able to read
+        // the file: then the directory is 0711 (not listable) and the file name unguessable.
+        let to_root = opts.sudo_user.as_deref().is_none_or(|u| u == "root");
+        let (dir_mode, file_mode) = if to_root {
+            (0o700, 0o600)
+        } else {
+            (0o711, 0o644)
+        };
+        let staging_dir = format!("/tmp/.drover-put-{}", token());
+        let dir_attrs = FileAttributes {
+            permissions: Some(0o700),
             ..Default::default()
         };
+        self.raw
+            .mkdir(staging_dir.as_str(), dir_attrs)
+            .await
+            .map_err(|e| self.err("put", &staging_dir, e))?;
+        let mut guard = RemoteTemp {
+            raw: Arc::clone(&self.raw),
+            path: None,
+            handle: None,
+            dir: Some(staging_dir.clone()),
+        };
+        self.chmod(&staging_dir, dir_mode).await?;
+        let staging = format!("{staging_dir}/{}", token());
+        let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
+        let attrs = FileAttributes {
+            permissions: Some(file_mode),
+            ..Default::default()
+        };
+        guard.path = Some(staging.clone());
         let handle = self
             .raw
-            .open(staging.as_str(), flags, private)
+            .open(staging.as_str(), flags, attrs)
             .await
             .map_err(|e| self.err("put", &staging, e))?
             .handle;
-        let mut guard = RemoteTemp {
-            raw: Arc::clone(&self.raw),
-            path: Some(staging.clone()),
-            handle: Some(handle.clone()),
-        };
+        guard.handle = Some(handle.clone());
+        self.chmod(&staging, file_mode).await?;
         let progress = Progress::new(&opts.sink, &self.host, dest, total);
         let raw = Arc::clone(&self.raw);
         let (host, d) = (self.host.clone(), dest.to_string());
@@ -990,13 +1025,14 @@ impl Sftp {
             install.push_str(&format!(" -g {}", shell_quote(g)));
         }
         let cmd = format!(
-            "t={t}; trap 'rm -f -- \"$t\" {s}' EXIT; {install} -T -- {s} \"$t\" && mv -f -T -- \"$t\" {d}",
+            "t={t}; trap 'rm -f -- \"$t\"' EXIT; {install} -T -- {s} \"$t\" && mv -f -T -- \"$t\" {d}",
             t = shell_quote(&temp),
             s = shell_quote(&staging),
             d = shell_quote(dest),
         );
         let exec = ExecOptions {
             sudo: true,
+            sudo_user: opts.sudo_user.clone(),
             sudo_password: opts.sudo_password.clone(),
             ..Default::default()
         };
@@ -1029,6 +1065,7 @@ impl Sftp {
         );
         let exec = ExecOptions {
             sudo: opts.sudo,
+            sudo_user: opts.sudo_user.clone().filter(|_| opts.sudo),
             sudo_password: opts.sudo_password.clone(),
             ..Default::default()
         };
@@ -1067,8 +1104,8 @@ impl Sftp {
             let same = if opts.sudo {
                 self.remote_digest(session, dest, opts).await?
             } else {
-                match self.stat(dest, false).await? {
-                    Some(st) if st.kind == FileKind::File && st.size == total => {
+                match self.stat(dest, false).await {
+                    Ok(Some(st)) if st.kind == FileKind::File && st.size == total => {
                         self.remote_digest(session, dest, opts).await?
                     }
                     _ => None,
@@ -1267,8 +1304,10 @@ impl Sftp {
             }
             Source::Path(p) => {
                 // Into an existing directory, like cp.
-                let dest = match self.stat(dest, true).await? {
-                    Some(st) if st.kind == FileKind::Dir => {
+                // (A path we may not stat is not a directory we could write into; the
+                // upload itself reports the permission problem, or sudo gets past it.)
+                let dest = match self.stat(dest, true).await {
+                    Ok(Some(st)) if st.kind == FileKind::Dir => {
                         let name = p
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
