@@ -2,6 +2,7 @@
 //! the calling task while the command runs remotely. One connection per host object, opened
 //! on first use and shared by every task that uses it (single flight).
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use crate::ssh::{ExecOptions, HostKeyPolicy, Secret, Session, SshError, Target};
 /// A host reachable over SSH, with its lazily opened connection.
 pub struct Host {
     target: Target,
-    session: Rc<OnceCell<Arc<Session>>>,
+    /// The current connection; replaced by a fresh cell once that connection has ended.
+    session: RefCell<Rc<OnceCell<Arc<Session>>>>,
 }
 
 pub(crate) fn lua_err(e: SshError) -> mlua::Error {
@@ -271,11 +273,19 @@ fn tail_lines(text: &str, n: usize) -> String {
 }
 
 impl Host {
-    /// The host's connection, opened on first use (single flight) and shared.
+    /// The host's connection, opened on first use (single flight) and shared; a connection
+    /// that has ended is replaced by a new one on the next call.
     pub(crate) fn connection(
         &self,
     ) -> impl std::future::Future<Output = mlua::Result<Arc<Session>>> + use<> {
-        let (target, cell) = (self.target.clone(), Rc::clone(&self.session));
+        let cell = {
+            let mut slot = self.session.borrow_mut();
+            if slot.get().is_some_and(|s| s.is_closed()) {
+                *slot = Rc::new(OnceCell::new());
+            }
+            Rc::clone(&slot)
+        };
+        let target = self.target.clone();
         async move {
             cell.get_or_try_init(|| async { Session::connect(target).await.map(Arc::new) })
                 .await
@@ -387,7 +397,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             };
             Ok(Host {
                 target,
-                session: Rc::new(OnceCell::new()),
+                session: RefCell::new(Rc::new(OnceCell::new())),
             })
         })?,
     )?;

@@ -641,6 +641,11 @@ impl Session {
         }
     }
 
+    /// Whether the connection has ended (dropped by the server or the network).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
     /// The host's display name.
     pub fn name(&self) -> &str {
         &self.target.name

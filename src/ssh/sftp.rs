@@ -275,6 +275,45 @@ fn is_eof(e: &SftpProtoError) -> bool {
     matches!(e, SftpProtoError::Status(s) if s.status_code == StatusCode::Eof)
 }
 
+/// An SFTP failure as an error naming host, operation, path, cause and a hint.
+fn sftp_error(host: &str, op: &str, path: &str, e: SftpProtoError) -> SshError {
+    let (cause, hint) = match &e {
+        SftpProtoError::Status(s) => match s.status_code {
+            StatusCode::NoSuchFile => ("no such file or directory".to_string(), ""),
+            StatusCode::PermissionDenied => (
+                "permission denied".to_string(),
+                if matches!(
+                    op,
+                    "put" | "write" | "mkdir" | "remove" | "rename" | "chmod"
+                ) {
+                    " (pass sudo = true for root-owned destinations)"
+                } else {
+                    ""
+                },
+            ),
+            _ if !s.error_message.is_empty() && s.error_message != "Failure" => {
+                (s.error_message.clone(), "")
+            }
+            code => (code.to_string(), ""),
+        },
+        SftpProtoError::Timeout => (
+            format!("no answer from the server within {REQUEST_TIMEOUT_SECS}s"),
+            "",
+        ),
+        SftpProtoError::UnexpectedBehavior(m) if m.contains("closed") || m.contains("dropped") => {
+            ("the connection was lost".to_string(), "")
+        }
+        other => (other.to_string(), ""),
+    };
+    SshError::Sftp {
+        host: host.to_string(),
+        op: op.to_string(),
+        path: path.to_string(),
+        cause,
+        hint: hint.to_string(),
+    }
+}
+
 /// Aborts a spawned transfer when the caller's future is dropped (cancellation).
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
@@ -573,38 +612,7 @@ impl Sftp {
     }
 
     fn err(&self, op: &str, path: &str, e: SftpProtoError) -> SshError {
-        let (cause, hint) = match &e {
-            SftpProtoError::Status(s) => match s.status_code {
-                StatusCode::NoSuchFile => ("no such file or directory".to_string(), ""),
-                StatusCode::PermissionDenied => (
-                    "permission denied".to_string(),
-                    if matches!(
-                        op,
-                        "put" | "write" | "mkdir" | "remove" | "rename" | "chmod"
-                    ) {
-                        " (pass sudo = true for root-owned destinations)"
-                    } else {
-                        ""
-                    },
-                ),
-                _ if !s.error_message.is_empty() && s.error_message != "Failure" => {
-                    (s.error_message.clone(), "")
-                }
-                code => (code.to_string(), ""),
-            },
-            SftpProtoError::Timeout => (
-                format!("no answer from the server within {REQUEST_TIMEOUT_SECS}s"),
-                "",
-            ),
-            other => (other.to_string(), ""),
-        };
-        SshError::Sftp {
-            host: self.host.clone(),
-            op: op.to_string(),
-            path: path.to_string(),
-            cause,
-            hint: hint.to_string(),
-        }
+        sftp_error(&self.host, op, path, e)
     }
 
     fn local_err(&self, op: &str, path: &Path, e: std::io::Error) -> SshError {
@@ -807,13 +815,7 @@ impl Sftp {
             async move {
                 pump_down(raw, h, size, Sink::Memory(Vec::new()), progress)
                     .await
-                    .map_err(|e| SshError::Sftp {
-                        host,
-                        op: "read".into(),
-                        path,
-                        cause: e.to_string(),
-                        hint: String::new(),
-                    })
+                    .map_err(|e| sftp_error(&host, "read", &path, e))
             }
         })
         .await;
@@ -882,13 +884,7 @@ impl Sftp {
         let sent = on_workers(&self.host, async move {
             pump_up(raw, h, src, progress)
                 .await
-                .map_err(|e| SshError::Sftp {
-                    host,
-                    op: "put".into(),
-                    path: d,
-                    cause: e.to_string(),
-                    hint: String::new(),
-                })
+                .map_err(|e| sftp_error(&host, "put", &d, e))
         })
         .await?;
         let attrs = FileAttributes {
@@ -1001,13 +997,7 @@ impl Sftp {
         let sent = on_workers(&self.host, async move {
             pump_up(raw, h, src, progress)
                 .await
-                .map_err(|e| SshError::Sftp {
-                    host,
-                    op: "put".into(),
-                    path: d,
-                    cause: e.to_string(),
-                    hint: String::new(),
-                })
+                .map_err(|e| sftp_error(&host, "put", &d, e))
         })
         .await?;
         guard.handle = None;
@@ -1380,13 +1370,7 @@ impl Sftp {
         let result = on_workers(&self.host, async move {
             let (sink, end) = pump_down(raw, h, size, Sink::File(file), progress)
                 .await
-                .map_err(|e| SshError::Sftp {
-                    host: host.clone(),
-                    op: "get".into(),
-                    path: r.clone(),
-                    cause: e.to_string(),
-                    hint: String::new(),
-                })?;
+                .map_err(|e| sftp_error(&host.clone(), "get", &r.clone(), e))?;
             if let Sink::File(f) = sink {
                 f.set_len(end)
                     .and_then(|_| f.sync_all())
