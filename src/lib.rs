@@ -17,8 +17,10 @@
 //!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
 //!   - [`lua::errors`]: error messages and tracebacks without internal frames.
 //! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
-//!   `~/.ssh/config`, exec with options, channel caps, open-files limit); no Lua.
-//!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`).
+//!   `~/.ssh/config`, exec with options, channel caps, open-files limit) and [`ssh::sftp`]
+//!   (one SFTP session per connection: atomic uploads, pipelined transfers, trees); no Lua.
+//!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`), and
+//!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts).
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 pub mod cli;

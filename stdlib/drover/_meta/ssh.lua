@@ -59,6 +59,45 @@ local Host = {}
 ---@return RunResult
 function Host:run(cmd, opts) end
 
+-- File transfer on this host: the functions of the sftp module, as methods.
+---@param local_path string
+---@param remote_path string
+---@param opts? PutOptions
+---@return TransferResult
+function Host:put(local_path, remote_path, opts) end
+---@param remote_path string
+---@param local_path string
+---@param opts? GetOptions
+---@return TransferResult
+function Host:get(remote_path, local_path, opts) end
+---@param remote_path string
+---@return string
+function Host:read(remote_path) end
+---@param remote_path string
+---@param text string
+---@param opts? PutOptions
+---@return TransferResult
+function Host:write(remote_path, text, opts) end
+---@param path string
+---@param opts? {follow?: boolean}
+---@return FileStat?
+function Host:stat(path, opts) end
+---@param dir string
+---@return FileStat[]
+function Host:list(dir) end
+---@param path string
+---@param opts? {parents?: boolean, mode?: string|integer}
+function Host:mkdir(path, opts) end
+---@param path string
+---@param opts? {recursive?: boolean}
+function Host:remove(path, opts) end
+---@param from string
+---@param to string
+function Host:rename(from, to) end
+---@param path string
+---@param mode string|integer
+function Host:chmod(path, mode) end
+
 ---@param spec SshSpec|string
 ---@return Host
 function ssh.connect(spec) end

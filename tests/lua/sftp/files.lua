@@ -97,6 +97,23 @@ check.eq(e:find("sudo = true", 1, true) ~= nil, true, e)
 check.raises("is a directory", h.put, h, here, there .. "/x")
 check.raises("mode must be an octal string", h.write, h, there .. "/m", "x", { mode = "rw-r--r--" })
 
+-- owner/group where permitted: our own group works, another owner needs sudo
+local own = h:write(there .. "/owned", "x", { group = "drover-test" })
+check.eq(own.changed, true)
+check.eq(fx.sh("stat -c %G " .. fx.q(there .. "/owned")), "drover-test\n")
+e = check.raises("cannot set owner root", h.write, h, there .. "/owned", "y", { owner = "root" })
+check.eq(e:find("sudo = true", 1, true) ~= nil, true, e)
+check.eq(h:read(there .. "/owned"), "x", "old content kept when chown fails")
+
+-- AES-GCM is preferred when the CPU has AES instructions (about twice chacha20's throughput)
+local cpu = fx.read("/proc/cpuinfo")
+local log = fx.read(os.getenv("DROVER_TEST_SSH_LOG"))
+if cpu:find("%f[%w]aes%f[%W]") and cpu:find("pclmulqdq", 1, true) then
+  check.eq(log:find("client->server cipher: aes128-gcm@openssh.com", 1, true) ~= nil, true, "AES-GCM negotiated")
+else
+  check.eq(log:find("client->server cipher: chacha20-poly1305@openssh.com", 1, true) ~= nil, true, "chacha20 negotiated")
+end
+
 -- no temp files left behind by any of this
 check.eq(h:run("ls -A " .. fx.q(there) .. " | grep drover- || true").stdout, "")
 
