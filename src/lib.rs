@@ -24,6 +24,7 @@
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 pub mod cli;
+pub mod inventory;
 pub mod lua;
 pub mod runtime;
 pub mod ssh;
