@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[path = "drover/inventory_cli.rs"]
+mod inventory_cli;
 #[path = "drover/sshd.rs"]
 mod sshd;
 
@@ -288,5 +290,6 @@ fn main() {
         missing_script_is_a_load_error,
     ));
     trials.push(Trial::test("cli::usage_error_exits_2", usage_error_exits_2));
+    trials.extend(inventory_cli::trials());
     libtest_mimic::run(&args, trials).exit();
 }

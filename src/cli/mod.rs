@@ -1,7 +1,9 @@
 //! Command-line glue: clap parses, each subcommand turns flags into a plan, then calls the
 //! library. The only module that touches clap and rpassword (terminal prompts).
 
+mod hosts;
 mod run;
+mod targets;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run a Lua script as the root task; ends when it and every task it spawned are done.
     Run(run::RunArgs),
+    /// List the hosts the target flags select, resolved (secrets redacted).
+    Hosts(hosts::HostsArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -37,5 +41,6 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Hosts(args) => hosts::run(args),
     }
 }

@@ -1,0 +1,152 @@
+//! Target flags shared by `hosts`, `exec` (and later `run`, `put`, `get`): which inventory,
+//! which hosts. They become a list of [`ResolvedHost`]s before any connection is made.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::inventory::select::{Chosen, TargetSpec, select};
+use crate::inventory::{Inventory, ResolvedHost, target_from_vars};
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Inventory file (default: $DROVER_INVENTORY, else ./inventory.ini).
+    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Hosts: inventory names, node sets (web[01-03]) or user@address:port.
+    #[arg(
+        short = 'H',
+        long = "hosts",
+        value_name = "H1,H2",
+        value_delimiter = ','
+    )]
+    pub hosts: Vec<String>,
+    /// Groups of the inventory.
+    #[arg(
+        short = 'g',
+        long = "groups",
+        value_name = "G1,G2",
+        value_delimiter = ','
+    )]
+    pub groups: Vec<String>,
+    /// A pattern: terms joined by ':' or ','; &term intersects, !term removes; globs allowed.
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// A variable for every host, over the inventory's (repeatable).
+    #[arg(short = 'e', long = "extra", value_name = "KEY=VALUE")]
+    pub extra: Vec<String>,
+}
+
+impl TargetArgs {
+    pub fn spec(&self) -> TargetSpec {
+        TargetSpec {
+            hosts: self.hosts.clone(),
+            groups: self.groups.clone(),
+            pattern: self.pattern.clone(),
+        }
+    }
+
+    /// The inventory file to read, if any: `-i`, `$DROVER_INVENTORY`, or `./inventory.ini`
+    /// when it exists. An explicitly named file must exist.
+    fn inventory_path(&self) -> Option<(PathBuf, bool)> {
+        if let Some(p) = &self.inventory {
+            return Some((p.clone(), true));
+        }
+        if let Some(p) = std::env::var_os("DROVER_INVENTORY").filter(|p| !p.is_empty()) {
+            return Some((PathBuf::from(p), true));
+        }
+        let default = PathBuf::from("inventory.ini");
+        default.exists().then_some((default, false))
+    }
+
+    /// Loads the inventory (an empty one when there is no file and none was named).
+    pub fn inventory(&self) -> Result<Inventory, String> {
+        match self.inventory_path() {
+            Some((path, _)) => Inventory::load(&path).map_err(|e| e.to_string()),
+            None => Ok(Inventory {
+                file: PathBuf::from("inventory.ini"),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn extra_vars(&self) -> Result<BTreeMap<String, String>, String> {
+        self.extra
+            .iter()
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or_else(|| format!("-e {kv}: expected KEY=VALUE"))
+            })
+            .collect()
+    }
+
+    /// Every targeted host, resolved; `all_if_empty` lists the whole inventory when no target
+    /// flag was given.
+    pub fn resolve(&self, all_if_empty: bool) -> Result<Vec<ResolvedHost>, String> {
+        let inv = self.inventory()?;
+        let extra = self.extra_vars()?;
+        let mut spec = self.spec();
+        if spec.is_empty() {
+            if !all_if_empty {
+                return Ok(Vec::new());
+            }
+            spec.hosts = inv.hosts.clone();
+        }
+        let ssh_config = std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".ssh/config"))
+            .filter(|p| p.exists());
+        let mut out = Vec::new();
+        for chosen in select(&inv, &spec)? {
+            match chosen {
+                Chosen::Inventory(name) => out.push(
+                    inv.resolve(&name, &extra, ssh_config.as_deref())
+                        .map_err(|e| e.to_string())?,
+                ),
+                Chosen::AdHoc(spec) => {
+                    // user@address:port, over the defaults and -e variables
+                    let (user, rest) = match spec.rsplit_once('@') {
+                        Some((u, r)) => (Some(u.to_string()), r),
+                        None => (None, spec.as_str()),
+                    };
+                    let (address, port) = match rest.rsplit_once(':') {
+                        Some((a, p)) if !a.contains(':') => (a.to_string(), Some(p.to_string())),
+                        _ => (rest.to_string(), None),
+                    };
+                    let mut vars: BTreeMap<String, String> = inv
+                        .defaults
+                        .values
+                        .iter()
+                        .map(|(k, (v, _))| (k.clone(), v.clone()))
+                        .collect();
+                    vars.extend(extra.clone());
+                    vars.insert("address".into(), address);
+                    if let Some(u) = user {
+                        vars.insert("user".into(), u);
+                    }
+                    if let Some(p) = port {
+                        vars.insert("port".into(), p);
+                    }
+                    let target = target_from_vars(&spec, &vars, ssh_config.as_deref())
+                        .map_err(|e| format!("host {spec}: {e}"))?;
+                    let vars = vars
+                        .into_iter()
+                        .filter(|(k, _)| !crate::inventory::CONNECTION_KEYS.contains(&k.as_str()))
+                        .collect();
+                    out.push(ResolvedHost {
+                        name: spec,
+                        groups: Vec::new(),
+                        vars,
+                        target,
+                    });
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err("no host matches the targets".into());
+        }
+        Ok(out)
+    }
+}
