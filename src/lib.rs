@@ -26,5 +26,6 @@
 pub mod cli;
 pub mod inventory;
 pub mod lua;
+pub mod report;
 pub mod runtime;
 pub mod ssh;

@@ -1,6 +1,7 @@
 //! Command-line glue: clap parses, each subcommand turns flags into a plan, then calls the
 //! library. The only module that touches clap and rpassword (terminal prompts).
 
+mod batch;
 mod hosts;
 mod run;
 mod targets;
@@ -27,6 +28,12 @@ enum Command {
     Run(run::RunArgs),
     /// List the hosts the target flags select, resolved (secrets redacted).
     Hosts(hosts::HostsArgs),
+    /// Run a shell command on every target host, output live (or gathered, or JSON).
+    Exec(batch::ExecArgs),
+    /// Upload a file (or a tree with -r) to every target host, atomically.
+    Put(batch::PutArgs),
+    /// Download a file (or a tree with -r) from every target host into LOCAL_DIR/<host>/.
+    Get(batch::GetArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -42,5 +49,8 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Hosts(args) => hosts::run(args),
+        Command::Exec(args) => batch::exec(args),
+        Command::Put(args) => batch::put(args),
+        Command::Get(args) => batch::get(args),
     }
 }

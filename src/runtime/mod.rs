@@ -2,6 +2,7 @@
 //! a multi-thread tokio runtime beside it for network I/O. Loads a script, runs it as the root
 //! task, waits for every task it spawned, and says how the run ended.
 
+pub mod batch;
 mod load;
 
 use std::path::{Path, PathBuf};

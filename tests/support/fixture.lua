@@ -57,4 +57,48 @@ function fixture.read(path)
   local s = f:read("a"); f:close(); return s
 end
 
+
+--- Writes an inventory for the harness's `n` sshd (hosts h01..hNN, groups `odd`/`even` and
+--- `all` with both as children) into a fresh directory; returns its path and that directory.
+function fixture.inventory(n, extra)
+  local dir = fixture.local_dir()
+  local lines = { "[defaults]", "user = " .. os.getenv("DROVER_TEST_SSH_USER"),
+    "known_hosts = " .. dir .. "/known_hosts", "" }
+  local odd, even = {}, {}
+  for i = 1, n do
+    local suffix = i == 1 and "" or tostring(i)
+    local name = ("h%02d"):format(i)
+    lines[#lines + 1] = ("[host %s]"):format(name)
+    lines[#lines + 1] = "address = 127.0.0.1"
+    lines[#lines + 1] = "port = " .. os.getenv("DROVER_TEST_SSH" .. suffix .. "_PORT")
+    lines[#lines + 1] = "identity = " .. os.getenv("DROVER_TEST_SSH" .. suffix .. "_KEY")
+    lines[#lines + 1] = ""
+    table.insert(i % 2 == 1 and odd or even, name)
+  end
+  lines[#lines + 1] = "[group odd]\nhosts = " .. table.concat(odd, ", ")
+  lines[#lines + 1] = "[group even]\nhosts = " .. table.concat(even, ", ")
+  lines[#lines + 1] = "[group all]\nchildren = odd, even\n" .. (extra or "")
+  local path = dir .. "/inventory.ini"
+  fixture.write(path, table.concat(lines, "\n"))
+  return path, dir
+end
+
+--- Runs drover with `args` (a shell-quoted string); returns exit code, stdout, stderr.
+function fixture.drover(args)
+  local err = os.tmpname()
+  local p = assert(io.popen(("%s %s 2>%s"):format(fixture.q(os.getenv("DROVER_EXE")), args, err)))
+  local out = p:read("a")
+  local _, _, code = p:close()
+  local e = fixture.read(err) or ""
+  os.remove(err)
+  return code, out, e
+end
+
+--- The listening sshd's PID for fixture number `n`.
+function fixture.sshd_pid(n)
+  local suffix = (n == nil or n == 1) and "" or tostring(n)
+  local log = os.getenv("DROVER_TEST_SSH" .. suffix .. "_LOG")
+  return fixture.read(log:gsub("sshd%.log$", "sshd.pid")):match("%d+")
+end
+
 return fixture

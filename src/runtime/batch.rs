@@ -1,0 +1,260 @@
+//! Batch commands without a Lua VM: one command, upload or download on every target host at
+//! once (bounded by `forks`), each host's end an [`Outcome`], output through the [`Renderer`].
+//!
+//! One host's failure never touches another. Ctrl-C stops starting hosts, cancels the running
+//! ones (their remote commands get TERM before the connections close) and reports them
+//! `cancelled`; a second Ctrl-C exits at once.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::inventory::ResolvedHost;
+use crate::report::{HostEnd, Outcome, Renderer};
+use crate::ssh::sftp::{GetOptions, PutOptions, Source};
+use crate::ssh::{ExecOptions, OutputSink, Session, SshError, Stream};
+
+/// What to do on every host.
+#[derive(Debug, Clone)]
+pub enum BatchOp {
+    /// Run a shell command.
+    Exec(String),
+    /// Upload a file or (recursive) a tree.
+    Put { local: PathBuf, remote: String },
+    /// Download to `local_dir/<host>/<name>`, so hosts never overwrite each other.
+    Get { remote: String, local_dir: PathBuf },
+}
+
+/// How to run a batch.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Hosts in flight at once.
+    pub forks: usize,
+    /// Past this, a host is `timed_out` (its remote command gets TERM).
+    pub timeout: Option<Duration>,
+    /// Options of the command (sudo, ...).
+    pub exec: ExecOptions,
+    /// Options of put (recursive, sudo, mode, ...) and get (recursive).
+    pub put: PutOptions,
+    pub recursive: bool,
+}
+
+/// How a batch ended.
+#[derive(Debug)]
+pub struct BatchReport {
+    pub ends: Vec<HostEnd>,
+    pub interrupted: bool,
+}
+
+impl BatchReport {
+    /// 0 when every host is ok, 130 when interrupted, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            130
+        } else if self.ends.iter().all(|e| e.outcome == Outcome::Ok) {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+enum Failure {
+    Unreachable(String),
+    TimedOut(String),
+    Failed(Option<u32>, String),
+}
+
+async fn on_host(
+    host: &ResolvedHost,
+    op: &BatchOp,
+    opts: &BatchOptions,
+    renderer: &Arc<Renderer>,
+    sessions: &Mutex<Vec<Arc<Session>>>,
+) -> Result<Option<u32>, Failure> {
+    let session = Arc::new(
+        Session::connect(host.target.clone())
+            .await
+            .map_err(|e| Failure::Unreachable(e.to_string()))?,
+    );
+    sessions
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Arc::clone(&session));
+    let sink: Arc<dyn OutputSink> = Arc::clone(renderer) as Arc<dyn OutputSink>;
+    let fail = |e: SshError| match e {
+        SshError::CommandTimeout { .. } => Failure::TimedOut(e.to_string()),
+        other => Failure::Failed(None, other.to_string()),
+    };
+    match op {
+        BatchOp::Exec(cmd) => {
+            let exec = ExecOptions {
+                sink: Some(sink),
+                ..opts.exec.clone()
+            };
+            let out = session.exec(cmd, &exec).await.map_err(fail)?;
+            match (out.code, out.signal) {
+                (Some(0), _) => Ok(Some(0)),
+                (Some(code), _) => Err(Failure::Failed(Some(code), format!("exit code {code}"))),
+                (None, Some(sig)) => Err(Failure::Failed(None, format!("killed by signal {sig}"))),
+                (None, None) => Err(Failure::Failed(None, "no exit status".into())),
+            }
+        }
+        BatchOp::Put { local, remote } => {
+            let sftp = session.sftp().await.map_err(fail)?;
+            let put = PutOptions {
+                sink: Some(Arc::clone(&sink)),
+                ..opts.put.clone()
+            };
+            let t = sftp
+                .put(&session, Source::Path(local.clone()), remote, &put)
+                .await
+                .map_err(fail)?;
+            let what = if t.changed {
+                format!("changed: {} files, {} bytes", t.files, t.bytes)
+            } else {
+                "unchanged".into()
+            };
+            sink.line(
+                &host.name,
+                Stream::Stdout,
+                format!("put {remote}: {what}").as_bytes(),
+            );
+            Ok(Some(0))
+        }
+        BatchOp::Get { remote, local_dir } => {
+            let sftp = session.sftp().await.map_err(fail)?;
+            let dir = local_dir.join(&host.name);
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Failure::Failed(None, format!("cannot create {}: {e}", dir.display()))
+            })?;
+            let name = remote
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("file");
+            let dest = dir.join(name);
+            let get = GetOptions {
+                recursive: opts.recursive,
+                sink: Some(Arc::clone(&sink)),
+            };
+            let t = sftp.get(remote, &dest, &get).await.map_err(fail)?;
+            sink.line(
+                &host.name,
+                Stream::Stdout,
+                format!(
+                    "get {remote} -> {}: {} files, {} bytes",
+                    dest.display(),
+                    t.files,
+                    t.bytes
+                )
+                .as_bytes(),
+            );
+            Ok(Some(0))
+        }
+    }
+}
+
+/// Runs `op` on every host; blocks until all are done (or Ctrl-C).
+pub fn run_batch(
+    hosts: Vec<ResolvedHost>,
+    op: BatchOp,
+    opts: BatchOptions,
+    renderer: Arc<Renderer>,
+) -> std::io::Result<BatchReport> {
+    if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
+        eprintln!("drover: warning: cannot raise the open-files limit: {e}");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("drover-io")
+        .build()?;
+    let interrupted = rt.block_on(async {
+        let forks = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
+        let sessions: Arc<Mutex<Vec<Arc<Session>>>> = Arc::default();
+        let op = Arc::new(op);
+        let opts = Arc::new(opts);
+        let mut jobs = tokio::task::JoinSet::new();
+        let mut names = std::collections::HashMap::new();
+        for host in hosts {
+            let (forks, sessions, op, opts, renderer) = (
+                Arc::clone(&forks),
+                Arc::clone(&sessions),
+                Arc::clone(&op),
+                Arc::clone(&opts),
+                Arc::clone(&renderer),
+            );
+            let name = host.name.clone();
+            let id = jobs
+                .spawn(async move {
+                    let _slot = forks.acquire_owned().await;
+                    renderer.started(&host.name);
+                    let started = Instant::now();
+                    let work = on_host(&host, &op, &opts, &renderer, &sessions);
+                    let result = match opts.timeout {
+                        None => work.await,
+                        Some(d) => match tokio::time::timeout(d, work).await {
+                            Ok(r) => r,
+                            Err(_) => Err(Failure::TimedOut(format!(
+                                "timed out after {}s",
+                                d.as_secs_f64()
+                            ))),
+                        },
+                    };
+                    let (outcome, code, error) = match result {
+                        Ok(code) => (Outcome::Ok, code, None),
+                        Err(Failure::Unreachable(e)) => (Outcome::Unreachable, None, Some(e)),
+                        Err(Failure::TimedOut(e)) => (Outcome::TimedOut, None, Some(e)),
+                        Err(Failure::Failed(code, e)) => (Outcome::Failed, code, Some(e)),
+                    };
+                    renderer.finished(HostEnd {
+                        host: host.name.clone(),
+                        outcome,
+                        code,
+                        elapsed: started.elapsed(),
+                        error,
+                    });
+                })
+                .id();
+            names.insert(id, name);
+        }
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                next = jobs.join_next_with_id() => match next {
+                    None => break,
+                    Some(Ok((id, ()))) => { names.remove(&id); }
+                    Some(Err(e)) => {
+                        if let Some(host) = names.remove(&e.id()) {
+                            let (outcome, error) = if e.is_cancelled() {
+                                (Outcome::Cancelled, "cancelled (Ctrl-C)".to_string())
+                            } else {
+                                (Outcome::Failed, format!("internal error: {e}"))
+                            };
+                            renderer.finished(HostEnd { host, outcome, code: None, elapsed: Duration::ZERO, error: Some(error) });
+                        }
+                    }
+                },
+                _ = tokio::signal::ctrl_c(), if !interrupted => {
+                    interrupted = true;
+                    eprintln!("\ndrover: interrupted: cancelling running hosts (Ctrl-C again to abort)");
+                    tokio::spawn(async {
+                        let _ = tokio::signal::ctrl_c().await;
+                        std::process::exit(130);
+                    });
+                    jobs.abort_all();
+                }
+            }
+        }
+        if interrupted {
+            // Cancelled commands send TERM from their drop guards over the still-open
+            // connections; give those a moment before the connections close.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        sessions.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        interrupted
+    });
+    let ends = renderer.finish();
+    rt.shutdown_timeout(Duration::from_millis(200));
+    Ok(BatchReport { ends, interrupted })
+}
