@@ -6,15 +6,111 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
+use std::time::Duration;
+
+use super::targets::TargetArgs;
+use crate::report::{Mode, Renderer};
+use crate::runtime::fanout::FanoutOptions;
 use crate::runtime::{LoadError, Runtime, RuntimeOptions};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The Lua script to run.
     script: PathBuf,
-    /// Arguments for the script (its `...` and `arg[1..]`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    /// Arguments for the script (its `...` and `arg[1..]`; after `--` when they start with -).
     args: Vec<String>,
+    /// Targets: with any, the script runs once per host, that host current.
+    #[command(flatten)]
+    targets: TargetArgs,
+    /// Hosts in flight at once (never more than the open-files limit allows).
+    #[arg(short = 'f', long, default_value_t = 256)]
+    forks: usize,
+    /// Seconds per host; past it the host is timed_out (its task cancelled).
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Run in batches of N hosts (or N% of them), for rolling changes.
+    #[arg(long, value_name = "N|N%")]
+    serial: Option<String>,
+    /// With --serial: start no further batch once more than P% of the hosts failed.
+    #[arg(long = "max-fail", value_name = "P%")]
+    max_fail: Option<String>,
+    /// Gather: at the end, hosts with identical output grouped under folded headers.
+    #[arg(short = 'b', long = "gather", conflicts_with = "json")]
+    gather: bool,
+    /// One JSON object per event per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `N` or `N%` of `total`, at least 1.
+fn batch_size(spec: &str, total: usize) -> Result<usize, String> {
+    let bad = || format!("--serial {spec}: expected a count or a percentage, e.g. 5 or 20%");
+    match spec.strip_suffix('%') {
+        Some(p) => {
+            let p: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(p > 0.0 && p <= 100.0) {
+                return Err(bad());
+            }
+            Ok(((total as f64 * p / 100.0).ceil() as usize).max(1))
+        }
+        None => spec
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(bad),
+    }
+}
+
+/// The plan of a per-host run, validated before any I/O.
+fn fanout_plan(args: &RunArgs, total: usize) -> Result<(FanoutOptions, Mode), String> {
+    let timeout = match args.timeout {
+        Some(s) if !(s > 0.0 && s.is_finite()) => {
+            return Err("--timeout must be a positive number of seconds".into());
+        }
+        Some(s) => Some(Duration::from_secs_f64(s)),
+        None => None,
+    };
+    let serial = args
+        .serial
+        .as_deref()
+        .map(|s| batch_size(s, total))
+        .transpose()?;
+    let max_fail = match &args.max_fail {
+        None => None,
+        Some(p) => {
+            let v: f64 = p
+                .trim_end_matches('%')
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| (0.0..=100.0).contains(v))
+                .ok_or_else(|| format!("--max-fail {p}: expected a percentage, e.g. 10%"))?;
+            Some(v)
+        }
+    };
+    if max_fail.is_some() && serial.is_none() {
+        return Err("--max-fail needs --serial (it is checked between batches)".into());
+    }
+    let cap = crate::ssh::limits::raise_nofile_limit()
+        .map(crate::ssh::limits::connection_cap)
+        .unwrap_or(1000) as usize;
+    let mode = if args.json {
+        Mode::Json
+    } else if args.gather {
+        Mode::Gather
+    } else {
+        Mode::Live
+    };
+    Ok((
+        FanoutOptions {
+            forks: args.forks.clamp(1, cap.max(1)),
+            timeout,
+            serial,
+            max_fail,
+        },
+        mode,
+    ))
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -23,12 +119,45 @@ pub fn run(args: RunArgs) -> i32 {
             rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
         }));
     }
+    let hosts = match args.targets.resolve(false) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("drover: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    let plan = if hosts.is_empty() {
+        None
+    } else {
+        match fanout_plan(&args, hosts.len()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("drover: {e}");
+                return super::EXIT_USAGE;
+            }
+        }
+    };
     let runtime = match Runtime::new(RuntimeOptions {
         handle_ctrl_c: true,
     }) {
         Ok(rt) => rt,
         Err(e) => return load_failed(&e),
     };
+    if let Some((opts, mode)) = plan {
+        let renderer = std::sync::Arc::new(Renderer::new(mode, hosts.len()));
+        return match runtime.run_fanout(&args.script, &args.args, hosts, &opts, renderer) {
+            Ok(report) => {
+                for f in &report.failures {
+                    eprintln!("error: {f}");
+                }
+                if report.interrupted {
+                    eprintln!("drover: interrupted");
+                }
+                report.exit_code()
+            }
+            Err(e) => load_failed(&e),
+        };
+    }
     let report = match runtime.run_script(&args.script, &args.args) {
         Ok(report) => report,
         Err(e) => return load_failed(&e),

@@ -2,7 +2,8 @@
 //! the calling task while the command runs remotely. One connection per host object, opened
 //! on first use and shared by every task that uses it (single flight).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -20,6 +21,11 @@ pub struct Host {
     target: Target,
     /// The current connection; replaced by a fresh cell once that connection has ended.
     session: RefCell<Rc<OnceCell<Arc<Session>>>>,
+    /// Inventory variables and groups (empty for `ssh.connect` hosts).
+    vars: BTreeMap<String, String>,
+    groups: Vec<String>,
+    /// Set when connecting failed: a failed host run is then `unreachable`.
+    connect_failed: Rc<Cell<bool>>,
 }
 
 pub(crate) fn lua_err(e: SshError) -> mlua::Error {
@@ -273,6 +279,27 @@ fn tail_lines(text: &str, n: usize) -> String {
 }
 
 impl Host {
+    /// A host object for `target`, with inventory variables and groups.
+    pub fn new(target: Target, vars: BTreeMap<String, String>, groups: Vec<String>) -> Host {
+        Host {
+            target,
+            session: RefCell::new(Rc::new(OnceCell::new())),
+            vars,
+            groups,
+            connect_failed: Rc::default(),
+        }
+    }
+
+    /// The host's name.
+    pub fn name(&self) -> &str {
+        &self.target.name
+    }
+
+    /// Whether connecting to it has failed.
+    pub fn connect_failed(&self) -> bool {
+        self.connect_failed.get()
+    }
+
     /// The host's connection, opened on first use (single flight) and shared; a connection
     /// that has ended is replaced by a new one on the next call.
     pub(crate) fn connection(
@@ -286,11 +313,14 @@ impl Host {
             Rc::clone(&slot)
         };
         let target = self.target.clone();
+        let failed = Rc::clone(&self.connect_failed);
         async move {
-            cell.get_or_try_init(|| async { Session::connect(target).await.map(Arc::new) })
+            let r = cell
+                .get_or_try_init(|| async { Session::connect(target).await.map(Arc::new) })
                 .await
-                .cloned()
-                .map_err(lua_err)
+                .cloned();
+            failed.set(r.is_err());
+            r.map_err(lua_err)
         }
     }
 }
@@ -350,6 +380,12 @@ impl UserData for Host {
                 "address" => Value::String(lua.create_string(&t.address)?),
                 "port" => Value::Integer(t.port.into()),
                 "user" => Value::String(lua.create_string(&t.user)?),
+                "vars" => Value::Table(
+                    lua.create_table_from(this.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+                ),
+                "groups" => {
+                    Value::Table(lua.create_sequence_from(this.groups.iter().map(String::as_str))?)
+                }
                 _ => Value::Nil,
             })
         });
@@ -395,10 +431,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
                     )));
                 }
             };
-            Ok(Host {
-                target,
-                session: RefCell::new(Rc::new(OnceCell::new())),
-            })
+            Ok(Host::new(target, BTreeMap::new(), Vec::new()))
         })?,
     )?;
     m.set(

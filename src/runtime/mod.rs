@@ -3,6 +3,7 @@
 //! task, waits for every task it spawned, and says how the run ended.
 
 pub mod batch;
+pub mod fanout;
 mod load;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,164 @@
+//! `drover run SCRIPT [targets]`: the script is loaded once and run once per target host, each
+//! in its own task with that host current (`host`, `ssh.run`, `sftp.put` refer to it, its
+//! variables in `host.vars`). The driver is Lua (`stdlib/drover/fanout.lua`); this side builds
+//! the host objects, turns each host's end into an [`Outcome`] for the renderer, and marks
+//! hosts that never finished (Ctrl-C) as cancelled.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mlua::{AnyUserData, MultiValue, Value};
+
+use super::{LoadError, Runtime, load};
+use crate::inventory::ResolvedHost;
+use crate::lua::ssh::Host;
+use crate::report::{HostEnd, Outcome, Renderer};
+use crate::ssh::{OutputSink, Stream};
+
+const FANOUT_LUA: &str = include_str!("../../stdlib/drover/fanout.lua");
+
+/// How to fan a script out.
+#[derive(Debug, Clone)]
+pub struct FanoutOptions {
+    /// Hosts in flight at once.
+    pub forks: usize,
+    /// Seconds per host.
+    pub timeout: Option<Duration>,
+    /// Hosts per batch (rolling runs); none: all in one batch.
+    pub serial: Option<usize>,
+    /// Stop starting batches once more than this percentage of hosts failed.
+    pub max_fail: Option<f64>,
+}
+
+/// How a fan-out ended.
+#[derive(Debug)]
+pub struct FanoutReport {
+    pub ends: Vec<HostEnd>,
+    pub interrupted: bool,
+    /// Errors outside any host (a failure of the driver itself).
+    pub failures: Vec<String>,
+}
+
+impl FanoutReport {
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            130
+        } else if self.failures.is_empty() && self.ends.iter().all(|e| e.outcome == Outcome::Ok) {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+impl Runtime {
+    /// Runs the script at `path` once per host of `hosts`.
+    pub fn run_fanout(
+        &self,
+        path: &Path,
+        args: &[String],
+        hosts: Vec<ResolvedHost>,
+        opts: &FanoutOptions,
+        renderer: Arc<Renderer>,
+    ) -> Result<FanoutReport, LoadError> {
+        let lua = &self.lua;
+        let setup = |e: mlua::Error| LoadError::Setup(crate::lua::errors::render_error(&e));
+        let chunk = load::load_script(lua, path, args)?;
+        let driver = lua
+            .load(FANOUT_LUA)
+            .set_name("=[drover] fanout.lua")
+            .into_function()
+            .map_err(setup)?;
+        let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+        let host_objects = lua.create_table().map_err(setup)?;
+        for (i, h) in hosts.into_iter().enumerate() {
+            let obj = lua
+                .create_userdata(Host::new(h.target, h.vars, h.groups))
+                .map_err(setup)?;
+            host_objects.raw_set(i + 1, obj).map_err(setup)?;
+        }
+        let o = lua.create_table().map_err(setup)?;
+        o.set("forks", opts.forks).map_err(setup)?;
+        o.set("timeout", opts.timeout.map(|d| d.as_secs_f64()))
+            .map_err(setup)?;
+        o.set("serial", opts.serial).map_err(setup)?;
+        o.set("max_fail", opts.max_fail).map_err(setup)?;
+        let done: Rc<RefCell<BTreeSet<String>>> = Rc::default();
+        let finished = {
+            let (renderer, done) = (Arc::clone(&renderer), Rc::clone(&done));
+            lua.create_function(
+                move |_, (h, outcome, err, elapsed): (AnyUserData, String, Option<String>, f64)| {
+                    let host = h.borrow::<Host>()?;
+                    let name = host.name().to_string();
+                    let outcome = match outcome.as_str() {
+                        "ok" => Outcome::Ok,
+                        "timed_out" => Outcome::TimedOut,
+                        "cancelled" => Outcome::Cancelled,
+                        _ if host.connect_failed() => Outcome::Unreachable,
+                        _ => Outcome::Failed,
+                    };
+                    if outcome == Outcome::Failed
+                        && let Some(e) = &err
+                    {
+                        for line in e.lines() {
+                            renderer.line(&name, Stream::Stderr, line.as_bytes());
+                        }
+                    }
+                    done.borrow_mut().insert(name.clone());
+                    renderer.finished(HostEnd {
+                        host: name,
+                        outcome,
+                        code: None,
+                        elapsed: Duration::from_secs_f64(elapsed.max(0.0)),
+                        error: err,
+                    });
+                    Ok(())
+                },
+            )
+            .map_err(setup)?
+        };
+        let emit = {
+            let renderer = Arc::clone(&renderer);
+            lua.create_function(move |_, (name, text): (String, mlua::LuaString)| {
+                for line in text.as_bytes().split(|&b| b == b'\n') {
+                    renderer.line(&name, Stream::Stdout, line);
+                }
+                Ok(())
+            })
+            .map_err(setup)?
+        };
+        let argv = lua
+            .create_sequence_from(args.iter().map(String::as_str))
+            .map_err(setup)?;
+        let call_args = MultiValue::from_iter([
+            Value::Function(chunk),
+            Value::Table(host_objects),
+            Value::Table(o),
+            Value::Function(finished),
+            Value::Function(emit),
+            Value::Table(argv),
+        ]);
+        let report = self.run_function(driver, call_args)?;
+        for name in names {
+            if !done.borrow().contains(&name) {
+                renderer.finished(HostEnd {
+                    host: name,
+                    outcome: Outcome::Cancelled,
+                    code: None,
+                    elapsed: Duration::ZERO,
+                    error: Some("cancelled (Ctrl-C)".into()),
+                });
+            }
+        }
+        let ends = renderer.finish();
+        Ok(FanoutReport {
+            ends,
+            interrupted: report.interrupted,
+            failures: report.failures.into_iter().map(|f| f.report).collect(),
+        })
+    }
+}
