@@ -167,6 +167,13 @@ impl Runtime {
         if let Some(handle) = ctrl_c {
             handle.abort();
         }
+        if report.interrupted {
+            // Cancelled remote commands send TERM from their drop guards, on the I/O threads,
+            // over connections that are still open: let those go out before the process ends.
+            self.tokio.block_on(async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            });
+        }
         Ok(report)
     }
 }
