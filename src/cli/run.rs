@@ -143,6 +143,12 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return load_failed(&e),
     };
+    runtime
+        .lua()
+        .set_app_data(crate::lua::inventory::InventorySource {
+            path: args.targets.inventory.clone(),
+            extra: args.targets.extra_vars().unwrap_or_default(),
+        });
     if let Some((opts, mode)) = plan {
         let renderer = std::sync::Arc::new(Renderer::new(mode, hosts.len()));
         return match runtime.run_fanout(&args.script, &args.args, hosts, &opts, renderer) {

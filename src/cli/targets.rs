@@ -71,7 +71,7 @@ impl TargetArgs {
         }
     }
 
-    fn extra_vars(&self) -> Result<BTreeMap<String, String>, String> {
+    pub fn extra_vars(&self) -> Result<BTreeMap<String, String>, String> {
         self.extra
             .iter()
             .map(|kv| {

@@ -3,6 +3,7 @@
 
 pub mod coroutine;
 pub mod errors;
+pub mod inventory;
 pub mod preempt;
 pub mod sftp;
 pub mod ssh;
@@ -18,6 +19,7 @@ pub const MODULES: &[(&str, ModuleFn)] = &[
     ("task", task::module),
     ("ssh", ssh::module),
     ("sftp", sftp::module),
+    ("inventory", inventory::module),
 ];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),

@@ -51,6 +51,8 @@ ssh = {}
 ---@field address string
 ---@field port integer
 ---@field user string
+---@field vars table<string, string>  inventory variables (defaults < groups < host < -e)
+---@field groups string[]             inventory groups, direct and through children
 local Host = {}
 
 ---Runs `cmd`, suspending only the calling task.

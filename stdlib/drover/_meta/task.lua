@@ -195,3 +195,16 @@ function task.semaphore(n) end
 function task.lock() end
 
 return task
+
+---In `drover run SCRIPT [targets]`: waits until every host still running has reached the
+---barrier `name` (hosts that finished, failed, or have not started under --forks are not
+---waited for).
+---@param name string
+function task.barrier(name) end
+
+---In `drover run SCRIPT [targets]`: runs `fn(...)` once for the whole run, on the first host
+---to get here; every host gets its results (or its error).
+---@param name string
+---@param fn fun(...): ...
+---@return any ...
+function task.once(name, fn, ...) end
