@@ -61,6 +61,9 @@ struct Expectations {
     time_limit: Duration,
     needs_sshd: usize,
     sshd_config: String,
+    /// `fleet: N`: N sshd and an inventory of them (hosts h01..hNN, groups odd, even, all);
+    /// the script runs once per host (`-i INVENTORY -g all` follow the script).
+    fleet: usize,
 }
 
 fn expectations(source: &str) -> Expectations {
@@ -86,6 +89,10 @@ fn expectations(source: &str) -> Expectations {
             "args" => e.args = value.split_whitespace().map(String::from).collect(),
             "interrupt-on" => e.interrupt_on = Some(value),
             "interrupt-twice" => e.interrupt_twice = value == "true",
+            "fleet" => {
+                e.fleet = value.parse().expect("fleet takes a number");
+                e.needs_sshd = e.needs_sshd.max(e.fleet);
+            }
             "sshd-config" => {
                 e.sshd_config.push_str(&value);
                 e.sshd_config.push('\n');
@@ -128,9 +135,20 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
             command.env(k, v);
         }
     }
+    let mut fleet_args = Vec::new();
+    if e.fleet > 0 {
+        let path = sshd::write_inventory(&fleet[..e.fleet])?;
+        fleet_args = vec![
+            "-i".to_string(),
+            path.display().to_string(),
+            "-g".into(),
+            "all".into(),
+        ];
+    }
     let mut child = command
         .arg("run")
         .arg(script.strip_prefix(&root).unwrap_or(script))
+        .args(&fleet_args)
         .args(&e.args)
         .current_dir(&root)
         .env(

@@ -222,7 +222,8 @@ impl Renderer {
             .map(|(o, n)| format!("{n} {}", o.as_str()))
             .collect();
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "== {} hosts: {}", ends.len(), parts.join(", "));
+        let noun = if ends.len() == 1 { "host" } else { "hosts" };
+        let _ = writeln!(err, "== {} {noun}: {}", ends.len(), parts.join(", "));
         let mut bad: Vec<&HostEnd> = ends.iter().filter(|e| e.outcome != Outcome::Ok).collect();
         bad.sort_by(|a, b| a.host.cmp(&b.host));
         for e in bad {

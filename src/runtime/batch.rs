@@ -111,7 +111,12 @@ async fn on_host(
                 .await
                 .map_err(fail)?;
             let what = if t.changed {
-                format!("changed: {} files, {} bytes", t.files, t.bytes)
+                format!(
+                    "changed: {} file{}, {} bytes",
+                    t.files,
+                    if t.files == 1 { "" } else { "s" },
+                    t.bytes
+                )
             } else {
                 "unchanged".into()
             };

@@ -180,3 +180,32 @@ impl Drop for Sshd {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Writes an inventory for `fleet` into the first sshd's directory: hosts h01..hNN (each its
+/// sshd's port and client key), groups `odd`, `even` and `all` (children odd, even), and the
+/// variable `colour = teal` for all; returns its path.
+pub fn write_inventory(fleet: &[Sshd]) -> Result<PathBuf, String> {
+    let dir = &fleet.first().ok_or("an empty fleet")?.dir;
+    let mut text = format!(
+        "[defaults]\nuser = {TEST_USER}\nknown_hosts = {}\ncolour = teal\n\n",
+        dir.join("fleet_known_hosts").display()
+    );
+    let (mut odd, mut even) = (Vec::new(), Vec::new());
+    for (i, sshd) in fleet.iter().enumerate() {
+        let name = format!("h{:02}", i + 1);
+        text.push_str(&format!(
+            "[host {name}]\naddress = 127.0.0.1\nport = {}\nidentity = {}\n\n",
+            sshd.port,
+            sshd.dir.join("client_key").display()
+        ));
+        if i % 2 == 0 { &mut odd } else { &mut even }.push(name);
+    }
+    text.push_str(&format!(
+        "[group odd]\nhosts = {}\n[group even]\nhosts = {}\n[group all]\nchildren = odd, even\n",
+        odd.join(", "),
+        even.join(", ")
+    ));
+    let path = dir.join("inventory.ini");
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}

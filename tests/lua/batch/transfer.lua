@@ -19,7 +19,7 @@ fx.write(dir .. "/app.conf", "setting = 1\n")
 for n = 1, 8 do
   local code, out, err = fx.drover(("put%s -H h%02d %s %s"):format(i, n, fx.q(dir .. "/app.conf"), fx.q(remote[n] .. "/")))
   check.eq(code, 0, err)
-  check.eq(out:find(("h%02d | put %s/: changed: 1 files, 12 bytes"):format(n, remote[n]), 1, true) ~= nil, true, out)
+  check.eq(out:find(("h%02d | put %s/: changed: 1 file, 12 bytes"):format(n, remote[n]), 1, true) ~= nil, true, out)
   check.eq(fx.read(remote[n] .. "/app.conf"), "setting = 1\n")
 end
 -- the same file again: unchanged everywhere (all hosts at once, same target file)
