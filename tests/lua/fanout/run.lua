@@ -82,6 +82,22 @@ check.eq(select(2, out:gsub("| deployed", "")), 1, out)
 check.eq(err:find("== 8 hosts: 1 ok, 1 failed, 6 cancelled", 1, true) ~= nil, true, err)
 check.eq(err:find("not started: 1 of 8 hosts failed, over --max-fail 10%", 1, true) ~= nil, true, err)
 
+-- --forks 2: never more than 2 hosts in flight (remote start and end times)
+local s5 = script("forks.lua", [[
+print(ssh.run("echo start $(date +%s%N); sleep 0.2; echo end $(date +%s%N)").stdout)
+]])
+code, out, err = fx.drover("run " .. s5 .. i .. " -g all --forks 2")
+check.eq(code, 0, err)
+local events = {}
+for what, ns in out:gmatch("| (%a+) (%d+)") do
+  events[#events + 1] = { t = tonumber(ns), d = what == "start" and 1 or -1 }
+end
+check.eq(#events, 16, out)
+table.sort(events, function(a, b) return a.t < b.t or (a.t == b.t and a.d < b.d) end)
+local inflight, peak = 0, 0
+for _, e in ipairs(events) do inflight = inflight + e.d; peak = math.max(peak, inflight) end
+check.between(peak, 1, 2, "hosts in flight with --forks 2")
+
 -- --json
 code, out, err = fx.drover("run " .. s4 .. i .. " -H h02 --json")
 check.eq(code, 0, err)
