@@ -4,10 +4,15 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: clap glue, one file per subcommand; the only user of clap and rpassword.
+//! - [`cli`]: clap glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`) and the
+//!   shared target flags; the only user of clap and rpassword.
 //! - [`runtime`]: the Lua VM on one thread in a tokio `LocalSet`, a multi-thread tokio runtime
 //!   beside it; loads scripts, runs the root task, waits for all tasks, maps the end to a
-//!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130).
+//!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130). [`runtime::fanout`] runs a script
+//!   once per target host; [`runtime::batch`] runs exec / put / get on every host without Lua.
+//! - [`inventory`]: the INI inventory (strict parsing through rust-ini with file:line errors,
+//!   node sets, variable precedence) and target selection (`-H`, `-g`, `-l` patterns).
+//! - [`report`]: the one renderer of a run (live, gathered, JSON) and host outcomes.
 //! - [`lua`]: the Lua modules and their registry ([`lua::install`]):
 //!   - [`lua::task`]: the task core (tasks as `spawn_local`ed futures, handles, failures nobody
 //!     joined) and the `task` module (sleep, pools, queues, events, semaphores, timeouts);
@@ -20,7 +25,8 @@
 //!   `~/.ssh/config`, exec with options, channel caps, open-files limit) and [`ssh::sftp`]
 //!   (one SFTP session per connection: atomic uploads, pipelined transfers, trees); no Lua.
 //!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`), and
-//!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts).
+//!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts);
+//!   [`lua::inventory`] gives controller scripts the inventory's hosts.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 pub mod cli;
