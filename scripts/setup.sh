@@ -68,3 +68,35 @@ ensure_sudo_fixture() {
   printf 'Defaults:drover-test lecture=never\ndrover-test ALL=(drover-sudo-target) ALL\n' > "$rule"
   chmod 440 "$rule"
 }
+
+# Starts a throwaway sshd for the benchmarks on a free loopback port, in a new temp directory:
+# sets bench_dir, bench_port, bench_sshd_pid (the caller kills it by that PID and removes the
+# directory), with a client key ($bench_dir/client_key) authorized for drover-test.
+start_bench_sshd() {
+  bench_dir=$(mktemp -d /tmp/drover-bench.XXXXXX)
+  chmod 755 "$bench_dir"
+  bench_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  ssh-keygen -q -t ed25519 -N "" -f "$bench_dir/host_key"
+  ssh-keygen -q -t ed25519 -N "" -f "$bench_dir/client_key"
+  cp "$bench_dir/client_key.pub" "$bench_dir/authorized_keys"; chmod 644 "$bench_dir/authorized_keys"
+  cat > "$bench_dir/sshd_config" <<CFG
+Port $bench_port
+ListenAddress 127.0.0.1
+HostKey $bench_dir/host_key
+AuthorizedKeysFile $bench_dir/authorized_keys
+PidFile $bench_dir/sshd.pid
+StrictModes no
+UsePAM no
+LogLevel ERROR
+Subsystem sftp internal-sftp
+CFG
+  mkdir -p /run/sshd
+  /usr/sbin/sshd -D -e -f "$bench_dir/sshd_config" 2> "$bench_dir/sshd.log" &
+  bench_sshd_pid=$!
+  for _ in $(seq 100); do
+    if (head -c 8 < /dev/tcp/127.0.0.1/$bench_port) 2>/dev/null | grep -q SSH-2.0-; then return 0; fi
+    sleep 0.05
+  done
+  echo "the benchmark sshd did not start: $(cat "$bench_dir/sshd.log")" >&2
+  return 1
+}

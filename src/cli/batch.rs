@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
-use super::targets::TargetArgs;
-use crate::report::{Mode, Renderer};
+use super::targets::{FanFlags, TargetArgs};
+use crate::report::Renderer;
 use crate::runtime::batch::{BatchOp, BatchOptions, run_batch};
 use crate::ssh::ExecOptions;
 use crate::ssh::sftp::PutOptions;
@@ -18,21 +17,11 @@ use crate::ssh::sftp::PutOptions;
 pub struct BatchFlags {
     #[command(flatten)]
     targets: TargetArgs,
-    /// Hosts in flight at once (never more than the open-files limit allows).
-    #[arg(short = 'f', long, default_value_t = 256)]
-    forks: usize,
-    /// Seconds per host; past it the host is timed_out and its remote command gets TERM.
-    #[arg(short = 't', long, value_name = "SECONDS")]
-    timeout: Option<f64>,
+    #[command(flatten)]
+    fan: FanFlags,
     /// Run the command (or move the uploaded file into place) through `sudo -n`.
     #[arg(long)]
     sudo: bool,
-    /// Gather: at the end, hosts with identical output grouped under folded headers.
-    #[arg(short = 'b', long = "gather", conflicts_with = "json")]
-    gather: bool,
-    /// One JSON object per event per line.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -83,25 +72,14 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
             return super::EXIT_USAGE;
         }
     };
-    let timeout = match flags.timeout {
-        Some(s) if !(s > 0.0 && s.is_finite()) => {
-            eprintln!("drover: --timeout must be a positive number of seconds");
+    let timeout = match flags.fan.timeout() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("drover: {e}");
             return super::EXIT_USAGE;
         }
-        Some(s) => Some(Duration::from_secs_f64(s)),
-        None => None,
     };
-    let cap = crate::ssh::limits::raise_nofile_limit()
-        .map(crate::ssh::limits::connection_cap)
-        .unwrap_or(1000) as usize;
-    let forks = flags.forks.clamp(1, cap.max(1));
-    let mode = if flags.json {
-        Mode::Json
-    } else if flags.gather {
-        Mode::Gather
-    } else {
-        Mode::Live
-    };
+    let (forks, mode) = (flags.fan.forks(), flags.fan.mode());
     let renderer = Arc::new(Renderer::new(mode, hosts.len()));
     let opts = BatchOptions {
         forks,

@@ -6,9 +6,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use std::time::Duration;
-
-use super::targets::TargetArgs;
+use super::targets::{FanFlags, TargetArgs};
 use crate::report::{Mode, Renderer};
 use crate::runtime::fanout::FanoutOptions;
 use crate::runtime::{LoadError, Runtime, RuntimeOptions};
@@ -22,24 +20,14 @@ pub struct RunArgs {
     /// Targets: with any, the script runs once per host, that host current.
     #[command(flatten)]
     targets: TargetArgs,
-    /// Hosts in flight at once (never more than the open-files limit allows).
-    #[arg(short = 'f', long, default_value_t = 256)]
-    forks: usize,
-    /// Seconds per host; past it the host is timed_out (its task cancelled).
-    #[arg(short = 't', long, value_name = "SECONDS")]
-    timeout: Option<f64>,
+    #[command(flatten)]
+    fan: FanFlags,
     /// Run in batches of N hosts (or N% of them), for rolling changes.
     #[arg(long, value_name = "N|N%")]
     serial: Option<String>,
     /// With --serial: start no further batch once more than P% of the hosts failed.
     #[arg(long = "max-fail", value_name = "P%")]
     max_fail: Option<String>,
-    /// Gather: at the end, hosts with identical output grouped under folded headers.
-    #[arg(short = 'b', long = "gather", conflicts_with = "json")]
-    gather: bool,
-    /// One JSON object per event per line.
-    #[arg(long)]
-    json: bool,
 }
 
 /// `N` or `N%` of `total`, at least 1.
@@ -64,13 +52,7 @@ fn batch_size(spec: &str, total: usize) -> Result<usize, String> {
 
 /// The plan of a per-host run, validated before any I/O.
 fn fanout_plan(args: &RunArgs, total: usize) -> Result<(FanoutOptions, Mode), String> {
-    let timeout = match args.timeout {
-        Some(s) if !(s > 0.0 && s.is_finite()) => {
-            return Err("--timeout must be a positive number of seconds".into());
-        }
-        Some(s) => Some(Duration::from_secs_f64(s)),
-        None => None,
-    };
+    let timeout = args.fan.timeout()?;
     let serial = args
         .serial
         .as_deref()
@@ -92,24 +74,14 @@ fn fanout_plan(args: &RunArgs, total: usize) -> Result<(FanoutOptions, Mode), St
     if max_fail.is_some() && serial.is_none() {
         return Err("--max-fail needs --serial (it is checked between batches)".into());
     }
-    let cap = crate::ssh::limits::raise_nofile_limit()
-        .map(crate::ssh::limits::connection_cap)
-        .unwrap_or(1000) as usize;
-    let mode = if args.json {
-        Mode::Json
-    } else if args.gather {
-        Mode::Gather
-    } else {
-        Mode::Live
-    };
     Ok((
         FanoutOptions {
-            forks: args.forks.clamp(1, cap.max(1)),
+            forks: args.fan.forks(),
             timeout,
             serial,
             max_fail,
         },
-        mode,
+        args.fan.mode(),
     ))
 }
 

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
 use crate::inventory::select::{Chosen, TargetSpec, select};
 use crate::inventory::{Inventory, ResolvedHost, target_from_vars};
+use crate::report::Mode;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct TargetArgs {
@@ -148,5 +150,52 @@ impl TargetArgs {
             return Err("no host matches the targets".into());
         }
         Ok(out)
+    }
+}
+
+/// How a run over many hosts goes: shared by `run` (with targets) and the batch commands.
+#[derive(Args, Debug, Clone)]
+pub struct FanFlags {
+    /// Hosts in flight at once (never more than the open-files limit allows).
+    #[arg(short = 'f', long, default_value_t = 256)]
+    pub forks: usize,
+    /// Seconds per host; past it the host is timed_out (its remote command gets TERM).
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Gather: at the end, hosts with identical output grouped under folded headers.
+    #[arg(short = 'b', long = "gather", conflicts_with = "json")]
+    pub gather: bool,
+    /// One JSON object per event per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl FanFlags {
+    pub fn mode(&self) -> Mode {
+        if self.json {
+            Mode::Json
+        } else if self.gather {
+            Mode::Gather
+        } else {
+            Mode::Live
+        }
+    }
+
+    pub fn timeout(&self) -> Result<Option<Duration>, String> {
+        match self.timeout {
+            Some(s) if !(s > 0.0 && s.is_finite()) => {
+                Err("--timeout must be a positive number of seconds".into())
+            }
+            Some(s) => Ok(Some(Duration::from_secs_f64(s))),
+            None => Ok(None),
+        }
+    }
+
+    /// `--forks`, capped by the connections the open-files limit allows (raised first).
+    pub fn forks(&self) -> usize {
+        let cap = crate::ssh::limits::raise_nofile_limit()
+            .map(crate::ssh::limits::connection_cap)
+            .unwrap_or(1000) as usize;
+        self.forks.clamp(1, cap.max(1))
     }
 }

@@ -880,6 +880,27 @@ impl Sftp {
         }
     }
 
+    /// Writes `src` into the open remote `handle` on the worker threads, reporting progress
+    /// as an upload to `dest`.
+    async fn send(
+        &self,
+        handle: &str,
+        src: Source,
+        total: u64,
+        dest: &str,
+        opts: &PutOptions,
+    ) -> Result<u64, SshError> {
+        let progress = Progress::new(&opts.sink, &self.host, dest, total);
+        let (raw, chunk) = (Arc::clone(&self.raw), self.write_chunk);
+        let (host, d, h) = (self.host.clone(), dest.to_string(), handle.to_string());
+        on_workers(&self.host, async move {
+            pump_up(raw, h, src, chunk, progress)
+                .await
+                .map_err(|e| sftp_error(&host, "put", &d, e))
+        })
+        .await
+    }
+
     /// Uploads `src` to a new temp file beside `dest` and renames it over `dest`.
     async fn upload_atomic(
         &self,
@@ -905,17 +926,7 @@ impl Sftp {
             .map_err(|e| self.err("put", dest, e))?
             .handle;
         let mut guard = RemoteTemp::new(&self.raw, &temp, &handle);
-        let progress = Progress::new(&opts.sink, &self.host, dest, total);
-        let raw = Arc::clone(&self.raw);
-        let chunk = self.write_chunk;
-        let (host, d) = (self.host.clone(), dest.to_string());
-        let h = handle.clone();
-        let sent = on_workers(&self.host, async move {
-            pump_up(raw, h, src, chunk, progress)
-                .await
-                .map_err(|e| sftp_error(&host, "put", &d, e))
-        })
-        .await?;
+        let sent = self.send(&handle, src, total, dest, opts).await?;
         let attrs = FileAttributes {
             permissions: Some(mode & 0o7777),
             ..Default::default()
@@ -1019,17 +1030,7 @@ impl Sftp {
             .handle;
         guard.handle = Some(handle.clone());
         self.chmod(&staging, file_mode).await?;
-        let progress = Progress::new(&opts.sink, &self.host, dest, total);
-        let raw = Arc::clone(&self.raw);
-        let chunk = self.write_chunk;
-        let (host, d) = (self.host.clone(), dest.to_string());
-        let h = handle.clone();
-        let sent = on_workers(&self.host, async move {
-            pump_up(raw, h, src, chunk, progress)
-                .await
-                .map_err(|e| sftp_error(&host, "put", &d, e))
-        })
-        .await?;
+        let sent = self.send(&handle, src, total, dest, opts).await?;
         guard.handle = None;
         self.raw
             .close(handle)

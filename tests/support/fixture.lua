@@ -101,4 +101,47 @@ function fixture.sshd_pid(n)
   return fixture.read(log:gsub("sshd%.log$", "sshd.pid")):match("%d+")
 end
 
+--- The most hosts in flight at once, from output lines `HOST | start NS` and `HOST | end NS`;
+--- also the number of such lines.
+function fixture.peak_in_flight(out)
+  local events = {}
+  for what, ns in out:gmatch("| (%a+) (%d+)") do
+    events[#events + 1] = { t = tonumber(ns), d = what == "start" and 1 or -1 }
+  end
+  table.sort(events, function(a, b) return a.t < b.t or (a.t == b.t and a.d < b.d) end)
+  local inflight, peak = 0, 0
+  for _, e in ipairs(events) do inflight = inflight + e.d; peak = math.max(peak, inflight) end
+  return peak, #events
+end
+
+--- Starts drover with `args` in the background. Returns its pid and a function that waits
+--- for it and returns its exit code and combined output.
+function fixture.start_drover(args)
+  local pid_file, log = os.tmpname(), os.tmpname()
+  local p = assert(io.popen(("sh -c 'echo $$ > %s; exec %s %s' >%s 2>&1; echo $?")
+    :format(pid_file, fixture.q(os.getenv("DROVER_EXE")), args:gsub("'", "'\\''"), log)))
+  local pid
+  repeat pid = (fixture.read(pid_file) or ""):match("%d+") until pid
+  return pid, function()
+    local code = tonumber(p:read("a")); p:close()
+    local text = fixture.read(log)
+    os.remove(pid_file); os.remove(log)
+    return code, text
+  end
+end
+
+--- How many processes of the test user have `marker` in their command line.
+function fixture.remote_processes(marker)
+  return tonumber(fixture.sh("pgrep -u drover-test -f -c " .. fixture.q(marker) .. " || true"))
+end
+
+--- Waits until cond() holds, failing after `secs` seconds with `what`.
+function fixture.wait_for(what, secs, cond)
+  local deadline = task.now() + secs
+  while not cond() do
+    assert(task.now() < deadline, what)
+    task.sleep(0.02)
+  end
+end
+
 return fixture

@@ -28,14 +28,8 @@ check.eq(err:find("failed h02: exit code 3", 1, true) ~= nil, true, err)
 -- --forks 3: never more than 3 hosts in flight (remote start/end times)
 code, out, err = fx.drover("exec " .. i .. " --forks 3 -g all -- 'echo start $(date +%s%N); sleep 0.3; echo end $(date +%s%N)'")
 check.eq(code, 0, err)
-local events = {}
-for host, what, ns in out:gmatch("(h%d+) | (%a+) (%d+)") do
-  events[#events + 1] = { t = tonumber(ns), d = what == "start" and 1 or -1 }
-end
-check.eq(#events, 20, out)
-table.sort(events, function(a, b) return a.t < b.t or (a.t == b.t and a.d < b.d) end)
-local inflight, peak = 0, 0
-for _, e in ipairs(events) do inflight = inflight + e.d; peak = math.max(peak, inflight) end
+local peak, lines = fx.peak_in_flight(out)
+check.eq(lines, 20, out)
 check.between(peak, 1, 3, "hosts in flight with --forks 3")
 
 -- --timeout marks only the slow host (h02's sshd port is the last word of SSH_CONNECTION)

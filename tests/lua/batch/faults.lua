@@ -25,27 +25,11 @@ check.eq(out:find("== 8 hosts: 7 ok, 1 unreachable", 1, true) ~= nil, true, out)
 check.eq(out:find("unreachable h08: h08: cannot connect", 1, true) ~= nil, true, out)
 
 -- Ctrl-C: remote sleeps are gone afterwards, exit 130
-local marker = "31.4159"
-local pid_file = os.tmpname()
-local log = os.tmpname()
-local q = assert(io.popen(("sh -c 'echo $$ > %s; exec %s exec%s -H h01,h02,h03 -- \"sleep %s\"' >%s 2>&1; echo exit=$?")
-  :format(pid_file, fx.q(os.getenv("DROVER_EXE")), i, marker, log)))
-local function remote_sleeps()
-  return tonumber(fx.sh("pgrep -u drover-test -f -c 'sleep " .. marker .. "' || true"))
-end
-deadline = task.now() + 20
-while remote_sleeps() < 3 do
-  assert(task.now() < deadline, "remote commands never started")
-  task.sleep(0.02)
-end
-fx.sh("kill -INT " .. fx.read(pid_file):match("%d+"))
-local status = q:read("a"); q:close()
-local text = fx.read(log)
-check.eq(status, "exit=130\n", text)
+local marker = "sleep 31.4159"
+local pid, wait = fx.start_drover(("exec%s -H h01,h02,h03 -- %s"):format(i, fx.q(marker)))
+fx.wait_for("remote commands never started", 20, function() return fx.remote_processes(marker) >= 3 end)
+fx.sh("kill -INT " .. pid)
+local status, text = wait()
+check.eq(status, 130, text)
 check.eq(text:find("3 cancelled", 1, true) ~= nil, true, text)
-deadline = task.now() + 5
-while remote_sleeps() > 0 do
-  assert(task.now() < deadline, "remote processes left behind")
-  task.sleep(0.05)
-end
-os.remove(pid_file); os.remove(log)
+fx.wait_for("remote processes left behind", 5, function() return fx.remote_processes(marker) == 0 end)

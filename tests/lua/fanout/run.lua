@@ -88,14 +88,8 @@ print(ssh.run("echo start $(date +%s%N); sleep 0.2; echo end $(date +%s%N)").std
 ]])
 code, out, err = fx.drover("run " .. s5 .. i .. " -g all --forks 2")
 check.eq(code, 0, err)
-local events = {}
-for what, ns in out:gmatch("| (%a+) (%d+)") do
-  events[#events + 1] = { t = tonumber(ns), d = what == "start" and 1 or -1 }
-end
-check.eq(#events, 16, out)
-table.sort(events, function(a, b) return a.t < b.t or (a.t == b.t and a.d < b.d) end)
-local inflight, peak = 0, 0
-for _, e in ipairs(events) do inflight = inflight + e.d; peak = math.max(peak, inflight) end
+local peak, lines = fx.peak_in_flight(out)
+check.eq(lines, 16, out)
 check.between(peak, 1, 2, "hosts in flight with --forks 2")
 
 -- --json
