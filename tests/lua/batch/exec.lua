@@ -62,3 +62,9 @@ check.eq(out:find('"event":"line","host":"h01","line":"hi","stream":"stdout"', 1
 -- usage errors exit 2 before any host runs
 code, out, err = fx.drover("exec " .. i .. " -g nope -- true")
 check.eq(code, 2); check.eq(err:find("group \"nope\" is not in", 1, true) ~= nil, true, err)
+
+-- --sudo runs through non-interactive `sudo -n` (drover-test has no password-less sudo here,
+-- so sudo refuses at once instead of waiting for a password)
+code, out, err = fx.drover("exec " .. i .. " --sudo -H h01 -- id -un")
+check.eq(code, 1)
+check.eq(err:find("h01 ! sudo: a password is required", 1, true) ~= nil, true, err)
