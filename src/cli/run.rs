@@ -1,4 +1,4 @@
-//! `drover run SCRIPT.lua [ARGS...]`.
+//! `drover run SCRIPT.lua [ARGS...] [targets]`: once as the root task, or once per target host.
 
 use std::path::PathBuf;
 
