@@ -17,12 +17,7 @@ pub struct TargetArgs {
     #[arg(short = 'i', long = "inventory", value_name = "FILE")]
     pub inventory: Option<PathBuf>,
     /// Hosts: inventory names, node sets (web[01-03]) or user@address:port.
-    #[arg(
-        short = 'H',
-        long = "hosts",
-        value_name = "H1,H2",
-        value_delimiter = ','
-    )]
+    #[arg(short = 'H', long = "hosts", value_name = "H1,H2")]
     pub hosts: Vec<String>,
     /// Groups of the inventory.
     #[arg(
@@ -43,7 +38,12 @@ pub struct TargetArgs {
 impl TargetArgs {
     pub fn spec(&self) -> TargetSpec {
         TargetSpec {
-            hosts: self.hosts.clone(),
+            // commas inside a node set's brackets belong to its range
+            hosts: self
+                .hosts
+                .iter()
+                .flat_map(|h| crate::inventory::split_list_ranges(h))
+                .collect(),
             groups: self.groups.clone(),
             pattern: self.pattern.clone(),
         }

@@ -589,7 +589,7 @@ impl Inventory {
 }
 
 /// `hosts = web[01-03,05], db1`: commas inside brackets belong to the range.
-fn split_list_ranges(s: &str) -> Vec<String> {
+pub fn split_list_ranges(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0;
     let mut cur = String::new();

@@ -197,6 +197,17 @@ fn lists_resolved_hosts() -> Result<(), Failed> {
         &out,
         &err,
     )?;
+    let (code, out, err) = dir.drover(&["hosts", "-H", "web[01,03],db1", "-H", "web02"]);
+    let names: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    check(
+        code == 0 && names == ["web01", "web02", "web03", "db1"],
+        "-H with a node set (commas inside brackets) and repeated",
+        &out,
+        &err,
+    )?;
     let (code, out, err) = dir.drover(&["hosts", "-H", "web01,me@127.0.0.9:2200"]);
     check(
         code == 0 && out.contains("me@127.0.0.9:2200") && out.contains("me@127.0.0.9:2200"),
