@@ -174,6 +174,11 @@ pub fn run_batch(
         .enable_all()
         .thread_name("drover-io")
         .build()?;
+    // Installed before any host starts: an early Ctrl-C must not meet the default action.
+    let mut sigint = {
+        let _entered = rt.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+    };
     let interrupted = rt.block_on(async {
         let forks = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
         let sessions: Arc<Mutex<Vec<Arc<Session>>>> = Arc::default();
@@ -240,13 +245,12 @@ pub fn run_batch(
                         }
                     }
                 },
-                _ = tokio::signal::ctrl_c(), if !interrupted => {
+                Some(()) = sigint.recv() => {
+                    if interrupted {
+                        std::process::exit(130);
+                    }
                     interrupted = true;
                     eprintln!("\ndrover: interrupted: cancelling running hosts (Ctrl-C again to abort)");
-                    tokio::spawn(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                        std::process::exit(130);
-                    });
                     jobs.abort_all();
                 }
             }

@@ -124,17 +124,25 @@ impl Runtime {
     ) -> Result<RunReport, LoadError> {
         let scheduler = Scheduler::of(&self.lua).map_err(|e| LoadError::Setup(e.to_string()))?;
         let interrupt = Arc::new(Notify::new());
-        let ctrl_c = self.options.handle_ctrl_c.then(|| {
+        // The SIGINT handler is installed here, before the script starts: a Ctrl-C that
+        // arrives early must reach it, not the default action (which kills the process).
+        let sigint = if self.options.handle_ctrl_c {
+            let _entered = self.tokio.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
+        } else {
+            None
+        };
+        let ctrl_c = sigint.map(|mut sigint| {
             let flag = Arc::clone(&scheduler.interrupted);
             let interrupt = Arc::clone(&interrupt);
             self.tokio.spawn(async move {
-                if tokio::signal::ctrl_c().await.is_err() {
+                if sigint.recv().await.is_none() {
                     return;
                 }
                 flag.store(true, Ordering::SeqCst);
                 interrupt.notify_one();
                 eprintln!("drover: interrupted, stopping tasks (Ctrl-C again to abort now)");
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if sigint.recv().await.is_some() {
                     eprintln!("drover: aborted");
                     std::process::exit(130);
                 }
