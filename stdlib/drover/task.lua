@@ -207,4 +207,14 @@ function private.pool_methods.map(self, fn, items)
   return out
 end
 
+-- Outside a per-host run (where fanout.lua replaces them) barriers and once-blocks have no
+-- hosts to span: say so instead of "attempt to call a nil value".
+function task.barrier()
+  error("task.barrier: only in a per-host run (drover run SCRIPT with -H, -g or -l)", 2)
+end
+
+function task.once()
+  error("task.once: only in a per-host run (drover run SCRIPT with -H, -g or -l)", 2)
+end
+
 return task_main
