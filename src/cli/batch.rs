@@ -10,7 +10,7 @@ use super::targets::{FanFlags, TargetArgs};
 use crate::report::Renderer;
 use crate::runtime::batch::{BatchOp, BatchOptions, run_batch};
 use crate::ssh::ExecOptions;
-use crate::ssh::sftp::PutOptions;
+use crate::ssh::sftp::{GetOptions, PutOptions};
 
 /// Options every batch command takes.
 #[derive(Args, Debug, Clone)]
@@ -93,7 +93,10 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
             sudo: flags.sudo,
             ..PutOptions::default()
         },
-        recursive,
+        get: GetOptions {
+            recursive,
+            sink: None,
+        },
     };
     match run_batch(hosts, op, opts, renderer) {
         Ok(report) => report.exit_code(),

@@ -91,6 +91,13 @@ pub fn run(args: RunArgs) -> i32 {
             rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
         }));
     }
+    let extra = match args.targets.extra_vars() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("drover: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
     let hosts = match args.targets.resolve(false) {
         Ok(h) => h,
         Err(e) => {
@@ -119,7 +126,7 @@ pub fn run(args: RunArgs) -> i32 {
         .lua()
         .set_app_data(crate::lua::inventory::InventorySource {
             path: args.targets.inventory.clone(),
-            extra: args.targets.extra_vars().unwrap_or_default(),
+            extra,
         });
     if let Some((opts, mode)) = plan {
         let renderer = std::sync::Arc::new(Renderer::new(mode, hosts.len()));

@@ -49,23 +49,10 @@ impl TargetArgs {
         }
     }
 
-    /// The inventory file to read, if any: `-i`, `$DROVER_INVENTORY`, or `./inventory.ini`
-    /// when it exists. An explicitly named file must exist.
-    fn inventory_path(&self) -> Option<(PathBuf, bool)> {
-        if let Some(p) = &self.inventory {
-            return Some((p.clone(), true));
-        }
-        if let Some(p) = std::env::var_os("DROVER_INVENTORY").filter(|p| !p.is_empty()) {
-            return Some((PathBuf::from(p), true));
-        }
-        let default = PathBuf::from("inventory.ini");
-        default.exists().then_some((default, false))
-    }
-
     /// Loads the inventory (an empty one when there is no file and none was named).
     pub fn inventory(&self) -> Result<Inventory, String> {
-        match self.inventory_path() {
-            Some((path, _)) => Inventory::load(&path).map_err(|e| e.to_string()),
+        match Inventory::default_path(self.inventory.as_deref()) {
+            Some(path) => Inventory::load(&path).map_err(|e| e.to_string()),
             None => Ok(Inventory {
                 file: PathBuf::from("inventory.ini"),
                 ..Default::default()
@@ -88,18 +75,17 @@ impl TargetArgs {
     /// Every targeted host, resolved; `all_if_empty` lists the whole inventory when no target
     /// flag was given.
     pub fn resolve(&self, all_if_empty: bool) -> Result<Vec<ResolvedHost>, String> {
+        let mut spec = self.spec();
+        if spec.is_empty() && !all_if_empty {
+            // No targets: nothing to read (a script run on the controller only).
+            return Ok(Vec::new());
+        }
         let inv = self.inventory()?;
         let extra = self.extra_vars()?;
-        let mut spec = self.spec();
         if spec.is_empty() {
-            if !all_if_empty {
-                return Ok(Vec::new());
-            }
             spec.hosts = inv.hosts.clone();
         }
-        let ssh_config = std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".ssh/config"))
-            .filter(|p| p.exists());
+        let ssh_config = crate::ssh::ssh_config::user_config();
         let mut out = Vec::new();
         for chosen in select(&inv, &spec)? {
             match chosen {

@@ -156,6 +156,19 @@ pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a String
 }
 
 impl Inventory {
+    /// Which file to read: `explicit` (`-i`), else `$DROVER_INVENTORY`, else `./inventory.ini`
+    /// when it exists.
+    pub fn default_path(explicit: Option<&Path>) -> Option<PathBuf> {
+        if let Some(p) = explicit {
+            return Some(p.to_path_buf());
+        }
+        if let Some(p) = std::env::var_os("DROVER_INVENTORY").filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        let default = PathBuf::from("inventory.ini");
+        default.exists().then_some(default)
+    }
+
     /// Reads and checks `path`; warns on stderr when it holds passwords and others may read it.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
         let text = std::fs::read_to_string(path).map_err(|e| InventoryError::File {

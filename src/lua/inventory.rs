@@ -46,9 +46,7 @@ fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
     if let Some(inv) = loaded.inventory.get() {
         return Ok(Rc::clone(inv));
     }
-    let path = source(lua)
-        .path
-        .or_else(|| std::env::var_os("DROVER_INVENTORY").map(PathBuf::from))
+    let path = Inventory::default_path(source(lua).path.as_deref())
         .unwrap_or_else(|| PathBuf::from("inventory.ini"));
     let inv = Rc::new(Inventory::load(&path).map_err(|e| err(format!("inventory: {e}")))?);
     let _ = loaded.inventory.set(Rc::clone(&inv));
@@ -68,9 +66,7 @@ fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserDa
     if let Some(h) = cache.get::<Option<AnyUserData>>(name)? {
         return Ok(h);
     }
-    let ssh_config = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".ssh/config"))
-        .filter(|p| p.exists());
+    let ssh_config = crate::ssh::ssh_config::user_config();
     let r = inv
         .resolve(name, &source(lua).extra, ssh_config.as_deref())
         .map_err(|e| err(format!("inventory: {e}")))?;

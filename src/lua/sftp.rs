@@ -122,12 +122,11 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
         "put",
         |lua, this, (local, remote, opts): (String, String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.put");
-            let conn = this.connection();
+            let conn = this.sftp();
             async move {
                 allowed?;
                 let opts = put_options(opts.as_ref(), "sftp.put")?;
-                let session = conn.await?;
-                let sftp = session.sftp().await.map_err(lua_err)?;
+                let (session, sftp) = conn.await?;
                 let src = Source::Path(PathBuf::from(local));
                 let t = sftp
                     .put(&session, src, &remote, &opts)
@@ -141,7 +140,7 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
         "write",
         |lua, this, (remote, text, opts): (String, mlua::LuaString, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.write");
-            let conn = this.connection();
+            let conn = this.sftp();
             let bytes = text.as_bytes().to_vec();
             async move {
                 allowed?;
@@ -151,8 +150,7 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                         "sftp.write: recursive does not apply to text".into(),
                     ));
                 }
-                let session = conn.await?;
-                let sftp = session.sftp().await.map_err(lua_err)?;
+                let (session, sftp) = conn.await?;
                 let t = sftp
                     .put(&session, Source::Bytes(Arc::new(bytes)), &remote, &opts)
                     .await
@@ -165,12 +163,11 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
         "get",
         |lua, this, (remote, local, opts): (String, String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.get");
-            let conn = this.connection();
+            let conn = this.sftp();
             async move {
                 allowed?;
                 let opts = get_options(opts.as_ref(), "sftp.get")?;
-                let session = conn.await?;
-                let sftp = session.sftp().await.map_err(lua_err)?;
+                let (_, sftp) = conn.await?;
                 let t = sftp
                     .get(&remote, &PathBuf::from(local), &opts)
                     .await
@@ -181,11 +178,10 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
     );
     methods.add_async_method("read", |lua, this, remote: String| {
         let allowed = ensure_can_suspend(&lua, "sftp.read");
-        let conn = this.connection();
+        let conn = this.sftp();
         async move {
             allowed?;
-            let session = conn.await?;
-            let sftp = session.sftp().await.map_err(lua_err)?;
+            let (_, sftp) = conn.await?;
             let data = sftp.read(&remote).await.map_err(lua_err)?;
             lua.create_string(&data)
         }
@@ -194,7 +190,7 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
         "stat",
         |lua, this, (path, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.stat");
-            let conn = this.connection();
+            let conn = this.sftp();
             async move {
                 allowed?;
                 let follow = match &opts {
@@ -204,8 +200,7 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                         t.get::<Option<bool>>("follow")?.unwrap_or(true)
                     }
                 };
-                let session = conn.await?;
-                let sftp = session.sftp().await.map_err(lua_err)?;
+                let (_, sftp) = conn.await?;
                 match sftp.stat(&path, follow).await.map_err(lua_err)? {
                     None => Ok(Value::Nil),
                     Some(st) => Ok(Value::Table(stat_table(&lua, &st)?)),
@@ -215,11 +210,10 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
     );
     methods.add_async_method("list", |lua, this, dir: String| {
         let allowed = ensure_can_suspend(&lua, "sftp.list");
-        let conn = this.connection();
+        let conn = this.sftp();
         async move {
             allowed?;
-            let session = conn.await?;
-            let sftp = session.sftp().await.map_err(lua_err)?;
+            let (_, sftp) = conn.await?;
             let entries = sftp.list(&dir).await.map_err(lua_err)?;
             let out = lua.create_table_with_capacity(entries.len(), 0)?;
             for (i, e) in entries.iter().enumerate() {
@@ -234,7 +228,7 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
         "mkdir",
         |lua, this, (path, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.mkdir");
-            let conn = this.connection();
+            let conn = this.sftp();
             async move {
                 allowed?;
                 let (mut parents, mut mode) = (false, None);
@@ -245,14 +239,8 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                         mode = Some(mode_of(&v, "sftp.mkdir")?);
                     }
                 }
-                let session = conn.await?;
-                let sftp = session.sftp().await.map_err(lua_err)?;
-                sftp.mkdir(&path, parents, mode).await.map_err(lua_err)?;
-                if let Some(m) = mode {
-                    // The server's umask applies to mkdir; the asked-for mode wins.
-                    sftp.chmod(&path, m).await.map_err(lua_err)?;
-                }
-                Ok(())
+                let (_, sftp) = conn.await?;
+                sftp.mkdir(&path, parents, mode).await.map_err(lua_err)
             }
         },
     );
@@ -260,34 +248,31 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
         "remove",
         |lua, this, (path, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.remove");
-            let conn = this.connection();
+            let conn = this.sftp();
             async move {
                 allowed?;
                 let recursive = flag(opts.as_ref(), "recursive", "sftp.remove")?;
-                let session = conn.await?;
-                let sftp = session.sftp().await.map_err(lua_err)?;
+                let (_, sftp) = conn.await?;
                 sftp.remove(&path, recursive).await.map_err(lua_err)
             }
         },
     );
     methods.add_async_method("rename", |lua, this, (from, to): (String, String)| {
         let allowed = ensure_can_suspend(&lua, "sftp.rename");
-        let conn = this.connection();
+        let conn = this.sftp();
         async move {
             allowed?;
-            let session = conn.await?;
-            let sftp = session.sftp().await.map_err(lua_err)?;
+            let (_, sftp) = conn.await?;
             sftp.rename(&from, &to).await.map_err(lua_err)
         }
     });
     methods.add_async_method("chmod", |lua, this, (path, mode): (String, Value)| {
         let allowed = ensure_can_suspend(&lua, "sftp.chmod");
-        let conn = this.connection();
+        let conn = this.sftp();
         async move {
             allowed?;
             let mode = mode_of(&mode, "sftp.chmod")?;
-            let session = conn.await?;
-            let sftp = session.sftp().await.map_err(lua_err)?;
+            let (_, sftp) = conn.await?;
             sftp.chmod(&path, mode).await.map_err(lua_err)
         }
     });

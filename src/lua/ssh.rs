@@ -13,6 +13,7 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 use tokio::sync::OnceCell;
 
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
+use crate::ssh::sftp::Sftp;
 use crate::ssh::ssh_config::{self, Explicit};
 use crate::ssh::{ExecOptions, HostKeyPolicy, Secret, Session, SshError, Target};
 
@@ -226,7 +227,7 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
 /// `~/.ssh/config`, unless `ssh_config` names another file or is false.
 fn ssh_config_path(opt: Value) -> mlua::Result<Option<PathBuf>> {
     match opt {
-        Value::Nil => Ok(Some(default_known_hosts().with_file_name("config"))),
+        Value::Nil => Ok(ssh_config::user_config()),
         Value::Boolean(false) => Ok(None),
         Value::String(s) => Ok(Some(PathBuf::from(s.to_str()?.to_string()))),
         other => Err(mlua::Error::RuntimeError(format!(
@@ -321,6 +322,20 @@ impl Host {
                 .cloned();
             failed.set(r.is_err());
             r.map_err(lua_err)
+        }
+    }
+}
+
+impl Host {
+    /// The host's connection and its SFTP session, both opened on first use.
+    pub(crate) fn sftp(
+        &self,
+    ) -> impl std::future::Future<Output = mlua::Result<(Arc<Session>, Arc<Sftp>)>> + use<> {
+        let conn = self.connection();
+        async move {
+            let session = conn.await?;
+            let sftp = session.sftp().await.map_err(lua_err)?;
+            Ok((session, sftp))
         }
     }
 }

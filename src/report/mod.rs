@@ -52,6 +52,28 @@ pub struct HostEnd {
     pub error: Option<String>,
 }
 
+/// How a run over many hosts ended (batch commands and per-host scripts alike).
+#[derive(Debug)]
+pub struct HostsReport {
+    pub ends: Vec<HostEnd>,
+    pub interrupted: bool,
+    /// Errors outside any host (a failure of the per-host driver itself).
+    pub failures: Vec<String>,
+}
+
+impl HostsReport {
+    /// 130 when interrupted, 0 when every host is ok and nothing else failed, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            130
+        } else if self.failures.is_empty() && self.ends.iter().all(|e| e.outcome == Outcome::Ok) {
+            0
+        } else {
+            1
+        }
+    }
+}
+
 /// Output forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

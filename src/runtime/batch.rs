@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::inventory::ResolvedHost;
-use crate::report::{HostEnd, Outcome, Renderer};
-use crate::ssh::sftp::{GetOptions, PutOptions, Source};
+use crate::report::{HostEnd, HostsReport, Outcome, Renderer};
+use crate::ssh::sftp::{GetOptions, PutOptions, Source, Transfer};
 use crate::ssh::{ExecOptions, OutputSink, Session, SshError, Stream};
 
 /// What to do on every host.
@@ -34,29 +34,15 @@ pub struct BatchOptions {
     pub timeout: Option<Duration>,
     /// Options of the command (sudo, ...).
     pub exec: ExecOptions,
-    /// Options of put (recursive, sudo, mode, ...) and get (recursive).
+    /// Options of put (recursive, sudo, mode, ...) and of get (recursive).
     pub put: PutOptions,
-    pub recursive: bool,
+    pub get: GetOptions,
 }
 
-/// How a batch ended.
-#[derive(Debug)]
-pub struct BatchReport {
-    pub ends: Vec<HostEnd>,
-    pub interrupted: bool,
-}
-
-impl BatchReport {
-    /// 0 when every host is ok, 130 when interrupted, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            130
-        } else if self.ends.iter().all(|e| e.outcome == Outcome::Ok) {
-            0
-        } else {
-            1
-        }
-    }
+/// "1 file, 12 bytes".
+fn files_and_bytes(t: &Transfer) -> String {
+    let s = if t.files == 1 { "" } else { "s" };
+    format!("{} file{s}, {} bytes", t.files, t.bytes)
 }
 
 enum Failure {
@@ -111,12 +97,7 @@ async fn on_host(
                 .await
                 .map_err(fail)?;
             let what = if t.changed {
-                format!(
-                    "changed: {} file{}, {} bytes",
-                    t.files,
-                    if t.files == 1 { "" } else { "s" },
-                    t.bytes
-                )
+                format!("changed: {}", files_and_bytes(&t))
             } else {
                 "unchanged".into()
             };
@@ -140,18 +121,17 @@ async fn on_host(
                 .unwrap_or("file");
             let dest = dir.join(name);
             let get = GetOptions {
-                recursive: opts.recursive,
                 sink: Some(Arc::clone(&sink)),
+                ..opts.get.clone()
             };
             let t = sftp.get(remote, &dest, &get).await.map_err(fail)?;
             sink.line(
                 &host.name,
                 Stream::Stdout,
                 format!(
-                    "get {remote} -> {}: {} files, {} bytes",
+                    "get {remote} -> {}: {}",
                     dest.display(),
-                    t.files,
-                    t.bytes
+                    files_and_bytes(&t)
                 )
                 .as_bytes(),
             );
@@ -166,7 +146,7 @@ pub fn run_batch(
     op: BatchOp,
     opts: BatchOptions,
     renderer: Arc<Renderer>,
-) -> std::io::Result<BatchReport> {
+) -> std::io::Result<HostsReport> {
     if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
         eprintln!("drover: warning: cannot raise the open-files limit: {e}");
     }
@@ -265,5 +245,9 @@ pub fn run_batch(
     });
     let ends = renderer.finish();
     rt.shutdown_timeout(Duration::from_millis(200));
-    Ok(BatchReport { ends, interrupted })
+    Ok(HostsReport {
+        ends,
+        interrupted,
+        failures: Vec::new(),
+    })
 }

@@ -16,7 +16,7 @@ use mlua::{AnyUserData, MultiValue, Value};
 use super::{LoadError, Runtime, load};
 use crate::inventory::ResolvedHost;
 use crate::lua::ssh::Host;
-use crate::report::{HostEnd, Outcome, Renderer};
+use crate::report::{HostEnd, HostsReport, Outcome, Renderer};
 use crate::ssh::{OutputSink, Stream};
 
 const FANOUT_LUA: &str = include_str!("../../stdlib/drover/fanout.lua");
@@ -34,27 +34,6 @@ pub struct FanoutOptions {
     pub max_fail: Option<f64>,
 }
 
-/// How a fan-out ended.
-#[derive(Debug)]
-pub struct FanoutReport {
-    pub ends: Vec<HostEnd>,
-    pub interrupted: bool,
-    /// Errors outside any host (a failure of the driver itself).
-    pub failures: Vec<String>,
-}
-
-impl FanoutReport {
-    pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            130
-        } else if self.failures.is_empty() && self.ends.iter().all(|e| e.outcome == Outcome::Ok) {
-            0
-        } else {
-            1
-        }
-    }
-}
-
 impl Runtime {
     /// Runs the script at `path` once per host of `hosts`.
     pub fn run_fanout(
@@ -64,7 +43,7 @@ impl Runtime {
         hosts: Vec<ResolvedHost>,
         opts: &FanoutOptions,
         renderer: Arc<Renderer>,
-    ) -> Result<FanoutReport, LoadError> {
+    ) -> Result<HostsReport, LoadError> {
         let lua = &self.lua;
         let setup = |e: mlua::Error| LoadError::Setup(crate::lua::errors::render_error(&e));
         let chunk = load::load_script(lua, path, args)?;
@@ -155,7 +134,7 @@ impl Runtime {
             }
         }
         let ends = renderer.finish();
-        Ok(FanoutReport {
+        Ok(HostsReport {
             ends,
             interrupted: report.interrupted,
             failures: report.failures.into_iter().map(|f| f.report).collect(),

@@ -5,7 +5,8 @@
 //!   `.NAME.drover-RANDOM.tmp`, which `*.conf`-style globs do not match), then
 //!   `posix-rename@openssh.com` replaces the target in one step. On failure or cancellation
 //!   the temp file is removed and the old file is left as it was; temp files orphaned by a
-//!   dropped connection are removed by the next upload to that directory once stale.
+//!   dropped connection are removed, once stale, by the first upload of each connection to
+//!   that directory.
 //! - Data is pumped by our own loop with many requests in flight, on tokio's worker threads
 //!   (not on the Lua thread): large reads from disk, large SFTP requests.
 //! - Downloads write a local temp file beside the target and rename it into place.
@@ -59,6 +60,8 @@ pub struct Sftp {
     /// Bytes per read and per write request.
     read_chunk: usize,
     write_chunk: usize,
+    /// Directories whose stale temp files this session has already removed.
+    cleaned_dirs: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Holds one of the connection's channel slots for as long as the session lives.
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
@@ -288,10 +291,7 @@ fn sftp_error(host: &str, op: &str, path: &str, e: SftpProtoError) -> SshError {
             StatusCode::NoSuchFile => ("no such file or directory".to_string(), ""),
             StatusCode::PermissionDenied => (
                 "permission denied".to_string(),
-                if matches!(
-                    op,
-                    "put" | "write" | "mkdir" | "remove" | "rename" | "chmod"
-                ) {
+                if matches!(op, "put" | "write") {
                     " (pass sudo = true for root-owned destinations)"
                 } else {
                     ""
@@ -318,6 +318,17 @@ fn sftp_error(host: &str, op: &str, path: &str, e: SftpProtoError) -> SshError {
         cause,
         hint: hint.to_string(),
     }
+}
+
+/// "No such file" for `path`, for checks made before any request failed.
+fn missing(host: &str, op: &str, path: &str) -> SshError {
+    let status = russh_sftp::protocol::Status {
+        id: 0,
+        status_code: StatusCode::NoSuchFile,
+        error_message: String::new(),
+        language_tag: String::new(),
+    };
+    sftp_error(host, op, path, SftpProtoError::Status(status))
 }
 
 /// Aborts a spawned transfer when the caller's future is dropped (cancellation).
@@ -634,6 +645,7 @@ impl Sftp {
             posix_rename,
             read_chunk,
             write_chunk,
+            cleaned_dirs: Default::default(),
             _slot: slot,
         })
     }
@@ -696,7 +708,8 @@ impl Sftp {
         Ok(out)
     }
 
-    /// Creates a directory (and its missing parents with `parents`).
+    /// Creates a directory (and its missing parents with `parents`). With `mode`, every
+    /// directory it creates gets exactly that mode (the server's umask does not apply).
     pub async fn mkdir(
         &self,
         path: &str,
@@ -708,12 +721,14 @@ impl Sftp {
             ..Default::default()
         };
         if !parents {
-            return self
-                .raw
+            self.raw
                 .mkdir(path, attrs)
                 .await
-                .map(|_| ())
-                .map_err(|e| self.err("mkdir", path, e));
+                .map_err(|e| self.err("mkdir", path, e))?;
+            if let Some(m) = mode {
+                self.chmod(path, m).await?;
+            }
+            return Ok(());
         }
         let mut prefix = if path.starts_with('/') {
             String::from("/")
@@ -739,10 +754,18 @@ impl Sftp {
                 }
                 None => {}
             }
-            if let Err(e) = self.raw.mkdir(prefix.as_str(), attrs.clone()).await {
+            match self.raw.mkdir(prefix.as_str(), attrs.clone()).await {
+                Ok(_) => {
+                    if let Some(m) = mode {
+                        self.chmod(&prefix, m).await?;
+                    }
+                }
                 // Another task may have created it meanwhile.
-                if !matches!(self.stat(&prefix, true).await?, Some(s) if s.kind == FileKind::Dir) {
-                    return Err(self.err("mkdir", &prefix, e));
+                Err(e) => {
+                    if !matches!(self.stat(&prefix, true).await?, Some(s) if s.kind == FileKind::Dir)
+                    {
+                        return Err(self.err("mkdir", &prefix, e));
+                    }
                 }
             }
         }
@@ -752,16 +775,7 @@ impl Sftp {
     /// Removes a file, a symlink, an empty directory, or (with `recursive`) a whole tree.
     pub async fn remove(&self, path: &str, recursive: bool) -> Result<(), SshError> {
         let Some(st) = self.stat(path, false).await? else {
-            return Err(self.err(
-                "remove",
-                path,
-                SftpProtoError::Status(russh_sftp::protocol::Status {
-                    id: 0,
-                    status_code: StatusCode::NoSuchFile,
-                    error_message: String::new(),
-                    language_tag: String::new(),
-                }),
-            ));
+            return Err(missing(&self.host, "remove", path));
         };
         if st.kind != FileKind::Dir {
             return self
@@ -857,23 +871,26 @@ impl Sftp {
         }
     }
 
-    /// Temp files of earlier uploads of `name` into `dir` that nobody has written to for
-    /// [`STALE_TEMP_AFTER`] (their connection died mid-upload) are removed.
-    async fn remove_stale_temps(&self, dir: &str, name: Option<&str>) {
+    /// Removes drover temp files in `dir` that nobody has written to for
+    /// [`STALE_TEMP_AFTER`] (their upload died with its connection). Runs once per directory
+    /// per session, at its first upload; `now` is the server's clock (the mtime of the temp
+    /// file that upload just created), so the controller's clock does not matter.
+    async fn remove_stale_temps(&self, dir: &str, now: u32) {
+        let first = self
+            .cleaned_dirs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dir.to_string());
+        if !first {
+            return;
+        }
         let Ok(entries) = self.list(dir).await else {
             return;
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let prefix = name.map(temp_prefix);
         for e in entries {
-            let ours = match &prefix {
-                Some(p) => e.name.starts_with(p.as_str()),
-                None => e.name.starts_with('.') && e.name.contains(".drover-"),
-            } && e.name.ends_with(".tmp");
-            let stale = now.saturating_sub(u64::from(e.stat.mtime)) >= STALE_TEMP_AFTER.as_secs();
+            let ours =
+                e.name.starts_with('.') && e.name.contains(".drover-") && e.name.ends_with(".tmp");
+            let stale = now.saturating_sub(e.stat.mtime) >= STALE_TEMP_AFTER.as_secs() as u32;
             if ours && stale && e.stat.kind == FileKind::File {
                 let _ = self.raw.remove(join(dir, &e.name)).await;
             }
@@ -912,7 +929,6 @@ impl Sftp {
         opts: &PutOptions,
     ) -> Result<u64, SshError> {
         let (dir, name) = parent_and_name(dest);
-        self.remove_stale_temps(&dir, Some(&name)).await;
         let temp = temp_name(&dir, &name);
         let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE | OpenFlags::TRUNCATE;
         let private = FileAttributes {
@@ -926,6 +942,11 @@ impl Sftp {
             .map_err(|e| self.err("put", dest, e))?
             .handle;
         let mut guard = RemoteTemp::new(&self.raw, &temp, &handle);
+        if let Ok(a) = self.raw.fstat(handle.as_str()).await
+            && let Some(now) = a.attrs.mtime
+        {
+            self.remove_stale_temps(&dir, now).await;
+        }
         let sent = self.send(&handle, src, total, dest, opts).await?;
         let attrs = FileAttributes {
             permissions: Some(mode & 0o7777),
@@ -1226,12 +1247,9 @@ impl Sftp {
             }
             None => {
                 self.mkdir(dest, true, Some(dir_mode)).await?;
-                // mkdir's mode passes through the server's umask; set it exactly.
-                self.chmod(dest, dir_mode).await?;
                 total.changed = true;
             }
         }
-        self.remove_stale_temps(dest, None).await;
         let mut entries: Vec<_> = std::fs::read_dir(local)
             .map_err(|e| self.local_err("put", local, e))?
             .collect::<Result<_, _>>()
@@ -1434,10 +1452,9 @@ impl Sftp {
         &self,
         remote: &str,
         local: &Path,
+        mode: u32,
         opts: &GetOptions,
     ) -> Result<Transfer, SshError> {
-        let st = self.stat(remote, true).await?;
-        let mode = st.map(|s| s.mode).unwrap_or(0o755);
         if !local.is_dir() {
             std::fs::create_dir_all(local).map_err(|e| self.local_err("get", local, e))?;
         }
@@ -1449,7 +1466,7 @@ impl Sftp {
             let l = local.join(&entry.name);
             match entry.stat.kind {
                 FileKind::Dir => {
-                    let t = Box::pin(self.get_tree(&r, &l, opts)).await?;
+                    let t = Box::pin(self.get_tree(&r, &l, entry.stat.mode, opts)).await?;
                     total.add(&t);
                 }
                 FileKind::Symlink => {
@@ -1496,16 +1513,7 @@ impl Sftp {
     ) -> Result<Transfer, SshError> {
         let started = Instant::now();
         let Some(st) = self.stat(remote, true).await? else {
-            return Err(self.err(
-                "get",
-                remote,
-                SftpProtoError::Status(russh_sftp::protocol::Status {
-                    id: 0,
-                    status_code: StatusCode::NoSuchFile,
-                    error_message: String::new(),
-                    language_tag: String::new(),
-                }),
-            ));
+            return Err(missing(&self.host, "get", remote));
         };
         let mut result = match st.kind {
             FileKind::Dir if !opts.recursive => {
@@ -1517,7 +1525,7 @@ impl Sftp {
                     hint: " (pass recursive = true to copy a tree)".into(),
                 });
             }
-            FileKind::Dir => self.get_tree(remote, local, opts).await?,
+            FileKind::Dir => self.get_tree(remote, local, st.mode, opts).await?,
             _ => {
                 let local = if local.is_dir() {
                     local.join(parent_and_name(remote).1)

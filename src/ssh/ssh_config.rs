@@ -1,7 +1,7 @@
 //! `~/.ssh/config`: HostName, User, Port, IdentityFile, UserKnownHostsFile and ProxyJump for a
 //! host alias. Values given explicitly (spec, inventory) win over the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{SshError, Target};
 
@@ -13,6 +13,11 @@ pub struct Explicit {
     pub identity: bool,
     pub known_hosts: bool,
     pub proxy_jump: bool,
+}
+
+/// The user's `~/.ssh/config` (applied only when it exists).
+pub fn user_config() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/config"))
 }
 
 /// Deepest ProxyJump chain followed.

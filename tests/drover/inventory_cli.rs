@@ -247,6 +247,34 @@ fn json_and_password_warning() -> Result<(), Failed> {
     check(!out.contains("hunter2"), "no secret", &out, &err)
 }
 
+fn no_targets_no_inventory_read() -> Result<(), Failed> {
+    // A script run on the controller only does not read ./inventory.ini, even a broken one.
+    let dir = Dir::new("notargets");
+    dir.write("inventory.ini", "[group web]\nweb1\n", 0o600);
+    dir.write("hello.lua", "print('hello')\n", 0o644);
+    let (code, out, err) = dir.drover(&["run", "hello.lua"]);
+    check(
+        code == 0 && out == "hello\n",
+        "run without targets",
+        &out,
+        &err,
+    )?;
+    let (code, out, err) = dir.drover(&["run", "hello.lua", "-g", "web"]);
+    check(
+        code == 2 && err.contains("inventory.ini:2:"),
+        "with targets the inventory is read",
+        &out,
+        &err,
+    )?;
+    let (code, out, err) = dir.drover(&["run", "hello.lua", "-e", "novalue"]);
+    check(
+        code == 2 && err.contains("-e novalue: expected KEY=VALUE"),
+        "bad -e",
+        &out,
+        &err,
+    )
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
         Trial::test(
@@ -257,6 +285,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "cli::hosts_json_and_password_warning",
             json_and_password_warning,
+        ),
+        Trial::test(
+            "cli::run_without_targets_reads_no_inventory",
+            no_targets_no_inventory_read,
         ),
     ]
 }
