@@ -1,6 +1,7 @@
 //! SSH transport over russh: connect, authenticate, verify host keys, run commands.
 //! Knows nothing of Lua.
 
+pub mod cleanup;
 pub mod limits;
 mod session;
 pub mod sftp;

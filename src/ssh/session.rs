@@ -834,7 +834,7 @@ impl Drop for TermOnDrop {
     fn drop(&mut self) {
         let permit = self.permit.take();
         if let Some(mut channel) = self.channel.take() {
-            tokio::spawn(async move {
+            super::cleanup::spawn(async move {
                 let _ = channel.signal(Sig::TERM).await;
                 let _ = channel.close().await;
                 // Keep the slot until the server confirms the close.
