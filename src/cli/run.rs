@@ -116,8 +116,22 @@ pub fn run(args: RunArgs) -> i32 {
             }
         }
     };
+    // Without targets, --timeout bounds the whole run (with targets, each host).
+    let run_timeout = if plan.is_none() {
+        match args.fan.timeout() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("drover: {e}");
+                return super::EXIT_USAGE;
+            }
+        }
+    } else {
+        None
+    };
     let runtime = match Runtime::new(RuntimeOptions {
-        handle_ctrl_c: true,
+        handle_signals: true,
+        timeout: run_timeout,
+        memory_limit: None,
     }) {
         Ok(rt) => rt,
         Err(e) => return load_failed(&e),
@@ -135,8 +149,8 @@ pub fn run(args: RunArgs) -> i32 {
                 for f in &report.failures {
                     eprintln!("error: {f}");
                 }
-                if report.interrupted {
-                    eprintln!("drover: interrupted");
+                if let Some(s) = report.stopped {
+                    eprintln!("drover: {}", s.describe());
                 }
                 report.exit_code()
             }
@@ -157,8 +171,14 @@ pub fn run(args: RunArgs) -> i32 {
             );
         }
     }
-    if report.interrupted {
-        eprintln!("drover: interrupted");
+    if let Some(s) = report.stopped {
+        eprintln!("drover: {}", s.describe());
+    }
+    if let Some(d) = report.timed_out {
+        eprintln!(
+            "drover: timed out after {}s (--timeout): every task was cancelled",
+            d.as_secs_f64()
+        );
     }
     report.exit_code()
 }

@@ -3,6 +3,7 @@
 
 pub mod coroutine;
 pub mod errors;
+pub mod exit;
 pub mod inventory;
 pub mod preempt;
 pub mod sftp;
@@ -23,7 +24,7 @@ pub const MODULES: &[(&str, ModuleFn)] = &[
 ];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),
-/// and installs the coroutine forwarders.
+/// and installs the coroutine forwarders and `os.exit`.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     for (name, module) in MODULES {
@@ -32,5 +33,6 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         loaded.set(*name, table)?;
     }
     coroutine::install(lua)?;
+    exit::install(lua)?;
     Ok(())
 }

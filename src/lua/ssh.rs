@@ -25,7 +25,8 @@ pub struct Host {
     /// Inventory variables and groups (empty for `ssh.connect` hosts).
     vars: BTreeMap<String, String>,
     groups: Vec<String>,
-    /// Set when connecting failed: a failed host run is then `unreachable`.
+    /// Set when connecting failed or the connection was lost mid-command: a failed host run
+    /// is then `unreachable`.
     connect_failed: Rc<Cell<bool>>,
 }
 
@@ -301,6 +302,12 @@ impl Host {
         self.connect_failed.get()
     }
 
+    /// Lets go of the host's connection: it closes once no task uses it any more, and the
+    /// next call opens a new one.
+    pub fn disconnect(&self) {
+        *self.session.borrow_mut() = Rc::new(OnceCell::new());
+    }
+
     /// The host's connection, opened on first use (single flight) and shared; a connection
     /// that has ended is replaced by a new one on the next call.
     pub(crate) fn connection(
@@ -347,12 +354,22 @@ impl UserData for Host {
             let allowed = ensure_can_suspend(&lua, "host:run");
             let target = this.target.clone();
             let conn = this.connection();
+            let lost = Rc::clone(&this.connect_failed);
             async move {
                 allowed?;
                 let (check, exec_opts) = exec_options(opts.as_ref())?;
                 let started = Instant::now();
                 let session = conn.await?;
-                let out = session.exec(&cmd, &exec_opts).await.map_err(lua_err)?;
+                let out = match session.exec(&cmd, &exec_opts).await {
+                    Ok(out) => out,
+                    Err(e) => {
+                        // A host that went away mid-command is unreachable, not failed.
+                        if matches!(e, SshError::ConnectionLost { .. }) {
+                            lost.set(true);
+                        }
+                        return Err(lua_err(e));
+                    }
+                };
                 let stdout = lua.create_string(&out.stdout)?;
                 let stderr = lua.create_string(&out.stderr)?;
                 let ok = out.code == Some(0);

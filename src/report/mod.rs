@@ -52,20 +52,62 @@ pub struct HostEnd {
     pub error: Option<String>,
 }
 
+/// The signal that stopped a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C): exit code 130.
+    Interrupt,
+    /// SIGTERM: exit code 143.
+    Terminate,
+    /// SIGHUP: exit code 129.
+    Hangup,
+}
+
+impl StopSignal {
+    /// 128 + the signal number, as shells report a process killed by it.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+            StopSignal::Hangup => 129,
+        }
+    }
+
+    /// `SIGINT (Ctrl-C)`, `SIGTERM`, `SIGHUP`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "interrupted (Ctrl-C)",
+            StopSignal::Terminate => "terminated (SIGTERM)",
+            StopSignal::Hangup => "hung up (SIGHUP)",
+        }
+    }
+
+    /// `Ctrl-C`, `SIGTERM`, `SIGHUP`: how to send it again.
+    pub fn short(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "Ctrl-C",
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Hangup => "SIGHUP",
+        }
+    }
+}
+
 /// How a run over many hosts ended (batch commands and per-host scripts alike).
 #[derive(Debug)]
 pub struct HostsReport {
     pub ends: Vec<HostEnd>,
-    pub interrupted: bool,
+    /// The signal that stopped the run, if one did.
+    pub stopped: Option<StopSignal>,
     /// Errors outside any host (a failure of the per-host driver itself).
     pub failures: Vec<String>,
 }
 
 impl HostsReport {
-    /// 130 when interrupted, 0 when every host is ok and nothing else failed, 1 otherwise.
+    /// 130/143/129 when a signal stopped the run, 0 when every host is ok and nothing else
+    /// failed, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            130
+        if let Some(s) = self.stopped {
+            s.exit_code()
         } else if self.failures.is_empty() && self.ends.iter().all(|e| e.outcome == Outcome::Ok) {
             0
         } else {

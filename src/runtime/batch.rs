@@ -1,16 +1,16 @@
 //! Batch commands without a Lua VM: one command, upload or download on every target host at
 //! once (bounded by `forks`), each host's end an [`Outcome`], output through the [`Renderer`].
 //!
-//! One host's failure never touches another. Ctrl-C stops starting hosts, cancels the running
-//! ones (their remote commands get TERM before the connections close) and reports them
-//! `cancelled`; a second Ctrl-C exits at once.
+//! One host's failure never touches another. Ctrl-C (or SIGTERM, SIGHUP) stops starting hosts,
+//! cancels the running ones (their remote commands get TERM before the connections close) and
+//! reports them `cancelled`; a second signal exits at once.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::inventory::ResolvedHost;
-use crate::report::{HostEnd, HostsReport, Outcome, Renderer};
+use crate::report::{HostEnd, HostsReport, Outcome, Renderer, StopSignal};
 use crate::ssh::sftp::{GetOptions, PutOptions, Source, Transfer};
 use crate::ssh::{ExecOptions, OutputSink, Session, SshError, Stream};
 
@@ -56,20 +56,17 @@ async fn on_host(
     op: &BatchOp,
     opts: &BatchOptions,
     renderer: &Arc<Renderer>,
-    sessions: &Mutex<Vec<Arc<Session>>>,
 ) -> Result<Option<u32>, Failure> {
+    // Dropped when this host is done: open connections follow --forks, not the host count.
     let session = Arc::new(
         Session::connect(host.target.clone())
             .await
             .map_err(|e| Failure::Unreachable(e.to_string()))?,
     );
-    sessions
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Arc::clone(&session));
     let sink: Arc<dyn OutputSink> = Arc::clone(renderer) as Arc<dyn OutputSink>;
     let fail = |e: SshError| match e {
         SshError::CommandTimeout { .. } => Failure::TimedOut(e.to_string()),
+        SshError::ConnectionLost { .. } => Failure::Unreachable(e.to_string()),
         other => Failure::Failed(None, other.to_string()),
     };
     match op {
@@ -140,7 +137,8 @@ async fn on_host(
     }
 }
 
-/// Runs `op` on every host; blocks until all are done (or Ctrl-C).
+/// Runs `op` on every host; blocks until all are done (or a stop signal: SIGINT, SIGTERM,
+/// SIGHUP).
 pub fn run_batch(
     hosts: Vec<ResolvedHost>,
     op: BatchOp,
@@ -154,22 +152,20 @@ pub fn run_batch(
         .enable_all()
         .thread_name("drover-io")
         .build()?;
-    // Installed before any host starts: an early Ctrl-C must not meet the default action.
-    let mut sigint = {
+    // Installed before any host starts: an early signal must not meet the default action.
+    let mut signals = {
         let _entered = rt.enter();
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+        super::signals::listen()?
     };
-    let interrupted = rt.block_on(async {
+    let stopped = rt.block_on(async {
         let forks = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
-        let sessions: Arc<Mutex<Vec<Arc<Session>>>> = Arc::default();
         let op = Arc::new(op);
         let opts = Arc::new(opts);
         let mut jobs = tokio::task::JoinSet::new();
         let mut names = std::collections::HashMap::new();
         for host in hosts {
-            let (forks, sessions, op, opts, renderer) = (
+            let (forks, op, opts, renderer) = (
                 Arc::clone(&forks),
-                Arc::clone(&sessions),
                 Arc::clone(&op),
                 Arc::clone(&opts),
                 Arc::clone(&renderer),
@@ -180,7 +176,7 @@ pub fn run_batch(
                     let _slot = forks.acquire_owned().await;
                     renderer.started(&host.name);
                     let started = Instant::now();
-                    let work = on_host(&host, &op, &opts, &renderer, &sessions);
+                    let work = on_host(&host, &op, &opts, &renderer);
                     let result = match opts.timeout {
                         None => work.await,
                         Some(d) => match tokio::time::timeout(d, work).await {
@@ -208,7 +204,7 @@ pub fn run_batch(
                 .id();
             names.insert(id, name);
         }
-        let mut interrupted = false;
+        let mut stopped: Option<StopSignal> = None;
         loop {
             tokio::select! {
                 next = jobs.join_next_with_id() => match next {
@@ -216,38 +212,36 @@ pub fn run_batch(
                     Some(Ok((id, ()))) => { names.remove(&id); }
                     Some(Err(e)) => {
                         if let Some(host) = names.remove(&e.id()) {
-                            let (outcome, error) = if e.is_cancelled() {
-                                (Outcome::Cancelled, "cancelled (Ctrl-C)".to_string())
-                            } else {
-                                (Outcome::Failed, format!("internal error: {e}"))
+                            let (outcome, error) = match (e.is_cancelled(), stopped) {
+                                (true, Some(s)) => (Outcome::Cancelled, format!("cancelled: {}", s.describe())),
+                                (true, None) => (Outcome::Cancelled, "cancelled".to_string()),
+                                (false, _) => (Outcome::Failed, format!("internal error: {e}")),
                             };
                             renderer.finished(HostEnd { host, outcome, code: None, elapsed: Duration::ZERO, error: Some(error) });
                         }
                     }
                 },
-                Some(()) = sigint.recv() => {
-                    if interrupted {
-                        std::process::exit(130);
+                Some(signal) = signals.recv() => {
+                    if stopped.is_some() {
+                        eprintln!("drover: aborted");
+                        std::process::exit(signal.exit_code());
                     }
-                    interrupted = true;
-                    eprintln!("\ndrover: interrupted: cancelling running hosts (Ctrl-C again to abort)");
+                    stopped = Some(signal);
+                    eprintln!("\n{}", super::signals::stopping_message(signal));
                     jobs.abort_all();
                 }
             }
         }
-        if interrupted {
-            // Cancelled commands send TERM from their drop guards over the still-open
-            // connections; give those a moment before the connections close.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-        sessions.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        interrupted
+        // Cancelled commands send TERM from their drop guards over connections that stay
+        // open until those requests went out: wait for them (bounded).
+        crate::ssh::cleanup::drain(Duration::from_secs(5)).await;
+        stopped
     });
     let ends = renderer.finish();
     rt.shutdown_timeout(Duration::from_millis(200));
     Ok(HostsReport {
         ends,
-        interrupted,
+        stopped,
         failures: Vec::new(),
     })
 }

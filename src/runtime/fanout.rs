@@ -67,19 +67,27 @@ impl Runtime {
         o.set("serial", opts.serial).map_err(setup)?;
         o.set("max_fail", opts.max_fail).map_err(setup)?;
         let done: Rc<RefCell<BTreeSet<String>>> = Rc::default();
+        // os.exit in a host's script ends that host only.
+        let exits = crate::lua::exit::Exits::of(lua).map_err(setup)?;
+        exits.set_per_host(true);
         let finished = {
             let (renderer, done) = (Arc::clone(&renderer), Rc::clone(&done));
             lua.create_function(
                 move |_, (h, outcome, err, elapsed): (AnyUserData, String, Option<String>, f64)| {
                     let host = h.borrow::<Host>()?;
                     let name = host.name().to_string();
-                    let outcome = match outcome.as_str() {
-                        "ok" => Outcome::Ok,
-                        "timed_out" => Outcome::TimedOut,
-                        "cancelled" => Outcome::Cancelled,
-                        _ if host.connect_failed() => Outcome::Unreachable,
-                        _ => Outcome::Failed,
+                    let (outcome, err) = match (exits.take_host_exit(&name), outcome.as_str()) {
+                        (Some(0), _) => (Outcome::Ok, None),
+                        (Some(code), _) => (Outcome::Failed, Some(format!("os.exit({code})"))),
+                        (None, "ok") => (Outcome::Ok, err),
+                        (None, "timed_out") => (Outcome::TimedOut, err),
+                        (None, "cancelled") => (Outcome::Cancelled, err),
+                        (None, _) if host.connect_failed() => (Outcome::Unreachable, err),
+                        (None, _) => (Outcome::Failed, err),
                     };
+                    // Descriptors follow --forks, not the number of hosts: a finished host's
+                    // connection closes now (tasks it left running reconnect if they need to).
+                    host.disconnect();
                     if outcome == Outcome::Failed
                         && let Some(e) = &err
                     {
@@ -122,6 +130,10 @@ impl Runtime {
             Value::Table(argv),
         ]);
         let report = self.run_function(driver, call_args)?;
+        let why = match report.stopped {
+            Some(s) => format!("cancelled: {}", s.describe()),
+            None => "cancelled".to_string(),
+        };
         for name in names {
             if !done.borrow().contains(&name) {
                 renderer.finished(HostEnd {
@@ -129,14 +141,14 @@ impl Runtime {
                     outcome: Outcome::Cancelled,
                     code: None,
                     elapsed: Duration::ZERO,
-                    error: Some("cancelled (Ctrl-C)".into()),
+                    error: Some(why.clone()),
                 });
             }
         }
         let ends = renderer.finish();
         Ok(HostsReport {
             ends,
-            interrupted: report.interrupted,
+            stopped: report.stopped,
             failures: report.failures.into_iter().map(|f| f.report).collect(),
         })
     }

@@ -63,7 +63,12 @@ fn compile(lua: &Lua, name: &str, source: &[u8]) -> Result<Function, LoadError> 
         })
 }
 
+/// A UTF-8 byte order mark (editors on Windows write one) is dropped, as the stock `lua` does;
+/// then a `#` first line (`#!/usr/bin/env drover run`) becomes a comment.
 fn strip_shebang(mut source: Vec<u8>) -> Vec<u8> {
+    if source.starts_with(b"\xEF\xBB\xBF") {
+        source.drain(..3);
+    }
     if source.starts_with(b"#") {
         let end = source
             .iter()
@@ -92,6 +97,12 @@ mod tests {
         assert!(text.starts_with("--"));
         assert_eq!(text.lines().nth(1), Some("print(1)"));
         assert_eq!(strip_shebang(b"print(1)".to_vec()), b"print(1)".to_vec());
+        assert_eq!(
+            strip_shebang(b"\xEF\xBB\xBFprint(1)".to_vec()),
+            b"print(1)".to_vec()
+        );
+        let bom_shebang = strip_shebang(b"\xEF\xBB\xBF#!/bin/drover\nprint(1)".to_vec());
+        assert!(bom_shebang.starts_with(b"--"));
     }
 
     #[test]

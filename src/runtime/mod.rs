@@ -5,16 +5,19 @@
 pub mod batch;
 pub mod fanout;
 mod load;
+pub mod signals;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use mlua::{Lua, MultiValue, Value};
-use tokio::sync::Notify;
 
 pub use self::load::LoadError;
+pub use self::signals::StopSignal;
+use crate::lua::exit::Exits;
 use crate::lua::task::{Scheduler, TaskStatus};
 
 /// A failed task nobody joined: its id (1 is the script itself) and its report.
@@ -29,19 +32,28 @@ pub struct Failure {
 pub struct RunReport {
     /// Failures nobody handled, the script's own first.
     pub failures: Vec<Failure>,
-    /// Ctrl-C stopped the run.
+    /// A signal stopped the run (see `stopped`).
     pub interrupted: bool,
+    /// The signal that stopped the run.
+    pub stopped: Option<StopSignal>,
+    /// The code a script gave `os.exit` to end the run.
+    pub exit: Option<i32>,
+    /// The run's time limit ran out (its tasks were cancelled).
+    pub timed_out: Option<Duration>,
 }
 
 impl RunReport {
-    /// 0 all ok, 1 a failure, 130 interrupted.
+    /// 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP, the `os.exit` code, 1 timed out or a
+    /// failure, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            130
-        } else if self.failures.is_empty() {
-            0
-        } else {
+        if let Some(s) = self.stopped {
+            s.exit_code()
+        } else if let Some(code) = self.exit {
+            code
+        } else if self.timed_out.is_some() || !self.failures.is_empty() {
             1
+        } else {
+            0
         }
     }
 }
@@ -49,8 +61,60 @@ impl RunReport {
 /// Options for a [`Runtime`].
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeOptions {
-    /// Install a Ctrl-C handler: the first press cancels every task, the second exits at once.
-    pub handle_ctrl_c: bool,
+    /// Handle SIGINT, SIGTERM and SIGHUP: the first stops the run cleanly (tasks cancelled,
+    /// remote commands sent TERM), a second one exits at once.
+    pub handle_signals: bool,
+    /// Past this, a run is stopped: its tasks are cancelled and it ends timed out.
+    pub timeout: Option<Duration>,
+    /// Bytes the Lua VM may allocate (a script past it gets a catchable "not enough memory"
+    /// error instead of aborting the process); `None`: [`default_memory_limit`].
+    pub memory_limit: Option<usize>,
+}
+
+/// Clean-ups (TERM to cancelled commands, temp files) a run waits for before it returns.
+const CLEANUP_WAIT: Duration = Duration::from_secs(5);
+
+/// Half the machine's memory, or `DROVER_LUA_MEMORY` (bytes, or with a K/M/G suffix).
+pub fn default_memory_limit() -> Result<usize, LoadError> {
+    if let Some(v) = std::env::var_os("DROVER_LUA_MEMORY") {
+        let text = v.to_string_lossy();
+        return parse_size(&text).ok_or_else(|| {
+            LoadError::Setup(format!(
+                "DROVER_LUA_MEMORY={text}: expected a size such as 512M or 2G (at least 1M)"
+            ))
+        });
+    }
+    // SAFETY: sysconf reads system constants.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let total = u64::try_from(pages)
+        .ok()
+        .zip(u64::try_from(page).ok())
+        .map_or(8 << 30, |(n, p)| n.saturating_mul(p));
+    Ok(usize::try_from(total / 2).unwrap_or(usize::MAX))
+}
+
+/// `512M`, `2G`, `1048576`, `64MiB`: a size in bytes, at least 1 MiB.
+fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.char_indices().last()? {
+        (i, 'k' | 'K') => (&t[..i], 10),
+        (i, 'm' | 'M') => (&t[..i], 20),
+        (i, 'g' | 'G') => (&t[..i], 30),
+        (i, 't' | 'T') => (&t[..i], 40),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.trim().parse().ok()?;
+    let bytes = n.checked_mul(1u64 << shift)?;
+    usize::try_from(bytes).ok().filter(|b| *b >= 1 << 20)
 }
 
 /// The Lua VM with drover's modules, and the tokio runtimes that drive it.
@@ -81,6 +145,15 @@ impl Runtime {
                 mlua::LuaOptions::default(),
             )
         };
+        // Without a limit, an allocation the system refuses aborts the whole process (every
+        // host's remote job left running); with one, Lua raises "not enough memory", which
+        // fails only the task that asked (pcall can catch it).
+        let limit = match options.memory_limit {
+            Some(l) => l,
+            None => default_memory_limit()?,
+        };
+        lua.set_memory_limit(limit)
+            .map_err(|e| LoadError::Setup(format!("cannot limit Lua memory: {e}")))?;
         // Generational GC: every async call leaves a small Lua userdata owning a much larger
         // Rust future; the incremental collector let 400k of them pile up (383 MiB RSS for
         // 200k queue round trips) where minor collections keep it at 13 MiB, and 2.5x faster.
@@ -117,42 +190,56 @@ impl Runtime {
         self.run_function(chunk, MultiValue::new())
     }
 
+    /// Listens for stop signals on the I/O threads (so even a Lua thread that is busy sees
+    /// the first one through the interrupt flag); the first is recorded in `first` and wakes
+    /// the returned receiver, a second one ends the process at once.
+    fn watch_signals(
+        &self,
+        scheduler: &Rc<Scheduler>,
+        first: &Arc<std::sync::Mutex<Option<StopSignal>>>,
+    ) -> Result<Option<tokio::sync::oneshot::Receiver<()>>, LoadError> {
+        if !self.options.handle_signals {
+            return Ok(None);
+        }
+        let mut arrivals = {
+            let _entered = self.tokio.enter();
+            signals::listen()
+                .map_err(|e| LoadError::Setup(format!("cannot handle signals: {e}")))?
+        };
+        let (woken, wake) = tokio::sync::oneshot::channel();
+        let flag = Arc::clone(&scheduler.interrupted);
+        let first = Arc::clone(first);
+        self.tokio.spawn(async move {
+            let Some(signal) = arrivals.recv().await else {
+                return;
+            };
+            *first.lock().unwrap_or_else(|p| p.into_inner()) = Some(signal);
+            flag.store(true, Ordering::SeqCst);
+            eprintln!("{}", signals::stopping_message(signal));
+            let _ = woken.send(());
+            if let Some(again) = arrivals.recv().await {
+                eprintln!("drover: aborted");
+                std::process::exit(again.exit_code());
+            }
+        });
+        Ok(Some(wake))
+    }
+
     fn run_function(
         &self,
         chunk: mlua::Function,
         args: MultiValue,
     ) -> Result<RunReport, LoadError> {
-        let scheduler = Scheduler::of(&self.lua).map_err(|e| LoadError::Setup(e.to_string()))?;
-        let interrupt = Arc::new(Notify::new());
-        // The SIGINT handler is installed here, before the script starts: a Ctrl-C that
-        // arrives early must reach it, not the default action (which kills the process).
-        let sigint = if self.options.handle_ctrl_c {
-            let _entered = self.tokio.enter();
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
-        } else {
-            None
-        };
-        let ctrl_c = sigint.map(|mut sigint| {
-            let flag = Arc::clone(&scheduler.interrupted);
-            let interrupt = Arc::clone(&interrupt);
-            self.tokio.spawn(async move {
-                if sigint.recv().await.is_none() {
-                    return;
-                }
-                flag.store(true, Ordering::SeqCst);
-                interrupt.notify_one();
-                eprintln!("drover: interrupted, stopping tasks (Ctrl-C again to abort now)");
-                if sigint.recv().await.is_some() {
-                    eprintln!("drover: aborted");
-                    std::process::exit(130);
-                }
-            })
-        });
+        let setup = |e: mlua::Error| LoadError::Setup(e.to_string());
+        let scheduler = Scheduler::of(&self.lua).map_err(setup)?;
+        let exits = Exits::of(&self.lua).map_err(setup)?;
+        // Installed before the script starts: an early signal must reach it, not the default
+        // action (which kills the process and leaves every remote job running).
+        let stopped_by: Arc<std::sync::Mutex<Option<StopSignal>>> = Arc::default();
+        let first_signal = self.watch_signals(&scheduler, &stopped_by)?;
         let local = tokio::task::LocalSet::new();
         let report = local.block_on(&self.tokio, async {
-            let root = scheduler
-                .spawn(chunk, args)
-                .map_err(|e| LoadError::Setup(e.to_string()))?;
+            let root = scheduler.spawn(chunk, args).map_err(setup)?;
             let root_failed = async {
                 root.finished().await;
                 if root.status() == TaskStatus::Failed {
@@ -162,40 +249,52 @@ impl Runtime {
                 }
                 std::future::pending::<()>().await
             };
-            tokio::select! {
-                _ = scheduler.wait_idle() => {}
-                _ = root_failed => {}
-                _ = interrupt.notified() => {
-                    scheduler.cancel_all();
-                    scheduler.wait_idle().await;
+            let signalled = async {
+                match first_signal {
+                    Some(rx) => {
+                        let _ = rx.await;
+                    }
+                    None => std::future::pending().await,
                 }
+            };
+            let time_limit = async {
+                match self.options.timeout {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let mut report = RunReport::default();
+            let stop = tokio::select! {
+                _ = scheduler.wait_idle() => false,
+                _ = root_failed => false,
+                _ = signalled => true,
+                _ = exits.run_exit_requested() => true,
+                _ = time_limit => {
+                    report.timed_out = self.options.timeout;
+                    true
+                }
+            };
+            if stop {
+                scheduler.cancel_all();
+                scheduler.wait_idle().await;
             }
-            Ok::<_, LoadError>(collect_report(&scheduler))
+            // Cancelled remote commands send TERM, abandoned uploads remove their temp files:
+            // let those reach the hosts before the connections close with the process.
+            crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+            report.exit = exits.take_run_exit();
+            report.stopped = *stopped_by.lock().unwrap_or_else(|p| p.into_inner());
+            report.interrupted =
+                report.stopped.is_some() || scheduler.interrupted.load(Ordering::SeqCst);
+            let mut failures: Vec<Failure> = scheduler
+                .unobserved_failures()
+                .into_iter()
+                .map(|(task_id, report)| Failure { task_id, report })
+                .collect();
+            failures.sort_by_key(|f| f.task_id);
+            report.failures = failures;
+            Ok::<_, LoadError>(report)
         })?;
-        if let Some(handle) = ctrl_c {
-            handle.abort();
-        }
-        if report.interrupted {
-            // Cancelled remote commands send TERM from their drop guards, on the I/O threads,
-            // over connections that are still open: let those go out before the process ends.
-            self.tokio.block_on(async {
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            });
-        }
         Ok(report)
-    }
-}
-
-fn collect_report(scheduler: &Rc<Scheduler>) -> RunReport {
-    let mut failures: Vec<Failure> = scheduler
-        .unobserved_failures()
-        .into_iter()
-        .map(|(task_id, report)| Failure { task_id, report })
-        .collect();
-    failures.sort_by_key(|f| f.task_id);
-    RunReport {
-        failures,
-        interrupted: scheduler.interrupted.load(Ordering::SeqCst),
     }
 }
 

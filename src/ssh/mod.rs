@@ -181,6 +181,10 @@ pub enum SshError {
         command: String,
         secs: f64,
     },
+    #[error(
+        "{host}: connection lost while {during} (the host or the network closed it; the command may or may not have finished)"
+    )]
+    ConnectionLost { host: String, during: String },
     #[error("bad destination \"{spec}\": {reason}")]
     BadDestination { spec: String, reason: String },
     #[error("{host}: sftp {op} {path}: {cause}{hint}")]
