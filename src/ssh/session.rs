@@ -605,7 +605,8 @@ async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec
 
 /// An authenticated connection to one host.
 pub struct Session {
-    handle: Handle<Client>,
+    /// Shared with clean-ups in flight: russh ends the connection once the handle is gone.
+    handle: Arc<Handle<Client>>,
     target: Target,
     /// A permit per open channel, released only once the server closed the channel.
     channels: Arc<tokio::sync::Semaphore>,
@@ -666,11 +667,20 @@ impl Session {
 
     fn new(handle: Handle<Client>, target: Target, jump: Option<Arc<Session>>) -> Session {
         Session {
-            handle,
+            handle: Arc::new(handle),
             target,
             channels: Arc::new(tokio::sync::Semaphore::new(CHANNELS_PER_CONNECTION)),
             _jump: jump,
             sftp: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Keeps the connection open while held, even after the session is dropped: a clean-up
+    /// spawned by a drop guard needs it to reach the host (russh closes the connection as
+    /// soon as its handle is dropped: replies to it then fail and end the session).
+    pub(crate) fn keep_open(&self) -> ConnectionKeeper {
+        ConnectionKeeper {
+            _handle: Arc::clone(&self.handle),
         }
     }
 
@@ -774,6 +784,7 @@ impl Session {
         let mut guard = TermOnDrop {
             channel: Some(channel),
             permit: Some(permit),
+            connection: self.keep_open(),
         };
         let channel = guard.channel.as_mut().expect("held");
         if opts.pty {
@@ -880,13 +891,22 @@ impl Session {
 struct TermOnDrop {
     channel: Option<russh::Channel<client::Msg>>,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    connection: ConnectionKeeper,
+}
+
+/// Holds a connection open (see [`Session::keep_open`]).
+#[derive(Clone)]
+pub(crate) struct ConnectionKeeper {
+    _handle: Arc<Handle<Client>>,
 }
 
 impl Drop for TermOnDrop {
     fn drop(&mut self) {
         let permit = self.permit.take();
+        let connection = self.connection.clone();
         if let Some(mut channel) = self.channel.take() {
             super::cleanup::spawn(async move {
+                let _open = connection;
                 let _ = channel.signal(Sig::TERM).await;
                 let _ = channel.close().await;
                 // Keep the slot until the server confirms the close.
