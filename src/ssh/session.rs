@@ -941,7 +941,15 @@ mod tests {
     #[test]
     fn lines_across_chunks_crlf_and_a_last_partial_line() {
         let got = split(&[b"ab", b"c\r\nd", b"\n\nlast"]);
-        assert_eq!(got, vec![b"abc".to_vec(), b"d".to_vec(), b"".to_vec(), b"last".to_vec()]);
+        assert_eq!(
+            got,
+            vec![
+                b"abc".to_vec(),
+                b"d".to_vec(),
+                b"".to_vec(),
+                b"last".to_vec()
+            ]
+        );
     }
 
     #[test]
@@ -965,6 +973,10 @@ mod tests {
         assert_eq!(bytes, 32 << 20);
         assert_eq!(longest, MAX_LINE);
         assert_eq!(pieces, (32 << 20) / MAX_LINE);
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
