@@ -8,8 +8,9 @@
 //!   shared target flags; the only user of clap and rpassword.
 //! - [`runtime`]: the Lua VM on one thread in a tokio `LocalSet`, a multi-thread tokio runtime
 //!   beside it; loads scripts, runs the root task, waits for all tasks, maps the end to a
-//!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130). [`runtime::fanout`] runs a script
-//!   once per target host; [`runtime::batch`] runs exec / put / get on every host without Lua.
+//!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130 / 143 / 129). [`runtime::fanout`] runs
+//!   a script once per target host; [`runtime::batch`] runs exec / put / get on every host
+//!   without Lua; [`runtime::signals`] turns SIGINT / SIGTERM / SIGHUP into a clean stop.
 //! - [`inventory`]: the INI inventory (strict parsing through rust-ini with file:line errors,
 //!   node sets, variable precedence) and target selection (`-H`, `-g`, `-l` patterns).
 //! - [`report`]: the one renderer of a run (live, gathered, JSON) and host outcomes.
@@ -20,10 +21,12 @@
 //!     coroutines reach the scheduler;
 //!   - [`lua::preempt`]: the watchdog that preempts CPU-bound Lua through an asynchronously
 //!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
-//!   - [`lua::errors`]: error messages and tracebacks without internal frames.
+//!   - [`lua::errors`]: error messages and tracebacks without internal frames;
+//!   - [`lua::exit`]: `os.exit` that ends a host's script or the run, never the process.
 //! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
-//!   `~/.ssh/config`, exec with options, channel caps, open-files limit) and [`ssh::sftp`]
-//!   (one SFTP session per connection: atomic uploads, pipelined transfers, trees); no Lua.
+//!   `~/.ssh/config`, exec with options, channel caps, open-files limit), [`ssh::sftp`]
+//!   (one SFTP session per connection: atomic uploads, pipelined transfers, trees) and
+//!   [`ssh::cleanup`] (remote clean-ups of drop guards, drained before a run ends); no Lua.
 //!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`), and
 //!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts);
 //!   [`lua::inventory`] gives controller scripts the inventory's hosts.
