@@ -252,14 +252,13 @@ pub fn describe_error_value(lua: &Lua, value: &Value) -> String {
             .is_ok_and(|m| m.contains(mlua::MetaMethod::ToString).unwrap_or(false)),
         _ => false,
     };
-    if has_tostring || matches!(value, Value::Integer(_) | Value::Number(_)) {
-        if let Ok(text) = lua
+    if (has_tostring || matches!(value, Value::Integer(_) | Value::Number(_)))
+        && let Ok(text) = lua
             .globals()
             .get::<mlua::Function>("tostring")
             .and_then(|f| f.call::<String>(value.clone()))
-        {
-            return text;
-        }
+    {
+        return text;
     }
     match value {
         Value::Nil => "error object is nil (error() was called without a message)".into(),
