@@ -96,25 +96,81 @@ fn join_report(message: &str, traceback: &str) -> String {
     }
 }
 
-/// Drops frames that belong to mlua's async machinery or to drover's own Lua prelude.
+/// Drops frames that belong to mlua's async machinery or to drover's own Lua prelude, and the
+/// C functions those call (`raw_xpcall`, `ssh.with` of the fan-out driver ...).
 pub fn filter_traceback(traceback: &str) -> String {
+    let lines: Vec<&str> = traceback.lines().map(str::trim).collect();
+    // A frame's caller is the next line; walk from the outermost frame inward so that a C
+    // function called by internal code is known internal when it is reached.
+    let mut keep = vec![false; lines.len()];
+    let mut caller_internal = false;
+    for (i, line) in lines.iter().enumerate().rev() {
+        if line.is_empty() || *line == "(...tail calls...)" {
+            continue;
+        }
+        if *line == "stack traceback:" || line.starts_with("...") {
+            keep[i] = true;
+            continue;
+        }
+        let internal = INTERNAL_SOURCES.iter().any(|s| line.contains(s))
+            || (line.starts_with("[C]:") && caller_internal)
+            || line.starts_with("[C]: in function 'error'");
+        keep[i] = !internal;
+        caller_internal = internal;
+    }
     let mut out = Vec::new();
-    for line in traceback.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || INTERNAL_SOURCES.iter().any(|s| trimmed.contains(s)) {
-            continue;
+    for (line, keep) in lines.iter().zip(keep) {
+        if keep {
+            out.push(if *line == "stack traceback:" {
+                line.to_string()
+            } else {
+                format!("\t{line}")
+            });
         }
-        if trimmed.starts_with("[C]: in function 'error'") {
-            continue;
-        }
-        out.push(if trimmed == "stack traceback:" {
-            trimmed.to_string()
-        } else {
-            format!("\t{trimmed}")
-        });
     }
     out.join("\n")
 }
+
+/// Whether `message` starts with the position of an internal chunk (`__mlua_async_poll:29: `,
+/// `[drover] task.lua:12: `); returns the rest of the message.
+fn strip_internal_position(message: &str) -> Option<&str> {
+    if !(message.starts_with("__mlua") || message.starts_with("[drover]")) {
+        return None;
+    }
+    let (_, rest) = message.split_once(": ")?;
+    Some(rest)
+}
+
+/// Lua's own messages that carry no position when raised where no Lua line runs (a C
+/// function, the error handler): a person needs the script's line for them.
+const UNPOSITIONED_LUA_ERRORS: &[&str] = &[
+    "stack overflow",
+    "C stack overflow",
+    "error in error handling",
+];
+
+/// A string error as shown: an internal chunk's position (where mlua's glue raised it) is
+/// replaced by the script's `position`; Lua's stack errors get that position too.
+fn string_message(message: &str, position: Option<&str>) -> String {
+    let (body, needs_position) = match strip_internal_position(message) {
+        Some(rest) => (rest, true),
+        None => (message, UNPOSITIONED_LUA_ERRORS.contains(&message)),
+    };
+    let body = if body == "error in error handling" {
+        STACK_EXHAUSTED
+    } else {
+        body
+    };
+    match position {
+        Some(pos) if needs_position => format!("{pos} {body}"),
+        _ => body.to_string(),
+    }
+}
+
+/// What Lua's "error in error handling" means in practice: the error (almost always a stack
+/// overflow) left no room to run the handler that records it.
+const STACK_EXHAUSTED: &str = "stack overflow (error in error handling: no room was left to \
+     record the error; infinite recursion?)";
 
 /// Builds the failure of a task from the value its code raised (called by the message handler,
 /// with the traceback taken at the raise point and the position of the first Lua frame).
@@ -125,15 +181,25 @@ pub fn capture(
     position: Option<String>,
 ) -> mlua::Result<TaskFailure> {
     let tb = filter_traceback(&traceback);
+    let pos = position.as_deref();
     let (message, reraise_original) = match &value {
-        Value::String(s) => (s.to_string_lossy(), false),
-        Value::Error(err) => (positioned_message(err, position.as_deref()), false),
+        Value::String(s) => (string_message(&s.to_string_lossy(), pos), false),
+        Value::Error(err) => {
+            let raw = message_of(err);
+            let message = if strip_internal_position(&raw).is_some()
+                || UNPOSITIONED_LUA_ERRORS.contains(&raw.as_str())
+            {
+                string_message(&raw, pos)
+            } else {
+                positioned_message(err, pos)
+            };
+            (message, false)
+        }
         Value::UserData(ud) if ud.borrow::<TaskFailure>().is_ok() => {
             let f = ud.borrow::<TaskFailure>()?.clone();
             return Ok(f);
         }
-        Value::Nil => ("error: nil error value".to_string(), false),
-        other => (tostring(lua, other), true),
+        other => (with_position(pos, &describe_error_value(lua, other)), true),
     };
     let report = join_report(&message, &tb);
     let reraise = if reraise_original {
@@ -144,11 +210,129 @@ pub fn capture(
     Ok(TaskFailure { reraise, report })
 }
 
-fn tostring(lua: &Lua, value: &Value) -> String {
-    lua.globals()
-        .get::<mlua::Function>("tostring")
-        .and_then(|f| f.call::<String>(value.clone()))
-        .unwrap_or_else(|_| format!("(error object is a {} value)", value.type_name()))
+/// The failure of a task whose error handler could not run to its end (Lua gives up with
+/// "error in error handling", typically out of stack): built after the stack has unwound, from
+/// the value first raised if the handler got to record it. No traceback survives.
+pub fn failure_without_handler(
+    lua: &Lua,
+    value: Value,
+    first_raised: Value,
+) -> mlua::Result<TaskFailure> {
+    let raised = if first_raised.is_nil() {
+        value
+    } else {
+        first_raised
+    };
+    let mut failure = capture(lua, raised, String::new(), None)?;
+    if !failure.report.contains("stack overflow") {
+        failure.report = format!("{} ({STACK_EXHAUSTED})", failure.report);
+        if let Value::String(_) = failure.reraise {
+            failure.reraise = Value::String(lua.create_string(&failure.report)?);
+        }
+    }
+    Ok(failure)
+}
+
+fn with_position(position: Option<&str>, message: &str) -> String {
+    match position {
+        Some(pos) => format!("{pos} {message}"),
+        None => message.to_string(),
+    }
+}
+
+/// A non-string error value as text: its `__tostring`, else a table's `message` field, else
+/// a short look at its contents (never `table: 0x...`).
+pub fn describe_error_value(lua: &Lua, value: &Value) -> String {
+    let has_tostring = match value {
+        Value::Table(t) => t
+            .metatable()
+            .is_some_and(|m| m.contains_key("__tostring").unwrap_or(false)),
+        Value::UserData(ud) => ud
+            .metatable()
+            .is_ok_and(|m| m.contains(mlua::MetaMethod::ToString).unwrap_or(false)),
+        _ => false,
+    };
+    if (has_tostring || matches!(value, Value::Integer(_) | Value::Number(_)))
+        && let Ok(text) = lua
+            .globals()
+            .get::<mlua::Function>("tostring")
+            .and_then(|f| f.call::<String>(value.clone()))
+    {
+        return text;
+    }
+    match value {
+        Value::Nil => "error object is nil (error() was called without a message)".into(),
+        Value::Boolean(b) => format!("error object is a boolean: {b}"),
+        Value::Table(t) => match t.raw_get::<Value>("message") {
+            Ok(Value::String(m)) => m.to_string_lossy(),
+            _ => format!("error object is a table: {}", table_preview(t)),
+        },
+        other => format!("error object is a {} value", other.type_name()),
+    }
+}
+
+/// `{code = 2, reason = "full"}`: the first few fields (sorted by key) of a table.
+fn table_preview(t: &mlua::Table) -> String {
+    const SHOWN: usize = 6;
+    let mut fields: Vec<(String, String)> = t
+        .clone()
+        .pairs::<Value, Value>()
+        .filter_map(Result::ok)
+        .map(|(k, v)| (preview_key(&k), preview_value(&v)))
+        .collect();
+    if fields.is_empty() {
+        return "{}".into();
+    }
+    fields.sort();
+    let more = fields.len().saturating_sub(SHOWN);
+    let mut parts: Vec<String> = fields
+        .into_iter()
+        .take(SHOWN)
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    if more > 0 {
+        parts.push(format!("... ({more} more)"));
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+fn preview_key(k: &Value) -> String {
+    match k {
+        Value::String(s) => {
+            let s = s.to_string_lossy();
+            let identifier = s
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if identifier {
+                s
+            } else {
+                format!("[{}]", preview_value(k))
+            }
+        }
+        other => format!("[{}]", preview_value(other)),
+    }
+}
+
+fn preview_value(v: &Value) -> String {
+    const LONGEST: usize = 40;
+    match v {
+        Value::String(s) => {
+            let s = s.to_string_lossy();
+            if s.chars().count() > LONGEST {
+                let cut: String = s.chars().take(LONGEST).collect();
+                format!("{cut:?}...")
+            } else {
+                format!("{s:?}")
+            }
+        }
+        Value::Integer(i) => i.to_string(),
+        Value::Number(n) => crate::lua::task::lua_number(*n),
+        Value::Boolean(b) => b.to_string(),
+        Value::Nil => "nil".into(),
+        other => other.type_name().to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +378,78 @@ mod tests {
         assert_eq!(
             f.report,
             "a.lua:2: task.sleep: bad\nstack traceback:\n\ta.lua:2: in main chunk"
+        );
+    }
+
+    #[test]
+    fn filter_traceback_drops_c_frames_called_by_drover_and_tail_calls() {
+        let tb = "stack traceback:\n\t[C]: in function 'error'\n\tsite.lua:4: in upvalue 'deeper'\n\
+                  \t(...tail calls...)\n\t[C]: in function 'string.gsub'\n\tsite.lua:9: in function <site.lua:1>\n\
+                  \t[C]: in function 'ssh.with'\n\t[drover] fanout.lua:90: in function <[drover] fanout.lua:90>\n\
+                  \t[C]: in upvalue 'raw_xpcall'\n\t[drover] task.lua:66: in function <[drover] task.lua:64>";
+        assert_eq!(
+            filter_traceback(tb),
+            "stack traceback:\n\tsite.lua:4: in upvalue 'deeper'\n\t[C]: in function 'string.gsub'\n\
+             \tsite.lua:9: in function <site.lua:1>"
+        );
+    }
+
+    #[test]
+    fn internal_positions_become_the_script_position() {
+        assert_eq!(
+            string_message("__mlua_async_poll:29: stack overflow", Some("a.lua:3:")),
+            "a.lua:3: stack overflow"
+        );
+        assert_eq!(
+            string_message("C stack overflow", Some("a.lua:3:")),
+            "a.lua:3: C stack overflow"
+        );
+        // a message raised with level 0 keeps its own form
+        assert_eq!(string_message("plain", Some("a.lua:3:")), "plain");
+        assert_eq!(string_message("b.lua:1: x", Some("a.lua:3:")), "b.lua:1: x");
+    }
+
+    #[test]
+    fn a_failed_handler_still_reports_a_stack_overflow() {
+        let lua = Lua::new();
+        let value = Value::String(
+            lua.create_string("error in error handling")
+                .expect("string"),
+        );
+        let f = failure_without_handler(&lua, value.clone(), Value::Nil).expect("failure");
+        assert!(
+            f.report
+                .starts_with("stack overflow (error in error handling"),
+            "{}",
+            f.report
+        );
+        let raised = Value::String(
+            lua.create_string("x.lua:7: stack overflow")
+                .expect("string"),
+        );
+        let f = failure_without_handler(&lua, value, raised).expect("failure");
+        assert_eq!(f.report, "x.lua:7: stack overflow");
+    }
+
+    #[test]
+    fn error_values_are_described_not_addressed() {
+        let lua = Lua::new();
+        let t: mlua::Table = lua
+            .load("return {code = 2, reason = 'disk full'}")
+            .eval()
+            .expect("t");
+        assert_eq!(
+            describe_error_value(&lua, &Value::Table(t)),
+            "error object is a table: {code = 2, reason = \"disk full\"}"
+        );
+        let m: mlua::Table = lua
+            .load("return {message = 'no route', code = 7}")
+            .eval()
+            .expect("m");
+        assert_eq!(describe_error_value(&lua, &Value::Table(m)), "no route");
+        assert_eq!(
+            describe_error_value(&lua, &Value::Nil),
+            "error object is nil (error() was called without a message)"
         );
     }
 }

@@ -118,6 +118,14 @@ impl Runtime {
             })
             .map_err(setup)?
         };
+        let started = {
+            let renderer = Arc::clone(&renderer);
+            lua.create_function(move |_, h: AnyUserData| {
+                renderer.started(h.borrow::<Host>()?.name());
+                Ok(())
+            })
+            .map_err(setup)?
+        };
         let argv = lua
             .create_sequence_from(args.iter().map(String::as_str))
             .map_err(setup)?;
@@ -128,6 +136,7 @@ impl Runtime {
             Value::Function(finished),
             Value::Function(emit),
             Value::Table(argv),
+            Value::Function(started),
         ]);
         let report = self.run_function(driver, call_args)?;
         let why = match report.stopped {

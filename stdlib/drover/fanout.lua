@@ -1,12 +1,13 @@
 -- drover's per-host fan-out, the root task of `drover run SCRIPT [targets]`. Loaded with
--- (chunk, hosts, opts, finished, emit, args): runs `chunk(args...)` once per host, each in its
--- own task with that host current, at most opts.forks at once, in batches of opts.serial
+-- (chunk, hosts, opts, finished, emit, args, started): runs `chunk(args...)` once per host, each
+-- in its own task with that host current, at most opts.forks at once, in batches of opts.serial
 -- hosts when given (stopping once more than opts.max_fail percent have failed), each bounded
--- by opts.timeout seconds; reports every end through finished(host, outcome, error, elapsed).
-local chunk, hosts, opts, finished, emit, args = ...
+-- by opts.timeout seconds; reports every start through started(host) and every end through
+-- finished(host, outcome, error, elapsed).
+local chunk, hosts, opts, finished, emit, args, started = ...
 local task, ssh = task, ssh
 local select, tostring, type, setmetatable, unpack = select, tostring, type, setmetatable, table.unpack
-local concat = table.concat
+local concat, format, math_type = table.concat, string.format, math.type
 
 -- `host` is the current host of whichever task reads it.
 local proxy
@@ -30,15 +31,67 @@ proxy = setmetatable({}, {
 })
 host = proxy
 
--- print inside a host's task goes to the renderer as that host's output.
+-- print, io.write and io.stdout:write inside a host's task go to the renderer as that host's
+-- output (so --json stays JSON). Text is emitted by whole lines; a partial line waits in its
+-- host's buffer until a newline, the host's end, or LONGEST_PARTIAL bytes.
+local LONGEST_PARTIAL = 65536
+local partial = {} -- host name -> text after the last newline
+
+local function host_write(name, text)
+  local pending = partial[name]
+  if pending then text = pending .. text end
+  local last_newline = text:match(".*()\n")
+  if last_newline then
+    emit(name, text:sub(1, last_newline - 1))
+    text = text:sub(last_newline + 1)
+  end
+  if #text >= LONGEST_PARTIAL then
+    emit(name, text)
+    text = ""
+  end
+  partial[name] = text ~= "" and text or nil
+end
+
+local function flush_host(name)
+  local pending = partial[name]
+  partial[name] = nil
+  if pending then emit(name, pending) end
+end
+
 local raw_print = print
 print = function(...)
   local h = ssh.current()
   if h == nil then return raw_print(...) end
   local parts = {}
   for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-  emit(h.name, concat(parts, "\t"))
+  host_write(h.name, concat(parts, "\t") .. "\n")
 end
+
+-- File methods are shared by every file: wrap `write` for the real stdout only.
+local real_stdout = io.stdout
+local file_methods = getmetatable(real_stdout).__index
+local raw_file_write = file_methods.write
+local function write_values(file, what, ...)
+  local h = ssh.current()
+  if h == nil or file ~= real_stdout then return raw_file_write(file, ...) end
+  local parts = {}
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    local tv = math_type(v)
+    if tv == "float" then
+      v = format("%.14g", v) -- as the real write formats numbers
+    elseif tv == nil and type(v) ~= "string" then
+      -- level 2: the wrappers below tail-call this function
+      error(("bad argument #%d to '%s' (string expected, got %s)"):format(i, what, type(v)), 2)
+    end
+    parts[i] = v
+  end
+  host_write(h.name, concat(parts))
+  return file
+end
+file_methods.write = function(file, ...) return write_values(file, "write", ...) end
+local raw_output = io.output
+io.write = function(...) return write_values(raw_output(), "write", ...) end
 
 -- Barriers and once-blocks across the hosts of the run.
 local running = 0          -- hosts started and not finished
@@ -83,10 +136,18 @@ function task.once(name, fn, ...)
   return unpack(o.res, 2, o.res.n)
 end
 
+local flush_mt = { __close = function(g) flush_host(g.name) end }
+
 local function run_host(h)
   local t0 = task.now()
+  started(h)
+  -- however the host ends (even cancelled), its last partial line is shown before its end
+  local flush <close> = setmetatable({ name = h.name }, flush_mt)
   running = running + 1
-  local child = task.spawn(function() return ssh.with(h, chunk, unpack(args)) end)
+  -- chunk is tail-called so that tracebacks name its frame "main chunk", as in a plain run
+  local child = task.spawn(function()
+    return ssh.with(h, function(...) return chunk(...) end, unpack(args))
+  end)
   local outcome, err
   if task.join_all({ child }, opts.timeout) then
     local ok, e = pcall(child.join, child)
@@ -101,6 +162,7 @@ local function run_host(h)
   end
   running = running - 1
   release_ready()
+  flush_host(h.name)
   finished(h, outcome, err, task.now() - t0)
   return outcome
 end

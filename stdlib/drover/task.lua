@@ -9,6 +9,7 @@ local pack, unpack, error, type, xpcall, setmetatable =
   table.pack, table.unpack, error, type, xpcall, setmetatable
 local spawn, sleep = task.spawn, task.sleep
 local seconds, check_options = private.seconds, private.check_options
+local integer, max_seconds = private.integer, private.max_seconds
 
 -- "file:line:" of the first frame that is user Lua code, from `level` up.
 local function position(level)
@@ -23,8 +24,15 @@ local function position(level)
   end
 end
 
+-- The value a task raised, recorded by its message handler before anything that could fail
+-- for lack of stack: if the handler cannot finish (Lua then gives up with "error in error
+-- handling"), task_main still knows what was raised. No task runs between the handler and
+-- the end of its xpcall, so one variable serves every task.
+local first_raised
+
 -- Message handler: keeps the raised value and the traceback at the raise point.
 local function msgh(e)
+  if first_raised == nil then first_raised = e end
   return capture(e, traceback(nil, 2), position(3))
 end
 
@@ -53,9 +61,18 @@ _G.xpcall = function(fn, handler, ...)
   return raw_xpcall(fn, function(e) return handler(as_lua_error(e)) end, ...)
 end
 
+local as_failure = private.as_failure
+
+local function settle(ok, ...)
+  local raised = first_raised
+  first_raised = nil
+  if ok then return ok, ... end
+  return false, as_failure((...), raised)
+end
+
 local function task_main(fn, ...)
   bind(running())
-  return raw_xpcall(fn, msgh, ...)
+  return settle(raw_xpcall(fn, msgh, ...))
 end
 
 local function expect_function(fn, what, n)
@@ -126,14 +143,12 @@ function task.retry(fn, opts)
     error("task.retry: argument #2 must be an options table, got " .. type(opts), 2)
   end
   check_options(opts, "task.retry", "attempts", "delay", "backoff", "timeout")
-  local attempts = opts.attempts or 3
-  if math.type(attempts) ~= "integer" or attempts < 1 then
-    error("task.retry: attempts must be an integer >= 1, got " .. tostring(attempts), 2)
-  end
+  local attempts = integer(opts.attempts or 3, "task.retry: attempts", 1, 1000000)
   local delay = opts.delay ~= nil and seconds(opts.delay, "task.retry delay") or 0
   local backoff = opts.backoff or 1
-  if type(backoff) ~= "number" or backoff < 1 then
-    error("task.retry: backoff must be a number >= 1, got " .. tostring(backoff), 2)
+  -- `backoff ~= backoff` is NaN, which passes every comparison
+  if type(backoff) ~= "number" or backoff ~= backoff or backoff < 1 or backoff > 1000 then
+    error("task.retry: backoff must be a number from 1 to 1000, got " .. tostring(backoff), 2)
   end
   local timeout = opts.timeout ~= nil and seconds(opts.timeout, "task.retry timeout") or nil
   local last
@@ -148,7 +163,7 @@ function task.retry(fn, opts)
     last = r[2]
     if attempt < attempts and delay > 0 then
       sleep(delay)
-      delay = delay * backoff
+      delay = math.min(delay * backoff, max_seconds) -- growth stays a valid duration
     end
   end
   if type(last) == "string" then

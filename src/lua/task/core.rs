@@ -406,15 +406,29 @@ fn outcome_of(mut values: MultiValue) -> Outcome {
                     report: "task failed".into(),
                 }),
             },
+            // task_main settles every failure into a TaskFailure; this is the safety net.
             other => Outcome::Failed(TaskFailure {
-                report: format!("task failed with {other:?}"),
+                report: readable_failure(other.as_ref()),
                 reraise: other.unwrap_or(Value::Nil),
             }),
         },
         other => Outcome::Failed(TaskFailure {
             reraise: Value::Nil,
-            report: format!("task wrapper returned {other:?}"),
+            report: format!(
+                "task ended without a result (drover's task wrapper returned {})",
+                other.as_ref().map_or("nothing", |v| v.type_name())
+            ),
         }),
+    }
+}
+
+/// A raw error value as report text (never Rust's debug form of it).
+fn readable_failure(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.to_string_lossy(),
+        Some(Value::Error(err)) => crate::lua::errors::render_error(err),
+        Some(other) => format!("task failed with a {} error value", other.type_name()),
+        None => "task failed without an error value".into(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! Convention for every wait with an optional timeout: it returns `nil, "timeout"` when the
 //! time runs out. `task.timeout(s, fn)`, whose whole job is a deadline, raises instead.
 
+mod args;
 pub mod core;
 mod pool;
 mod queue;
@@ -21,6 +22,7 @@ use mlua::{
     Variadic,
 };
 
+pub use self::args::{integer_at_least, lua_number, seconds};
 pub use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
 use crate::lua::preempt::Preempt;
 
@@ -90,27 +92,6 @@ pub(crate) fn lua_methods(lua: &Lua, type_name: &'static str) -> mlua::Result<Ta
     Ok(t)
 }
 
-/// Parses a duration in seconds: a finite number, zero or more.
-pub fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
-    let secs = match value {
-        Value::Integer(i) => *i as f64,
-        Value::Number(n) => *n,
-        other => {
-            return Err(mlua::Error::RuntimeError(format!(
-                "{what}: seconds must be a number, got {}",
-                other.type_name()
-            )));
-        }
-    };
-    if secs.is_nan() || secs < 0.0 || !secs.is_finite() {
-        return Err(mlua::Error::RuntimeError(format!(
-            "{what}: seconds must be a finite number >= 0, got {secs}"
-        )));
-    }
-    Duration::try_from_secs_f64(secs)
-        .map_err(|e| mlua::Error::RuntimeError(format!("{what}: invalid duration {secs}: {e}")))
-}
-
 /// Optional timeout argument: `nil` means wait forever.
 pub(crate) fn opt_seconds(value: &Value, what: &str) -> mlua::Result<Option<Duration>> {
     match value {
@@ -168,20 +149,6 @@ pub(crate) fn done_or_timed_out(lua: &Lua, done: bool) -> mlua::Result<MultiValu
         Ok(MultiValue::from_iter([Value::Boolean(true)]))
     } else {
         timed_out(lua)
-    }
-}
-
-/// An integer argument of at least `min` (floats with no fraction are accepted).
-pub fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
-    match value {
-        Value::Integer(i) if *i >= min => Ok(*i as usize),
-        Value::Number(n) if *n >= min as f64 && n.fract() == 0.0 && n.is_finite() => {
-            Ok(*n as usize)
-        }
-        other => Err(mlua::Error::RuntimeError(format!(
-            "{what} must be an integer >= {min}, got {}",
-            sync::describe(other)
-        ))),
     }
 }
 
@@ -356,7 +323,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             "task.join_all",
             |lua, (list, timeout): (Table, Value)| async move {
                 let tasks = handles_of(&list, "task.join_all")?;
-                let timeout = opt_seconds(&timeout, "task.join_all")?;
+                let timeout = opt_seconds(&timeout, "task.join_all timeout")?;
                 let all = async {
                     for t in &tasks {
                         t.finished().await;
@@ -381,7 +348,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             "task.wait_any",
             |lua, (list, timeout): (Table, Value)| async move {
                 let tasks = handles_of(&list, "task.wait_any")?;
-                let timeout = opt_seconds(&timeout, "task.wait_any")?;
+                let timeout = opt_seconds(&timeout, "task.wait_any timeout")?;
                 if tasks.is_empty() {
                     return Err(mlua::Error::RuntimeError(
                         "task.wait_any: the list of tasks is empty".into(),
@@ -440,6 +407,18 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         )?,
     )?;
     private.set(
+        "as_failure",
+        lua.create_function(|lua, (value, first_raised): (Value, Value)| {
+            if let Value::UserData(ud) = &value
+                && ud.borrow::<core::TaskFailure>().is_ok()
+            {
+                return Ok(value);
+            }
+            let failure = crate::lua::errors::failure_without_handler(lua, value, first_raised)?;
+            Ok(Value::UserData(lua.create_userdata(failure)?))
+        })?,
+    )?;
+    private.set(
         "error_text",
         lua.create_function(|_, (value, position): (Value, Option<String>)| {
             Ok(match value {
@@ -468,7 +447,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             handle
                 .borrow::<TaskHandle>()?
                 .0
-                .set_deadline(std::time::Instant::now() + d);
+                .set_deadline(args::deadline_after(d));
             Ok(())
         })?,
     )?;
@@ -491,6 +470,13 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         "seconds",
         lua.create_function(|_, (v, what): (Value, String)| Ok(seconds(&v, &what)?.as_secs_f64()))?,
     )?;
+    private.set(
+        "integer",
+        lua.create_function(|_, (v, what, min, max): (Value, String, i64, i64)| {
+            args::integer_in(&v, min, max, &what)
+        })?,
+    )?;
+    private.set("max_seconds", args::MAX_SECONDS)?;
     private.set(
         "check_options",
         lua.create_function(

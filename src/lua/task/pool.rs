@@ -19,7 +19,7 @@ pub struct Pool {
 
 impl Pool {
     pub fn create(_lua: &Lua, size: Value) -> mlua::Result<Pool> {
-        let size = super::integer_at_least(&size, 1, "task.pool: size")?;
+        let size = super::args::slots(&size, 1, "task.pool: size")?;
         Ok(Pool {
             slots: Arc::new(Semaphore::new(size)),
             size,

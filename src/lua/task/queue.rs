@@ -233,9 +233,9 @@ fn timeout_of(opts: &Value, what: &str) -> mlua::Result<Option<Duration>> {
     match opts {
         Value::Table(t) => {
             check_options(t, &["timeout"], what)?;
-            opt_seconds(&t.get::<Value>("timeout")?, what)
+            opt_seconds(&t.get::<Value>("timeout")?, &format!("{what} timeout"))
         }
-        other => opt_seconds(other, what),
+        other => opt_seconds(other, &format!("{what} timeout")),
     }
 }
 
@@ -312,7 +312,7 @@ impl UserData for Queue {
             let q = Rc::clone(&this.0);
             async move {
                 allowed?;
-                let timeout = opt_seconds(&timeout, "queue:join")?;
+                let timeout = opt_seconds(&timeout, "queue:join timeout")?;
                 let done = wait_until(&q.all_done, timeout, || q.unfinished.get() == 0).await;
                 done_or_timed_out(&lua, done)
             }

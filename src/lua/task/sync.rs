@@ -8,8 +8,7 @@ use mlua::{AnyUserData, MetaMethod, MultiValue, UserData, UserDataMethods, Value
 use tokio::sync::Notify;
 
 use super::{
-    done_or_timed_out, ensure_can_suspend, integer_at_least, lua_methods, opt_seconds, timed_out,
-    wait_until,
+    done_or_timed_out, ensure_can_suspend, lua_methods, opt_seconds, timed_out, wait_until,
 };
 
 /// A flag tasks can wait on; `set` wakes every waiter (gevent's `Event`).
@@ -44,7 +43,7 @@ impl UserData for Event {
             let (set, notify) = (Rc::clone(&this.set), Rc::clone(&this.notify));
             async move {
                 allowed?;
-                let timeout = opt_seconds(&timeout, "event:wait")?;
+                let timeout = opt_seconds(&timeout, "event:wait timeout")?;
                 let done = wait_until(&notify, timeout, || set.get()).await;
                 done_or_timed_out(&lua, done)
             }
@@ -67,20 +66,12 @@ pub struct Semaphore {
 
 impl Semaphore {
     pub fn create(n: Value, name: &'static str) -> mlua::Result<Semaphore> {
-        let size = integer_at_least(&n, 1, &format!("{name}: size"))?;
+        let size = super::args::slots(&n, 1, &format!("{name}: size"))?;
         Ok(Semaphore {
             sem: Arc::new(tokio::sync::Semaphore::new(size)),
             size,
             name,
         })
-    }
-}
-
-pub(crate) fn describe(v: &Value) -> String {
-    match v {
-        Value::Integer(i) => i.to_string(),
-        Value::Number(n) => n.to_string(),
-        other => other.type_name().to_string(),
     }
 }
 
@@ -91,7 +82,7 @@ impl UserData for Semaphore {
             let sem = Arc::clone(&this.sem);
             async move {
                 allowed?;
-                let timeout = opt_seconds(&timeout, "semaphore:acquire")?;
+                let timeout = opt_seconds(&timeout, "semaphore:acquire timeout")?;
                 let permit = match timeout {
                     None => sem.acquire().await,
                     Some(d) => match tokio::time::timeout(d, sem.acquire()).await {

@@ -5,6 +5,8 @@
 -- runs out. `task.timeout(s, fn)`, whose whole job is a deadline, raises an error starting with
 -- "timeout:" instead. Errors of cancelled tasks start with "cancelled:".
 
+---Every duration is seconds from 0 to 31,536,000 (a year); pool and semaphore sizes are 1 to
+---1,000,000. Other values raise an error naming the argument.
 ---@class task
 task = {}
 
@@ -81,9 +83,9 @@ function task.wait_any(handles, timeout) end
 function task.timeout(seconds, fn, ...) end
 
 ---@class RetryOptions
----@field attempts? integer  default 3
+---@field attempts? integer  default 3 (1 to 1,000,000)
 ---@field delay? number      seconds before the 2nd attempt (default 0)
----@field backoff? number    factor applied to delay after each attempt (default 1)
+---@field backoff? number    factor applied to delay after each attempt (default 1; 1 to 1000)
 ---@field timeout? number    per-attempt timeout (task.timeout)
 
 ---Calls `fn(attempt)` until it returns without error, at most `attempts` times; then raises

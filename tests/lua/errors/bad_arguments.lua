@@ -12,7 +12,7 @@ check.raises("maxsize must be an integer >= 0", task.queue, { maxsize = -1 })
 check.raises("not a task handle", task.join_all, { 1, 2 })
 check.raises("list of tasks is empty", task.wait_any, {})
 check.raises("bad argument", task.spawn, "not a function")
-check.raises("event:wait: seconds must be a finite number >= 0", task.event().wait, task.event(), -1)
+check.raises("event:wait timeout: seconds must be a finite number >= 0", task.event().wait, task.event(), -1)
 check.raises("pool:map: argument #2 must be a list", task.pool(2).map, task.pool(2), print, 5)
 -- the process is still alive and well
 task.sleep(0.01)

@@ -1,0 +1,222 @@
+//! Validation of the numbers Lua passes to the `task` module (seconds, sizes, counts).
+//!
+//! Every number a script passes ends here before it reaches `Duration`, `Instant` arithmetic or
+//! a tokio `Semaphore`, which panic on values out of their range (a negative or huge float, an
+//! `Instant` overflow, more than `MAX_PERMITS` permits). A bad value is a Lua error naming the
+//! argument and showing it as Lua would print it.
+
+use std::time::{Duration, Instant};
+
+use mlua::Value;
+
+/// The longest wait any `task` function accepts: one year (365 days), far beyond any real
+/// deadline and far from `Instant`'s overflow.
+pub const MAX_SECONDS: u64 = 365 * 24 * 3600;
+
+/// The largest pool or semaphore: tokio allocates nothing per permit, but a bound this high is
+/// never a deliberate choice, and keeps sizes far from tokio's `MAX_PERMITS` (which panics).
+pub const MAX_SLOTS: i64 = 1_000_000;
+
+fn runtime_error(text: String) -> mlua::Error {
+    mlua::Error::RuntimeError(text)
+}
+
+/// Parses a duration in seconds: a finite number from 0 to [`MAX_SECONDS`].
+pub fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
+    let secs = match value {
+        Value::Integer(i) => *i as f64,
+        Value::Number(n) => *n,
+        other => {
+            return Err(runtime_error(format!(
+                "{what}: seconds must be a number, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(runtime_error(format!(
+            "{what}: seconds must be a finite number >= 0, got {}",
+            describe(value)
+        )));
+    }
+    if secs > MAX_SECONDS as f64 {
+        return Err(runtime_error(format!(
+            "{what}: seconds must be at most {MAX_SECONDS} (365 days), got {}",
+            describe(value)
+        )));
+    }
+    Duration::try_from_secs_f64(secs)
+        .map_err(|e| runtime_error(format!("{what}: invalid duration {}: {e}", describe(value))))
+}
+
+/// `now + d` for a `d` from [`seconds`]; saturates at a year from now instead of overflowing
+/// (a bound of its own, so that no caller can make `Instant + Duration` panic).
+pub fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(MAX_SECONDS)))
+        .unwrap_or(now)
+}
+
+/// An integer from `min` to `max` (floats with no fraction are accepted).
+pub fn integer_in(value: &Value, min: i64, max: i64, what: &str) -> mlua::Result<i64> {
+    let n = match value {
+        Value::Integer(i) => Some(*i),
+        // Exactly representable range only: beyond 2^53 a float is not a count anyone meant.
+        Value::Number(n) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 => {
+            Some(*n as i64)
+        }
+        _ => None,
+    };
+    match n {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => {
+            let range = if max == i64::MAX {
+                format!(">= {min}")
+            } else {
+                format!(">= {min} and <= {max}")
+            };
+            Err(runtime_error(format!(
+                "{what} must be an integer {range}, got {}",
+                describe(value)
+            )))
+        }
+    }
+}
+
+/// An integer of at least `min`, as a size.
+pub fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
+    let n = integer_in(value, min, i64::MAX, what)?;
+    usize::try_from(n).map_err(|_| {
+        runtime_error(format!(
+            "{what} must be an integer >= 0, got {}",
+            describe(value)
+        ))
+    })
+}
+
+/// A size from `min` to [`MAX_SLOTS`] (pools, semaphores).
+pub fn slots(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
+    // In range by construction: min..=MAX_SLOTS fits usize.
+    Ok(integer_in(value, min, MAX_SLOTS, what)? as usize)
+}
+
+/// A value as it appears in an error message: numbers as Lua prints them, others by type.
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => i.to_string(),
+        Value::Number(n) => lua_number(*n),
+        other => other.type_name().to_string(),
+    }
+}
+
+/// A float as Lua's `tostring` shows it (`%.14g`, plus `.0` when it looks like an integer):
+/// `1e+20`, `2.5`, `3.0`, `inf`.
+pub fn lua_number(n: f64) -> String {
+    if n.is_nan() {
+        return "nan".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    const PRECISION: i32 = 14;
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, n);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let text = if (-4..PRECISION).contains(&exp) {
+        let decimals = (PRECISION - 1 - exp).max(0) as usize;
+        trim_fraction(&format!("{n:.decimals$}")).to_string()
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_fraction(mantissa), exp.abs())
+    };
+    if text.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
+        format!("{text}.0")
+    } else {
+        text
+    }
+}
+
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lua_number_matches_lua_tostring() {
+        for (n, text) in [
+            (1e20, "1e+20"),
+            (3.0, "3.0"),
+            (-1.5, "-1.5"),
+            (0.1, "0.1"),
+            (100.0, "100.0"),
+            (1e-5, "1e-05"),
+            (123456789012345678.0, "1.2345678901235e+17"),
+            (1e300, "1e+300"),
+            (0.0, "0.0"),
+            (f64::INFINITY, "inf"),
+            (9.223372036854776e18, "9.2233720368548e+18"),
+        ] {
+            assert_eq!(lua_number(n), text, "{n}");
+        }
+    }
+
+    #[test]
+    fn seconds_rejects_what_would_panic_later() {
+        let big = [
+            Value::Number(1e20),
+            Value::Integer(i64::MAX),
+            Value::Number(MAX_SECONDS as f64 + 1.0),
+        ];
+        for v in &big {
+            let err = seconds(v, "task.sleep").unwrap_err().to_string();
+            assert!(
+                err.contains("task.sleep: seconds must be at most 31536000"),
+                "{err}"
+            );
+        }
+        for v in [
+            Value::Number(-1.0),
+            Value::Number(f64::NAN),
+            Value::Integer(-3),
+        ] {
+            let err = seconds(&v, "x").unwrap_err().to_string();
+            assert!(err.contains("finite number >= 0"), "{err}");
+        }
+        assert_eq!(
+            seconds(&Value::Integer(MAX_SECONDS as i64), "x").ok(),
+            Some(Duration::from_secs(MAX_SECONDS))
+        );
+    }
+
+    #[test]
+    fn slots_are_bounded() {
+        let err = slots(&Value::Number(1e20), 1, "task.pool: size")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("task.pool: size must be an integer >= 1 and <= 1000000, got 1e+20"),
+            "{err}"
+        );
+        assert!(slots(&Value::Number(2.5), 1, "s").is_err());
+        assert!(slots(&Value::Integer(0), 1, "s").is_err());
+        assert_eq!(slots(&Value::Number(4.0), 1, "s").ok(), Some(4));
+        assert_eq!(
+            slots(&Value::Integer(MAX_SLOTS), 1, "s").ok(),
+            Some(1_000_000)
+        );
+    }
+
+    #[test]
+    fn deadline_never_overflows() {
+        let at = deadline_after(Duration::MAX);
+        assert!(at > Instant::now());
+    }
+}
