@@ -1,16 +1,18 @@
-//! Downloads: a remote regular file or directory tree to a local destination. Below the
+//! Downloads: a remote regular file (into memory for `read`) or directory tree to a local
+//! destination. Below the
 //! directory the caller chose, every local name is checked and written through
 //! [`super::local`], so whatever the host sends stays inside it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use russh_sftp::protocol::{FileAttributes, FileType};
+use russh_sftp::protocol::{FileAttributes, FileType, OpenFlags};
 
 use super::local::{LocalDir, LocalTemp, NotADir, bad_name};
-use super::pump::{Progress, Sink};
-use super::{FileKind, GetOptions, Sftp, Transfer, join, temp_prefix, token};
+use super::pump::{Progress, Sink, UNSIZED_MAX, on_workers, pump_down};
+use super::{FileKind, GetOptions, Sftp, Transfer, join, sftp_error, temp_prefix, token};
 use crate::ssh::SshError;
 
 /// Permission bits a downloaded file gets: the remote ones without set-user-id, set-group-id
@@ -63,6 +65,106 @@ pub fn download_name(host: &str, remote: &str) -> Result<(String, String), SshEr
 }
 
 impl Sftp {
+    /// The whole content of a remote regular file (up to its size when opened).
+    pub async fn read(&self, path: &str) -> Result<Vec<u8>, SshError> {
+        let attrs = match self.raw.stat(path).await {
+            Ok(a) => a.attrs,
+            Err(e) => return Err(self.err("read", path, e)),
+        };
+        self.check_regular("read", path, &attrs)?;
+        let progress = Progress::new(&None, &self.host, path, 0);
+        match self
+            .read_regular("read", path, Sink::Memory(Vec::new()), progress)
+            .await?
+        {
+            (Sink::Memory(mut v), end, _) => {
+                v.truncate(end as usize);
+                Ok(v)
+            }
+            (Sink::File(_), _, _) => unreachable!("read pumps into memory"),
+        }
+    }
+
+    /// Refuses to read what is not a regular file, before opening it: opening a FIFO
+    /// would block the server's sftp session until a writer came, and a device has no end.
+    fn check_regular(&self, op: &str, path: &str, attrs: &FileAttributes) -> Result<(), SshError> {
+        match attrs.file_type() {
+            FileType::File => Ok(()),
+            FileType::Dir => Err(SshError::Sftp {
+                host: self.host.clone(),
+                op: op.to_string(),
+                path: path.to_string(),
+                cause: "is a directory".into(),
+                hint: if op == "get" {
+                    " (pass recursive = true to copy a tree)".into()
+                } else {
+                    String::new()
+                },
+            }),
+            _ => Err(not_regular(&self.host, op, path, attrs.permissions)),
+        }
+    }
+
+    /// Opens the remote regular file `path`, checks again on the open handle that it is one
+    /// (a swap since the caller's stat cannot make the read endless), and reads it into
+    /// `sink`: never past the size it had when opened; a file reporting size 0 (a pseudo-file
+    /// such as `/proc/cpuinfo`) to its end, but at most [`UNSIZED_MAX`] bytes. Returns the
+    /// sink, the bytes read and the file's attributes at open.
+    async fn read_regular(
+        &self,
+        op: &str,
+        path: &str,
+        sink: Sink,
+        mut progress: Progress,
+    ) -> Result<(Sink, u64, FileAttributes), SshError> {
+        let handle = self
+            .raw
+            .open(path, OpenFlags::READ, FileAttributes::default())
+            .await
+            .map_err(|e| self.err(op, path, e))?
+            .handle;
+        let attrs = match self.raw.fstat(handle.as_str()).await {
+            Ok(a) => a.attrs,
+            Err(e) => {
+                let _ = self.raw.close(handle).await;
+                return Err(self.err(op, path, e));
+            }
+        };
+        if let Err(e) = self.check_regular(op, path, &attrs) {
+            let _ = self.raw.close(handle).await;
+            return Err(e);
+        }
+        let size = attrs.size.unwrap_or(0);
+        progress.set_total(size);
+        let raw = Arc::clone(&self.raw);
+        let chunk = self.read_chunk;
+        let h = handle.clone();
+        let result = on_workers(&self.host, {
+            let (host, op, path) = (self.host.clone(), op.to_string(), path.to_string());
+            async move {
+                pump_down(raw, h, size, chunk, sink, progress)
+                    .await
+                    .map_err(|e| sftp_error(&host, &op, &path, e))
+            }
+        })
+        .await;
+        let _ = self.raw.close(handle).await;
+        let (sink, end) = result?;
+        if size == 0 && end > UNSIZED_MAX {
+            return Err(SshError::Sftp {
+                host: self.host.clone(),
+                op: op.to_string(),
+                path: path.to_string(),
+                cause: format!(
+                    "reports size 0 but holds more than {} MiB; refusing to read further",
+                    UNSIZED_MAX >> 20
+                ),
+                hint: String::new(),
+            });
+        }
+        Ok((sink, end, attrs))
+    }
+
     /// The attributes of the download source `remote` (symlinks followed), refusing a
     /// directory without `recursive` and anything but regular files and directories.
     async fn source_attrs(
@@ -300,6 +402,34 @@ impl Sftp {
         };
         let attrs = self.source_attrs(remote, opts).await?;
         self.get_at(remote, &attrs, base, subdirs, name, opts).await
+    }
+}
+
+/// What a file that is not a regular one is, for refusals ("a character device").
+fn special_kind(perms: Option<u32>) -> &'static str {
+    match perms.unwrap_or(0) & 0o170000 {
+        0o020000 => "a character device",
+        0o060000 => "a block device",
+        0o010000 => "a FIFO",
+        0o140000 => "a socket",
+        0o040000 => "a directory",
+        0o120000 => "a symlink",
+        0 => "of unknown type (the server sent no file type)",
+        _ => "of an unknown type",
+    }
+}
+
+/// The refusal of a device, FIFO, socket or other special file.
+fn not_regular(host: &str, op: &str, path: &str, perms: Option<u32>) -> SshError {
+    SshError::Sftp {
+        host: host.to_string(),
+        op: op.to_string(),
+        path: path.to_string(),
+        cause: format!(
+            "is {}, not a regular file; refusing to read it",
+            special_kind(perms)
+        ),
+        hint: " (drover copies only regular files, directories and symlinks)".into(),
     }
 }
 

@@ -7,109 +7,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use russh_sftp::client::RawSftpSession;
 use russh_sftp::protocol::{FileAttributes, OpenFlags};
 
 use super::pump::{Data, Progress, not_regular_local, on_workers, pump_up};
+use super::temp::RemoteTemp;
 use super::{
-    FILES_AT_ONCE, FileKind, PutOptions, STALE_TEMP_AFTER, Sftp, Source, Transfer, join,
-    parent_and_name, sftp_error, temp_name, token,
+    FILES_AT_ONCE, FileKind, PutOptions, Sftp, Source, Transfer, join, parent_and_name, sftp_error,
+    temp_name, token,
 };
+use crate::ssh::SshError;
 use crate::ssh::session::{ExecOptions, Session, shell_quote};
-use crate::ssh::{SshError, cleanup};
-
-/// What a failed or cancelled upload leaves remotely and must remove: an open handle (closed
-/// first), a temp or staging file, a staging directory. Removal is awaited with
-/// [`RemoteTemp::release`] on the success and error paths; only a dropped (cancelled) upload
-/// hands it to [`cleanup::spawn`], which the end of a run waits for.
-struct RemoteTemp {
-    raw: Arc<RawSftpSession>,
-    path: Option<String>,
-    handle: Option<String>,
-    /// A staging directory to remove after the file.
-    dir: Option<String>,
-}
-
-impl RemoteTemp {
-    fn new(raw: &Arc<RawSftpSession>, path: &str, handle: &str) -> RemoteTemp {
-        RemoteTemp {
-            raw: Arc::clone(raw),
-            path: Some(path.to_string()),
-            handle: Some(handle.to_string()),
-            dir: None,
-        }
-    }
-
-    fn disarm(&mut self) {
-        self.path = None;
-        self.handle = None;
-        self.dir = None;
-    }
-
-    /// The removal of what is still held, taken out of the guard.
-    fn take_work(&mut self) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-        let (handle, path, dir) = (self.handle.take(), self.path.take(), self.dir.take());
-        if handle.is_none() && path.is_none() && dir.is_none() {
-            return None;
-        }
-        let raw = Arc::clone(&self.raw);
-        Some(async move {
-            if let Some(h) = handle {
-                let _ = raw.close(h).await;
-            }
-            if let Some(p) = path {
-                let _ = raw.remove(p).await;
-            }
-            if let Some(d) = dir {
-                let _ = raw.rmdir(d).await;
-            }
-        })
-    }
-
-    /// Removes what is still held, before returning (best effort: a failure to clean up
-    /// does not hide the upload's own result).
-    async fn release(mut self) {
-        if let Some(work) = self.take_work() {
-            work.await;
-        }
-    }
-}
-
-impl Drop for RemoteTemp {
-    fn drop(&mut self) {
-        if let Some(work) = self.take_work() {
-            cleanup::spawn(work);
-        }
-    }
-}
 
 impl Sftp {
-    /// Removes drover temp files in `dir` that nobody has written to for
-    /// [`STALE_TEMP_AFTER`] (their upload died with its connection). Runs once per directory
-    /// per session, at its first upload; `now` is the server's clock (the mtime of the temp
-    /// file that upload just created), so the controller's clock does not matter.
-    async fn remove_stale_temps(&self, dir: &str, now: u32) {
-        let first = self
-            .cleaned_dirs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(dir.to_string());
-        if !first {
-            return;
-        }
-        let Ok(entries) = self.list(dir).await else {
-            return;
-        };
-        for e in entries {
-            let ours =
-                e.name.starts_with('.') && e.name.contains(".drover-") && e.name.ends_with(".tmp");
-            let stale = now.saturating_sub(e.stat.mtime) >= STALE_TEMP_AFTER.as_secs() as u32;
-            if ours && stale && e.stat.kind == FileKind::File {
-                let _ = self.raw.remove(join(dir, &e.name)).await;
-            }
-        }
-    }
-
     /// Writes `data` into the open remote `handle` on the worker threads, reporting progress
     /// as an upload to `dest`.
     async fn send(
