@@ -456,6 +456,37 @@ mod tests {
         }
     }
 
+    /// Every path of up to 5 components drawn from `""`, `.`, `..`, `a`, a newline (with and without a
+    /// leading `/`): never a panic, and a name is always one safe component that is the
+    /// normalised path's last.
+    #[test]
+    fn download_name_of_every_short_path_is_safe() {
+        let parts = ["", ".", "..", "a", "\n"];
+        let mut paths = vec![String::new()];
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for p in &paths {
+                for part in parts {
+                    longer.push(format!("{p}/{part}"));
+                }
+            }
+            paths.extend(longer);
+        }
+        for path in paths
+            .iter()
+            .flat_map(|p| [p.clone(), p.trim_start_matches('/').to_string()])
+        {
+            if let Ok((normal, name)) = download_name("h", &path) {
+                assert_eq!(super::bad_name(&name), None, "{path:?}");
+                assert!(normal.ends_with(&name), "{path:?} -> {normal:?}");
+                assert!(
+                    !normal.split('/').any(|c| c == "."),
+                    "{path:?} -> {normal:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn set_id_bits_are_never_copied() {
         assert_eq!(super::local_file_mode(0o104755), 0o755);
