@@ -456,9 +456,9 @@ mod tests {
         }
     }
 
-    /// Every path of up to 5 components drawn from `""`, `.`, `..`, `a`, a newline (with and without a
-    /// leading `/`): never a panic, and a name is always one safe component that is the
-    /// normalised path's last.
+    /// Every path of up to 5 components drawn from `""`, `.`, `..`, `a` and a newline (with
+    /// and without a leading `/`): never a panic, and a name is always one safe component,
+    /// the normalised path's last.
     #[test]
     fn download_name_of_every_short_path_is_safe() {
         let parts = ["", ".", "..", "a", "\n"];
