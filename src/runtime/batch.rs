@@ -107,21 +107,20 @@ async fn on_host(
         }
         BatchOp::Get { remote, local_dir } => {
             let sftp = session.sftp().await.map_err(fail)?;
-            let dir = local_dir.join(&host.name);
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                Failure::Failed(None, format!("cannot create {}: {e}", dir.display()))
-            })?;
-            let name = remote
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or("file");
-            let dest = dir.join(name);
+            // LOCAL_DIR/<host>/<name>: the host name and the name taken from the (lexically
+            // normalised) remote path are single checked names, and nothing below LOCAL_DIR
+            // is reached through a symlink, so no host can write beside another or outside.
+            let (source, name) =
+                crate::ssh::sftp::download_name(&host.name, remote).map_err(fail)?;
             let get = GetOptions {
                 sink: Some(Arc::clone(&sink)),
                 ..opts.get.clone()
             };
-            let t = sftp.get(remote, &dest, &get).await.map_err(fail)?;
+            let t = sftp
+                .get_confined(&source, local_dir, &[&host.name, &name], &get)
+                .await
+                .map_err(fail)?;
+            let dest = local_dir.join(&host.name).join(&name);
             sink.line(
                 &host.name,
                 Stream::Stdout,
