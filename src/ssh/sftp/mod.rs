@@ -37,7 +37,7 @@ use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpProtoError;
 use russh_sftp::protocol::{FileAttributes, FileType, Packet, StatusCode};
 
-use super::session::{OutputSink, Session};
+use super::session::{ConnectionKeeper, OutputSink, Session};
 use super::{Secret, SshError};
 
 /// Bytes per SFTP read or write request, at most (OpenSSH's sftp-server limit is 255 KiB; a
@@ -71,6 +71,8 @@ pub struct Sftp {
     cleaned_dirs: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Holds one of the connection's channel slots for as long as the session lives.
     _slot: tokio::sync::OwnedSemaphorePermit,
+    /// The connection, for clean-ups that outlive the session (see `temp.rs`).
+    connection: ConnectionKeeper,
 }
 
 impl Drop for Sftp {
@@ -369,6 +371,7 @@ impl Sftp {
             write_chunk,
             cleaned_dirs: Default::default(),
             _slot: slot,
+            connection: session.keep_open(),
         })
     }
 

@@ -7,6 +7,7 @@ use russh_sftp::client::RawSftpSession;
 
 use super::{FileKind, STALE_TEMP_AFTER, Sftp, join};
 use crate::ssh::cleanup;
+use crate::ssh::session::ConnectionKeeper;
 
 /// What a failed or cancelled upload leaves remotely and must remove: an open handle (closed
 /// first), a temp or staging file, a staging directory. Removal is awaited with
@@ -14,6 +15,8 @@ use crate::ssh::cleanup;
 /// hands it to [`cleanup::spawn`], which the end of a run waits for.
 pub(super) struct RemoteTemp {
     pub(super) raw: Arc<RawSftpSession>,
+    /// Keeps the connection open for a removal spawned from `drop`.
+    pub(super) connection: ConnectionKeeper,
     pub(super) path: Option<String>,
     pub(super) handle: Option<String>,
     /// A staging directory to remove after the file.
@@ -21,9 +24,10 @@ pub(super) struct RemoteTemp {
 }
 
 impl RemoteTemp {
-    pub(super) fn new(raw: &Arc<RawSftpSession>, path: &str, handle: &str) -> RemoteTemp {
+    pub(super) fn new(sftp: &Sftp, path: &str, handle: &str) -> RemoteTemp {
         RemoteTemp {
-            raw: Arc::clone(raw),
+            raw: Arc::clone(&sftp.raw),
+            connection: sftp.connection.clone(),
             path: Some(path.to_string()),
             handle: Some(handle.to_string()),
             dir: None,
@@ -42,8 +46,9 @@ impl RemoteTemp {
         if handle.is_none() && path.is_none() && dir.is_none() {
             return None;
         }
-        let raw = Arc::clone(&self.raw);
+        let (raw, connection) = (Arc::clone(&self.raw), self.connection.clone());
         Some(async move {
+            let _open = connection;
             if let Some(h) = handle {
                 let _ = raw.close(h).await;
             }

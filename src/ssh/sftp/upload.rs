@@ -62,7 +62,7 @@ impl Sftp {
             .await
             .map_err(|e| self.err("put", dest, e))?
             .handle;
-        let mut guard = RemoteTemp::new(&self.raw, &temp, &handle);
+        let mut guard = RemoteTemp::new(self, &temp, &handle);
         let result: Result<u64, SshError> = async {
             if let Ok(a) = self.raw.fstat(handle.as_str()).await
                 && let Some(now) = a.attrs.mtime
@@ -169,6 +169,7 @@ impl Sftp {
             .map_err(|e| self.err("put", &staging_dir, e))?;
         let mut guard = RemoteTemp {
             raw: Arc::clone(&self.raw),
+            connection: self.connection.clone(),
             path: None,
             handle: None,
             dir: Some(staging_dir.clone()),
