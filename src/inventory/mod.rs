@@ -25,6 +25,9 @@ pub mod nodeset;
 pub mod select;
 mod target;
 
+#[cfg(test)]
+mod proptests;
+
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 

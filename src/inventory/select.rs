@@ -374,6 +374,74 @@ mod tests {
         );
     }
 
+    fn sel(hosts: &[&str], groups: &[&str], pattern: Option<&str>) -> Result<Vec<String>, String> {
+        let spec = TargetSpec {
+            hosts: hosts.iter().map(|s| s.to_string()).collect(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+            pattern: pattern.map(String::from),
+        };
+        select(&inv(), &spec).map(names).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn limit_narrows_hosts_and_groups() {
+        // once: -g web -l 'web:!web02' added hosts instead of narrowing, and kept web02
+        assert_eq!(
+            sel(&[], &["web"], Some("web:!web02")).unwrap(),
+            vec!["web01", "web03", "web04"]
+        );
+        assert_eq!(
+            sel(&[], &["web"], Some("!web02")).unwrap(),
+            vec!["web01", "web03", "web04"]
+        );
+        assert_eq!(
+            sel(&[], &["web", "db"], Some("canary")).unwrap(),
+            vec!["web01", "db1"]
+        );
+        assert_eq!(
+            sel(&[], &["web"], Some("db")).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            sel(&["web0[1-3]"], &[], Some("web[02,03,04]")).unwrap(),
+            vec!["web02", "web03"]
+        );
+        // ad-hoc hosts stay only when a term names them
+        let adhoc = ["web01", "me@10.0.0.9"];
+        assert_eq!(sel(&adhoc, &[], Some("web")).unwrap(), vec!["web01"]);
+        assert_eq!(sel(&adhoc, &[], Some("me@*")).unwrap(), vec!["me@10.0.0.9"]);
+        assert_eq!(
+            sel(&adhoc, &[], Some("!web01")).unwrap(),
+            vec!["me@10.0.0.9"]
+        );
+        assert_eq!(
+            sel(&adhoc, &[], Some("!me@10.0.0.9")).unwrap(),
+            vec!["web01"]
+        );
+        // alone, -l selects from the whole inventory
+        assert_eq!(sel(&[], &[], Some("!prod")).unwrap(), Vec::<String>::new());
+        assert_eq!(sel(&[], &[], Some("!web:!canary")).unwrap(), vec!["db2"]);
+    }
+
+    #[test]
+    fn adhoc_hosts_are_checked() {
+        for (bad, want) in [
+            (
+                "u@addr:0",
+                "-H u@addr:0: \"u@addr:0\" is not user@address:port: port \"0\"",
+            ),
+            ("u@:22", "address is empty"),
+            ("..", "host name \"..\" is not a usable directory name"),
+            ("a.b/c", "contains a slash"),
+            ("h:+22", "port \"+22\""),
+        ] {
+            let got = sel(&[bad], &[], None).unwrap_err();
+            assert!(got.contains(want), "{bad}: {got}");
+        }
+        let huge = sel(&["a[1-1000]b[1-1000]c[1-1000]"], &[], None).unwrap_err();
+        assert!(huge.contains("expands to more than 100000 hosts"), "{huge}");
+    }
+
     #[test]
     fn globs() {
         assert!(glob_match("web*", "web01"));
