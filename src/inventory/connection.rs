@@ -14,7 +14,7 @@ pub const MAX_CONNECT_TIMEOUT_SECS: f64 = 86_400.0;
 /// What is wrong with a connection value. Each variant carries the value as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionError {
-    #[error("port \"{0}\" is not a port number (1-65535, digits only)")]
+    #[error("bad port \"{0}\": not a port number (1-65535, digits only)")]
     Port(String),
     #[error(
         "connect_timeout \"{0}\" is not a number of seconds (more than 0, at most {MAX_CONNECT_TIMEOUT_SECS})"
@@ -30,7 +30,9 @@ pub enum ConnectionError {
     Unprintable { what: &'static str, value: String },
     #[error("host name \"{name}\" {reason}")]
     HostName { name: String, reason: &'static str },
-    #[error("\"{spec}\" is not user@address:port: {cause}")]
+    #[error("no host (the address is empty)")]
+    NoHost,
+    #[error("bad destination \"{spec}\": {cause}")]
     Destination {
         spec: String,
         cause: Box<ConnectionError>,
@@ -188,6 +190,9 @@ pub fn destination(spec: &str) -> Result<Destination, ConnectionError> {
         .map(|u| user(u).map(String::from))
         .transpose()
         .map_err(wrap)?;
+    if addr.is_empty() {
+        return Err(wrap(ConnectionError::NoHost));
+    }
     address(addr).map_err(wrap)?;
     let port = port_part.map(port).transpose().map_err(wrap)?;
     Ok(Destination {

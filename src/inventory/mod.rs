@@ -681,7 +681,7 @@ mod tests {
             ),
             (
                 "[host a]\nport = 70000\n",
-                "inv.ini:2: port \"70000\" is not a port number",
+                "inv.ini:2: bad port \"70000\": not a port number",
             ),
             (
                 "[group web]\nhosts = web[3-1]\n",
@@ -689,11 +689,11 @@ mod tests {
             ),
             (
                 "[host a]\nport = +22\n",
-                "inv.ini:2: port \"+22\" is not a port number",
+                "inv.ini:2: bad port \"+22\": not a port number",
             ),
             (
                 "[host a]\nport = 0\n",
-                "inv.ini:2: port \"0\" is not a port number",
+                "inv.ini:2: bad port \"0\": not a port number",
             ),
             ("[host a]\naddress =\n", "inv.ini:2: address is empty"),
             (
@@ -710,7 +710,7 @@ mod tests {
             ),
             (
                 "[host a]\nproxy_jump = j@jump:0\n",
-                "inv.ini:2: \"j@jump:0\" is not user@address:port: port \"0\"",
+                "inv.ini:2: bad destination \"j@jump:0\": bad port \"0\"",
             ),
             (
                 "[host ..]\n",

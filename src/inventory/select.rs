@@ -428,9 +428,9 @@ mod tests {
         for (bad, want) in [
             (
                 "u@addr:0",
-                "-H u@addr:0: \"u@addr:0\" is not user@address:port: port \"0\"",
+                "-H u@addr:0: bad destination \"u@addr:0\": bad port \"0\"",
             ),
-            ("u@:22", "address is empty"),
+            ("u@:22", "no host (the address is empty)"),
             ("..", "host name \"..\" is not a usable directory name"),
             ("a.b/c", "contains a slash"),
             ("h:+22", "port \"+22\""),

@@ -108,7 +108,7 @@ fn errors_name_file_and_line() -> Result<(), Failed> {
         (
             "port.ini",
             "[host a]\nport = http\n",
-            "port.ini:2: port \"http\" is not a port number",
+            "port.ini:2: bad port \"http\": not a port number",
         ),
     ];
     for (name, text, want) in cases {
@@ -342,9 +342,9 @@ fn bad_flag_values_name_the_flag() -> Result<(), Failed> {
         ),
         (
             &["-e", "port=0"],
-            "-e port=0: port \"0\" is not a port number",
+            "-e port=0: bad port \"0\": not a port number",
         ),
-        (&["-e", "port=+22"], "-e port=+22: port \"+22\""),
+        (&["-e", "port=+22"], "-e port=+22: bad port \"+22\""),
         (&["-e", "address="], "-e address=: address is empty"),
         (
             &["-e", "connect_timeout=0"],
@@ -370,7 +370,7 @@ fn bad_flag_values_name_the_flag() -> Result<(), Failed> {
         (&["-e", "novalue"], "-e novalue: expected KEY=VALUE"),
         (
             &["-H", "u@addr:0"],
-            "-H u@addr:0: \"u@addr:0\" is not user@address:port: port \"0\"",
+            "-H u@addr:0: bad destination \"u@addr:0\": bad port \"0\"",
         ),
         (
             &["-H", ".."],
@@ -440,7 +440,7 @@ fn inventory_values_are_checked() -> Result<(), Failed> {
         (
             "plus.ini",
             "[host a]\nport = +22\n".to_string(),
-            "plus.ini:2: port \"+22\" is not a port number",
+            "plus.ini:2: bad port \"+22\": not a port number",
         ),
         (
             "addr.ini",
@@ -634,11 +634,11 @@ end
     let (code, out, err) = dir.drover(&["run", "connect.lua"]);
     let lines: Vec<&str> = out.lines().collect();
     let want = [
-        "port \"0\" is not a port number",
-        "address is empty",
+        "bad port \"0\": not a port number",
+        "no host (the address is empty)",
         "host name \"..\" is not a usable directory name",
-        "port \"0\" is not a port number",
-        "port \"70000\" is not a port number",
+        "bad port \"0\": not a port number",
+        "bad port \"70000\": not a port number",
         "host_key_policy \"stirct\" must be accept-new, strict or off",
         "connect_timeout \"100000000000000000000\" is not a number of seconds",
         "connect_timeout \"0\" is not a number of seconds",
