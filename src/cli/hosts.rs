@@ -1,10 +1,31 @@
 //! `drover hosts [targets] [--json]`: what would be targeted, resolved (address, port, user,
-//! groups, variables); secrets shown as `<redacted>`.
+//! groups, variables); secrets shown as `<redacted>`: the password, and every variable whose
+//! name says it is one (`*password*`, `*passphrase*`, `*secret*`, `*token*`, any case).
 
 use clap::Args;
 
 use super::targets::TargetArgs;
+use std::collections::BTreeMap;
+
 use crate::inventory::ResolvedHost;
+use crate::inventory::connection::is_secret_name;
+
+const REDACTED: &str = "<redacted>";
+
+/// The variables as shown: values of secret-named ones replaced.
+fn shown_vars(h: &ResolvedHost) -> BTreeMap<&str, &str> {
+    h.vars
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret_name(k) {
+                REDACTED
+            } else {
+                v.as_str()
+            };
+            (k.as_str(), v)
+        })
+        .collect()
+}
 
 #[derive(Args, Debug)]
 pub struct HostsArgs {
@@ -23,8 +44,8 @@ fn to_json(h: &ResolvedHost) -> serde_json::Value {
         "port": t.port,
         "user": t.user,
         "groups": h.groups,
-        "vars": h.vars,
-        "password": t.password.as_ref().map(|_| "<redacted>"),
+        "vars": shown_vars(h),
+        "password": t.password.as_ref().map(|_| REDACTED),
         "identity": t.identity.as_ref().map(|p| p.display().to_string()),
         "proxy_jump": t.proxy_jump.as_ref().map(|j| format!("{}@{}:{}", j.user, j.address, j.port)),
     })
@@ -43,18 +64,25 @@ pub fn run(args: HostsArgs) -> i32 {
         println!("{}", serde_json::Value::Array(all));
         return 0;
     }
-    let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
+    // Padded by hand: a format width past 65,535 panics, and names are counted in characters.
+    let width = hosts
+        .iter()
+        .map(|h| h.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for h in &hosts {
         let t = &h.target;
-        let mut line = format!("{:width$}  {}@{}:{}", h.name, t.user, t.address, t.port);
+        let mut line = h.name.clone();
+        line.push_str(&" ".repeat(width - h.name.chars().count()));
+        line.push_str(&format!("  {}@{}:{}", t.user, t.address, t.port));
         if !h.groups.is_empty() {
             line.push_str(&format!("  groups={}", h.groups.join(",")));
         }
-        for (k, v) in &h.vars {
+        for (k, v) in shown_vars(h) {
             line.push_str(&format!("  {k}={v}"));
         }
         if t.password.is_some() {
-            line.push_str("  password=<redacted>");
+            line.push_str(&format!("  password={REDACTED}"));
         }
         if let Some(j) = &t.proxy_jump {
             line.push_str(&format!("  proxy_jump={}@{}:{}", j.user, j.address, j.port));

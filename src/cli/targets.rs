@@ -7,9 +7,30 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::inventory::connection::{self, ConnectionError};
 use crate::inventory::select::{Chosen, TargetSpec, select};
 use crate::inventory::{Inventory, ResolvedHost, target_from_vars};
 use crate::report::Mode;
+
+/// Longest `--timeout`: a year. Past that a typo (`1e20`) is likelier than intent, and huge
+/// durations overflow deadlines.
+pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 86_400.0;
+
+/// A bad value of a target flag, naming the flag and the argument as given.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    #[error("-e {arg}: expected KEY=VALUE")]
+    NotKeyValue { arg: String },
+    #[error("-e {arg}: {source}")]
+    Extra {
+        arg: String,
+        source: ConnectionError,
+    },
+    #[error(
+        "--timeout {value}: must be a number of seconds more than 0 and at most {MAX_TIMEOUT_SECS}"
+    )]
+    Timeout { value: f64 },
+}
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct TargetArgs {
@@ -27,7 +48,10 @@ pub struct TargetArgs {
         value_delimiter = ','
     )]
     pub groups: Vec<String>,
-    /// A pattern: terms joined by ':' or ','; &term intersects, !term removes; globs allowed.
+    /// Narrows the hosts -H/-g selected to those PATTERN matches (alone: selects from the
+    /// whole inventory). Terms joined by ':' or ','; &term intersects, !term removes (a leading
+    /// !term starts from every host); groups, hosts, node sets and globs (web*). Ad-hoc -H hosts
+    /// stay only when a term names them.
     #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
     pub pattern: Option<String>,
     /// A variable for every host, over the inventory's (repeatable).
@@ -53,23 +77,14 @@ impl TargetArgs {
     pub fn inventory(&self) -> Result<Inventory, String> {
         match Inventory::default_path(self.inventory.as_deref()) {
             Some(path) => Inventory::load(&path).map_err(|e| e.to_string()),
-            None => Ok(Inventory {
-                file: PathBuf::from("inventory.ini"),
-                ..Default::default()
-            }),
+            None => Ok(Inventory::empty(std::path::Path::new("inventory.ini"))),
         }
     }
 
+    /// The `-e KEY=VALUE` variables, each checked as the inventory checks its lines (keys one
+    /// word, connection values valid), the flag and argument named in errors.
     pub fn extra_vars(&self) -> Result<BTreeMap<String, String>, String> {
-        self.extra
-            .iter()
-            .map(|kv| {
-                kv.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                    .filter(|(k, _)| !k.is_empty())
-                    .ok_or_else(|| format!("-e {kv}: expected KEY=VALUE"))
-            })
-            .collect()
+        parse_extra(&self.extra).map_err(|e| e.to_string())
     }
 
     /// Every targeted host, resolved; `all_if_empty` lists the whole inventory when no target
@@ -87,22 +102,18 @@ impl TargetArgs {
         }
         let ssh_config = crate::ssh::ssh_config::user_config();
         let mut out = Vec::new();
-        for chosen in select(&inv, &spec)? {
+        let chosen = select(&inv, &spec).map_err(|e| e.to_string())?;
+        for chosen in chosen {
             match chosen {
                 Chosen::Inventory(name) => out.push(
                     inv.resolve(&name, &extra, ssh_config.as_deref())
                         .map_err(|e| e.to_string())?,
                 ),
                 Chosen::AdHoc(spec) => {
-                    // user@address:port, over the defaults and -e variables
-                    let (user, rest) = match spec.rsplit_once('@') {
-                        Some((u, r)) => (Some(u.to_string()), r),
-                        None => (None, spec.as_str()),
-                    };
-                    let (address, port) = match rest.rsplit_once(':') {
-                        Some((a, p)) if !a.contains(':') => (a.to_string(), Some(p.to_string())),
-                        _ => (rest.to_string(), None),
-                    };
+                    // user@address:port, over the defaults and -e variables; `select`
+                    // checked it
+                    let dest =
+                        connection::destination(&spec).map_err(|e| format!("-H {spec}: {e}"))?;
                     let mut vars: BTreeMap<String, String> = inv
                         .defaults
                         .values
@@ -110,12 +121,12 @@ impl TargetArgs {
                         .map(|(k, (v, _))| (k.clone(), v.clone()))
                         .collect();
                     vars.extend(extra.clone());
-                    vars.insert("address".into(), address);
-                    if let Some(u) = user {
+                    vars.insert("address".into(), dest.address);
+                    if let Some(u) = dest.user {
                         vars.insert("user".into(), u);
                     }
-                    if let Some(p) = port {
-                        vars.insert("port".into(), p);
+                    if let Some(p) = dest.port {
+                        vars.insert("port".into(), p.to_string());
                     }
                     let target = target_from_vars(&spec, &vars, ssh_config.as_deref())
                         .map_err(|e| format!("host {spec}: {e}"))?;
@@ -137,6 +148,24 @@ impl TargetArgs {
         }
         Ok(out)
     }
+}
+
+/// Parses `-e KEY=VALUE` arguments (the value may hold `=`).
+pub fn parse_extra(args: &[String]) -> Result<BTreeMap<String, String>, FlagError> {
+    let mut out = BTreeMap::new();
+    for arg in args {
+        let Some((k, v)) = arg.split_once('=') else {
+            return Err(FlagError::NotKeyValue { arg: arg.clone() });
+        };
+        let bad = |source| FlagError::Extra {
+            arg: arg.clone(),
+            source,
+        };
+        let key = connection::key(k.trim()).map_err(bad)?;
+        connection::check_value(key, v).map_err(bad)?;
+        out.insert(key.to_string(), v.to_string());
+    }
+    Ok(out)
 }
 
 /// How a run over many hosts goes: shared by `run` (with targets) and the batch commands.
@@ -168,13 +197,12 @@ impl FanFlags {
     }
 
     pub fn timeout(&self) -> Result<Option<Duration>, String> {
-        match self.timeout {
-            Some(s) if !(s > 0.0 && s.is_finite()) => {
-                Err("--timeout must be a positive number of seconds".into())
-            }
-            Some(s) => Ok(Some(Duration::from_secs_f64(s))),
-            None => Ok(None),
-        }
+        self.timeout
+            .map(|value| {
+                connection::bounded_seconds(value, MAX_TIMEOUT_SECS)
+                    .ok_or_else(|| FlagError::Timeout { value }.to_string())
+            })
+            .transpose()
     }
 
     /// `--forks`, capped by the connections the open-files limit allows (raised first).

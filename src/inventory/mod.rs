@@ -13,19 +13,34 @@
 //! groups = db
 //! ```
 //!
-//! rust-ini reads the values (escapes and quotes off, so `C:\temp\new` stays as written); a
-//! line scan beforehand gives every error its file and line and rejects what rust-ini would
-//! silently accept: a line without `=` (rust-ini glues it to the next key), duplicate sections
-//! or keys, unknown section kinds. Knows nothing of Lua.
+//! [`lines`] scans the text (every error with its file and line), [`connection`] checks the
+//! connection values, this module builds the model: groups (a group named only by hosts'
+//! `groups =` exists, as in Ansible), their graph (no cycles) and each host's resolution.
+//! Indexes built once keep resolving 100,000 hosts or a 3,000-deep `children` chain linear.
+//! Knows nothing of Lua.
 
+pub mod connection;
+mod lines;
 pub mod nodeset;
 pub mod select;
+mod target;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+#[cfg(test)]
+mod proptests;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::ssh::{HostKeyPolicy, Secret, Target};
+use crate::ssh::Target;
+
+pub use connection::ConnectionError;
+use lines::Kind;
+pub use nodeset::NodeSetError;
+pub use target::{TargetError, default_target, target_at, target_from_vars};
+
+/// Most hosts one inventory may hold (each node set is bounded by
+/// [`nodeset::MAX_EXPANSION`]; this bounds many of them).
+pub const MAX_INVENTORY_HOSTS: usize = 1_000_000;
 
 /// Why an inventory could not be used: always names the file, and the line when there is one.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +50,24 @@ pub enum InventoryError {
         file: String,
         line: usize,
         cause: String,
+    },
+    #[error("{file}:{line}: {source}")]
+    Connection {
+        file: String,
+        line: usize,
+        source: ConnectionError,
+    },
+    #[error("{file}:{line}: {source}")]
+    NodeSet {
+        file: String,
+        line: usize,
+        source: NodeSetError,
+    },
+    #[error("{file}: host {host}: {source}")]
+    Host {
+        file: String,
+        host: String,
+        source: TargetError,
     },
     #[error("{file}: {cause}")]
     File { file: String, cause: String },
@@ -83,6 +116,14 @@ pub struct Inventory {
     pub hosts: Vec<String>,
     /// Whether any section sets `password`.
     pub has_passwords: bool,
+    /// The names of `hosts`, for lookups.
+    host_set: HashSet<String>,
+    /// Host → the groups that list it directly.
+    memberships: HashMap<String, Vec<String>>,
+    /// Group → the groups that list it in `children`.
+    parents: HashMap<String, Vec<String>>,
+    /// Group → the longest chain of parents above it (variables apply parent first).
+    depth: HashMap<String, usize>,
 }
 
 /// A host with everything resolved: groups, variables by precedence, and how to connect.
@@ -96,20 +137,6 @@ pub struct ResolvedHost {
     pub target: Target,
 }
 
-/// Which section a line belongs to, as written in its header.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Kind {
-    Defaults,
-    Group(String),
-    Host(String),
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-[],@:".contains(c))
-}
-
 fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -119,10 +146,11 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 /// "did you mean" candidates: names within a small edit distance, or sharing a prefix.
+/// Names far longer or shorter than `wanted` are skipped unmeasured, so a huge inventory or
+/// a huge typo stays fast.
 pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a String>) -> String {
     // Optimal string alignment distance: a swap of two neighbours counts as one edit.
-    fn distance(a: &str, b: &str) -> usize {
-        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    fn distance(a: &[char], b: &[char]) -> usize {
         let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
         for (i, row) in d.iter_mut().enumerate() {
             row[0] = i;
@@ -143,16 +171,46 @@ pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a String
         }
         d[a.len()][b.len()]
     }
-    let mut best: Vec<(usize, &String)> = known
-        .into_iter()
-        .map(|k| (distance(wanted, k), k))
-        .filter(|(d, k)| *d <= 2.max(wanted.len() / 3) || k.starts_with(wanted))
-        .collect();
-    best.sort();
-    match best.first() {
-        Some((_, k)) => format!(" (did you mean \"{k}\"?)"),
+    const LONGEST: usize = 64;
+    if wanted.is_empty() || wanted.len() > LONGEST {
+        return String::new();
+    }
+    let w: Vec<char> = wanted.chars().collect();
+    let limit = 2.max(w.len() / 3);
+    let mut best: Option<(usize, &String)> = None;
+    for k in known {
+        let d = if k.starts_with(wanted) {
+            0
+        } else if k.len() > LONGEST || k.chars().count().abs_diff(w.len()) > limit {
+            continue;
+        } else {
+            let kc: Vec<char> = k.chars().collect();
+            let d = distance(&w, &kc);
+            if d > limit {
+                continue;
+            }
+            d
+        };
+        if best.is_none_or(|(bd, bk)| (d, k) < (bd, bk)) {
+            best = Some((d, k));
+        }
+    }
+    match best {
+        Some((_, k)) => format!(" (did you mean \"{}\"?)", nodeset::shown(k)),
         None => String::new(),
     }
+}
+
+/// An inventory host name: the characters of a section name, and one safe path component.
+fn check_host_name(name: &str) -> Result<(), ConnectionError> {
+    connection::host_name(name)?;
+    if !lines::valid_name(name) {
+        return Err(ConnectionError::HostName {
+            name: nodeset::shown(name),
+            reason: "has characters other than letters, digits and _ . - @ :",
+        });
+    }
+    Ok(())
 }
 
 impl Inventory {
@@ -192,171 +250,45 @@ impl Inventory {
         Ok(inv)
     }
 
-    /// Parses inventory text; `file` names it in errors.
+    /// An inventory with no hosts (no file was named and none exists), named `file` in errors.
+    pub fn empty(file: &Path) -> Inventory {
+        Inventory {
+            file: file.to_path_buf(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether `name` is a host of this inventory.
+    pub fn has_host(&self, name: &str) -> bool {
+        self.host_set.contains(name)
+    }
+
+    /// Parses inventory text; `file` names it in errors. A UTF-8 byte order mark at the start
+    /// is skipped (editors on Windows write one).
     pub fn parse(text: &str, file: &Path) -> Result<Inventory, InventoryError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let fname = file.display().to_string();
         let at = |line: usize, cause: String| InventoryError::At {
             file: fname.clone(),
             line,
             cause,
         };
-        // 1. The line scan: headers, keys, duplicates, each with its line.
-        let mut sections: Vec<(Kind, Section)> = Vec::new();
-        let mut seen: HashMap<Kind, usize> = HashMap::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = i + 1;
-            let t = raw.trim();
-            if t.is_empty() || t.starts_with(';') || t.starts_with('#') {
-                continue;
-            }
-            if let Some(rest) = t.strip_prefix('[') {
-                let inner = rest
-                    .split_once(']')
-                    .map(|(h, tail)| (h, tail.trim()))
-                    .ok_or_else(|| at(line, format!("section header \"{t}\" lacks ']'")))?;
-                if !inner.1.is_empty() && !inner.1.starts_with(';') && !inner.1.starts_with('#') {
-                    return Err(at(
-                        line,
-                        format!("unexpected text after the section header: \"{}\"", inner.1),
-                    ));
-                }
-                let words: Vec<&str> = inner.0.split_whitespace().collect();
-                let kind = match words.as_slice() {
-                    ["defaults"] => Kind::Defaults,
-                    ["group", name] if valid_name(name) => Kind::Group(name.to_string()),
-                    ["host", name] if valid_name(name) => Kind::Host(name.to_string()),
-                    ["group" | "host", ..] => {
-                        return Err(at(
-                            line,
-                            format!(
-                                "bad section header [{}]: expected one name after \"{}\"",
-                                inner.0, words[0]
-                            ),
-                        ));
-                    }
-                    _ => {
-                        return Err(at(
-                            line,
-                            format!(
-                                "unknown section [{}]: sections are [defaults], [group NAME] and [host NAME]",
-                                inner.0
-                            ),
-                        ));
-                    }
-                };
-                if let Some(first) = seen.get(&kind) {
-                    return Err(at(
-                        line,
-                        format!("duplicate section [{}] (first at line {first})", inner.0),
-                    ));
-                }
-                seen.insert(kind.clone(), line);
-                sections.push((
-                    kind,
-                    Section {
-                        line,
-                        values: BTreeMap::new(),
-                    },
-                ));
-                continue;
-            }
-            let Some((key, _)) = t.split_once('=') else {
-                return Err(at(
-                    line,
-                    format!("\"{t}\" is not `key = value` (a host list goes in `hosts = a, b, c`)"),
-                ));
-            };
-            let key = key.trim();
-            if key.is_empty() || key.chars().any(char::is_whitespace) {
-                return Err(at(
-                    line,
-                    format!("bad key \"{key}\": keys are single words"),
-                ));
-            }
-            let Some((_, section)) = sections.last_mut() else {
-                return Err(at(
-                    line,
-                    format!(
-                        "key \"{key}\" is outside any section (start with [defaults], [group NAME] or [host NAME])"
-                    ),
-                ));
-            };
-            if let Some((_, first)) = section.values.get(key) {
-                return Err(at(
-                    line,
-                    format!("duplicate key \"{key}\" (first at line {first})"),
-                ));
-            }
-            section
-                .values
-                .insert(key.to_string(), (String::new(), line));
-        }
-        // 2. rust-ini reads the values.
-        let opts = ini::ParseOption {
-            enabled_quote: false,
-            enabled_escape: false,
-            ..Default::default()
+        let conn = |line: usize, source: ConnectionError| InventoryError::Connection {
+            file: fname.clone(),
+            line,
+            source,
         };
-        let parsed =
-            ini::Ini::load_from_str_opt(text, opts).map_err(|e| at(e.line, e.msg.to_string()))?;
-        let mut by_header: HashMap<String, &mut Section> = HashMap::new();
-        for (kind, section) in sections.iter_mut() {
-            let header = match kind {
-                Kind::Defaults => "defaults".to_string(),
-                Kind::Group(n) => format!("group {n}"),
-                Kind::Host(n) => format!("host {n}"),
-            };
-            by_header.insert(header, section);
-        }
-        for (name, props) in parsed.iter() {
-            let Some(name) = name else { continue };
-            let header = name.split_whitespace().collect::<Vec<_>>().join(" ");
-            let Some(section) = by_header.get_mut(&header) else {
-                continue;
-            };
-            for (k, v) in props.iter() {
-                if let Some(slot) = section.values.get_mut(k.trim()) {
-                    slot.0 = v.trim().to_string();
-                }
-            }
-        }
-        // 3. The model.
+        let sections = lines::scan(text, &fname)?;
         let mut inv = Inventory {
             file: file.to_path_buf(),
             ..Default::default()
         };
-        let mut known: BTreeSet<String> = BTreeSet::new();
-        let mut add_host = |inv: &mut Inventory, name: &str| {
-            if known.insert(name.to_string()) {
-                inv.hosts.push(name.to_string());
-            }
-        };
+        // Per group, its direct hosts as a set (a host listed twice is a member once).
+        let mut members: HashMap<String, HashSet<String>> = HashMap::new();
         for (kind, section) in sections {
             inv.has_passwords |= section.values.contains_key("password");
-            if let Some((v, line)) = section.values.get("port")
-                && v.parse::<u16>().map_or(true, |p| p == 0)
-            {
-                return Err(at(
-                    *line,
-                    format!("port \"{v}\" is not a port number (1-65535)"),
-                ));
-            }
-            if let Some((v, line)) = section.values.get("connect_timeout")
-                && v.parse::<f64>()
-                    .map_or(true, |s| !(s > 0.0 && s.is_finite()))
-            {
-                return Err(at(
-                    *line,
-                    format!("connect_timeout \"{v}\" is not a number of seconds"),
-                ));
-            }
-            if let Some((v, line)) = section.values.get("host_key_policy")
-                && !matches!(v.as_str(), "accept-new" | "strict" | "off")
-            {
-                return Err(at(
-                    *line,
-                    format!("host_key_policy \"{v}\" must be accept-new, strict or off"),
-                ));
+            for (key, (value, line)) in &section.values {
+                connection::check_value(key, value).map_err(|e| conn(*line, e))?;
             }
             match kind {
                 Kind::Defaults => {
@@ -379,12 +311,22 @@ impl Inventory {
                         ));
                     }
                     let mut hosts = Vec::new();
+                    let set = members.entry(name.clone()).or_default();
                     if let Some((list, line)) = section.values.get("hosts") {
                         for item in split_list_ranges(list) {
-                            let expanded = nodeset::expand(&item).map_err(|e| at(*line, e))?;
+                            let expanded = nodeset::expand(&item).map_err(|source| {
+                                InventoryError::NodeSet {
+                                    file: fname.clone(),
+                                    line: *line,
+                                    source,
+                                }
+                            })?;
                             for h in expanded {
-                                add_host(&mut inv, &h);
-                                hosts.push(h);
+                                check_host_name(&h).map_err(|e| conn(*line, e))?;
+                                inv.add_host(&h).map_err(|cause| at(*line, cause))?;
+                                if set.insert(h.clone()) {
+                                    hosts.push(h);
+                                }
                             }
                         }
                     }
@@ -412,143 +354,213 @@ impl Inventory {
                             ));
                         }
                     }
-                    add_host(&mut inv, &name);
+                    check_host_name(&name).map_err(|e| conn(section.line, e))?;
+                    inv.add_host(&name)
+                        .map_err(|cause| at(section.line, cause))?;
                     inv.host_sections.insert(name, section);
                 }
             }
         }
-        // Host sections' `groups =` add the host to those groups.
+        // Host sections' `groups =` add the host to those groups; a group named only there
+        // exists without a section of its own (as in Ansible).
         for (host, section) in &inv.host_sections {
-            if let Some((list, line)) = section.values.get("groups") {
-                for g in split_list(list) {
-                    let Some(group) = inv.groups.get_mut(&g) else {
-                        return Err(at(
-                            *line,
-                            format!(
-                                "host {host} names undefined group \"{g}\"{}",
-                                did_you_mean(&g, inv.groups.keys())
-                            ),
-                        ));
-                    };
-                    if !group.hosts.contains(host) {
-                        group.hosts.push(host.clone());
-                    }
+            let Some((list, line)) = section.values.get("groups") else {
+                continue;
+            };
+            for g in split_list(list) {
+                if !lines::valid_name(&g) {
+                    return Err(at(
+                        *line,
+                        format!(
+                            "host {host}: bad group name \"{}\" (letters, digits, _ . - @ :)",
+                            nodeset::shown(&g)
+                        ),
+                    ));
+                }
+                let group = inv.groups.entry(g.clone()).or_insert_with(|| Group {
+                    name: g.clone(),
+                    section: Section {
+                        line: *line,
+                        values: BTreeMap::new(),
+                    },
+                    ..Group::default()
+                });
+                if members.entry(g).or_default().insert(host.clone()) {
+                    group.hosts.push(host.clone());
                 }
             }
         }
-        // Children must exist, and the group graph must have no cycle.
-        for group in inv.groups.values() {
+        inv.check_children()?;
+        inv.index_graph();
+        Ok(inv)
+    }
+
+    fn add_host(&mut self, name: &str) -> Result<(), String> {
+        if self.host_set.insert(name.to_string()) {
+            if self.hosts.len() >= MAX_INVENTORY_HOSTS {
+                return Err(format!(
+                    "the inventory has more than {MAX_INVENTORY_HOSTS} hosts"
+                ));
+            }
+            self.hosts.push(name.to_string());
+        }
+        Ok(())
+    }
+
+    /// The line of `group`'s `children =` (or of its header).
+    fn children_line(&self, group: &Group) -> usize {
+        group
+            .section
+            .values
+            .get("children")
+            .map_or(group.section.line, |v| v.1)
+    }
+
+    /// Children must exist, and the group graph must have no cycle. One depth-first walk over
+    /// all groups, with an explicit stack (a 3,000-deep chain is not 3,000 Rust frames).
+    fn check_children(&self) -> Result<(), InventoryError> {
+        let at = |line: usize, cause: String| InventoryError::At {
+            file: self.file.display().to_string(),
+            line,
+            cause,
+        };
+        for group in self.groups.values() {
             for child in &group.children {
-                if !inv.groups.contains_key(child) {
-                    let line = group
-                        .section
-                        .values
-                        .get("children")
-                        .map_or(group.section.line, |v| v.1);
+                if !self.groups.contains_key(child) {
                     return Err(at(
-                        line,
+                        self.children_line(group),
                         format!(
                             "group {} has undefined child group \"{child}\"{}",
                             group.name,
-                            did_you_mean(child, inv.groups.keys())
+                            did_you_mean(child, self.groups.keys())
                         ),
                     ));
                 }
             }
         }
-        for name in inv.groups.keys() {
-            let mut path = vec![name.clone()];
-            if let Some(cycle) = inv.find_cycle(&mut path) {
-                let group = &inv.groups[name];
-                let line = group
-                    .section
-                    .values
-                    .get("children")
-                    .map_or(group.section.line, |v| v.1);
-                return Err(at(line, format!("group cycle: {}", cycle.join(" -> "))));
-            }
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Open,
+            Done,
         }
-        Ok(inv)
-    }
-
-    fn find_cycle(&self, path: &mut Vec<String>) -> Option<Vec<String>> {
-        let last = path.last().cloned()?;
-        for child in &self.groups.get(&last)?.children {
-            if path.first() == Some(child) {
-                let mut cycle = path.clone();
-                cycle.push(child.clone());
-                return Some(cycle);
-            }
-            if path.contains(child) {
+        let mut marks: HashMap<&str, Mark> = HashMap::new();
+        for root in self.groups.keys() {
+            if marks.contains_key(root.as_str()) {
                 continue;
             }
-            path.push(child.clone());
-            if let Some(c) = self.find_cycle(path) {
-                return Some(c);
+            // (group, index of its next child to visit)
+            let mut stack: Vec<(&str, usize)> = vec![(root, 0)];
+            marks.insert(root, Mark::Open);
+            while let Some((g, next)) = stack.last_mut() {
+                let children = &self.groups[*g].children;
+                let Some(child) = children.get(*next) else {
+                    marks.insert(g, Mark::Done);
+                    stack.pop();
+                    continue;
+                };
+                *next += 1;
+                match marks.get(child.as_str()) {
+                    Some(Mark::Done) => {}
+                    Some(Mark::Open) => {
+                        let from = stack.iter().position(|(s, _)| *s == child).unwrap_or(0);
+                        let mut cycle: Vec<&str> = stack[from..].iter().map(|(s, _)| *s).collect();
+                        cycle.push(child);
+                        let line = self.children_line(&self.groups[cycle[0]]);
+                        return Err(at(line, format!("group cycle: {}", cycle.join(" -> "))));
+                    }
+                    None => {
+                        marks.insert(child, Mark::Open);
+                        stack.push((child, 0));
+                    }
+                }
             }
-            path.pop();
         }
-        None
+        Ok(())
+    }
+
+    /// Builds the lookups `resolve` uses: each host's direct groups, each group's parents and
+    /// depth (in topological order: linear in groups and edges).
+    fn index_graph(&mut self) {
+        let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
+        let mut parents: HashMap<String, Vec<String>> = HashMap::new();
+        let mut pending: HashMap<&str, usize> = HashMap::new();
+        for g in self.groups.values() {
+            for h in &g.hosts {
+                memberships
+                    .entry(h.clone())
+                    .or_default()
+                    .push(g.name.clone());
+            }
+            for c in &g.children {
+                parents.entry(c.clone()).or_default().push(g.name.clone());
+                *pending.entry(c.as_str()).or_default() += 1;
+            }
+        }
+        let mut depth: HashMap<String, usize> = HashMap::new();
+        let mut ready: VecDeque<&str> = self
+            .groups
+            .keys()
+            .map(String::as_str)
+            .filter(|g| !pending.contains_key(g))
+            .collect();
+        while let Some(g) = ready.pop_front() {
+            let d = *depth.entry(g.to_string()).or_insert(0);
+            for c in &self.groups[g].children {
+                let cd = depth.entry(c.clone()).or_insert(0);
+                *cd = (*cd).max(d + 1);
+                if let Some(n) = pending.get_mut(c.as_str()) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.push_back(c);
+                    }
+                }
+            }
+        }
+        self.memberships = memberships;
+        self.parents = parents;
+        self.depth = depth;
     }
 
     /// Every host of `group`, through its children too, in inventory order.
     pub fn group_hosts(&self, group: &str) -> Vec<String> {
-        let mut members = BTreeSet::new();
-        let mut stack = vec![group.to_string()];
-        let mut visited = BTreeSet::new();
+        let mut members: HashSet<&str> = HashSet::new();
+        let mut stack = vec![group];
+        let mut visited: HashSet<&str> = HashSet::new();
         while let Some(g) = stack.pop() {
-            if !visited.insert(g.clone()) {
+            if !visited.insert(g) {
                 continue;
             }
-            if let Some(grp) = self.groups.get(&g) {
-                members.extend(grp.hosts.iter().cloned());
-                stack.extend(grp.children.iter().cloned());
+            if let Some(grp) = self.groups.get(g) {
+                members.extend(grp.hosts.iter().map(String::as_str));
+                stack.extend(grp.children.iter().map(String::as_str));
             }
         }
         self.hosts
             .iter()
-            .filter(|h| members.contains(*h))
+            .filter(|h| members.contains(h.as_str()))
             .cloned()
             .collect()
     }
 
-    /// The groups `host` belongs to, each with its depth below the top (a child is deeper
-    /// than its parent), so variables can be applied parent first.
+    /// The groups `host` belongs to, directly or through `children`, each with its depth
+    /// below the top (a child is deeper than its parent), parent first.
     fn groups_of(&self, host: &str) -> Vec<(usize, String)> {
-        let direct: Vec<&String> = self
-            .groups
-            .values()
-            .filter(|g| g.hosts.iter().any(|h| h == host))
-            .map(|g| &g.name)
-            .collect();
-        // depth of a group = longest chain of parents above it
-        fn depth(inv: &Inventory, g: &str, seen: &mut Vec<String>) -> usize {
-            if seen.iter().any(|s| s == g) {
-                return 0;
-            }
-            seen.push(g.to_string());
-            let d = inv
-                .groups
-                .values()
-                .filter(|p| p.children.iter().any(|c| c == g))
-                .map(|p| depth(inv, &p.name, seen) + 1)
-                .max()
-                .unwrap_or(0);
-            seen.pop();
-            d
-        }
-        let mut all: BTreeSet<String> = BTreeSet::new();
-        let mut stack: Vec<String> = direct.into_iter().cloned().collect();
+        let mut all: HashSet<&str> = HashSet::new();
+        let mut stack: Vec<&str> = self
+            .memberships
+            .get(host)
+            .map(|gs| gs.iter().map(String::as_str).collect())
+            .unwrap_or_default();
         while let Some(g) = stack.pop() {
-            if all.insert(g.clone()) {
-                for p in self.groups.values().filter(|p| p.children.contains(&g)) {
-                    stack.push(p.name.clone());
-                }
+            if all.insert(g)
+                && let Some(ps) = self.parents.get(g)
+            {
+                stack.extend(ps.iter().map(String::as_str));
             }
         }
         let mut out: Vec<(usize, String)> = all
             .into_iter()
-            .map(|g| (depth(self, &g, &mut Vec::new()), g))
+            .map(|g| (self.depth.get(g).copied().unwrap_or(0), g.to_string()))
             .collect();
         out.sort();
         out
@@ -582,11 +594,11 @@ impl Inventory {
         for (k, v) in extra {
             merged.insert(k.clone(), v.clone());
         }
-        let fname = self.file.display().to_string();
         let target =
-            target_from_vars(host, &merged, ssh_config).map_err(|cause| InventoryError::File {
-                file: fname.clone(),
-                cause: format!("host {host}: {cause}"),
+            target_from_vars(host, &merged, ssh_config).map_err(|source| InventoryError::Host {
+                file: self.file.display().to_string(),
+                host: host.to_string(),
+                source,
             })?;
         let vars = merged
             .into_iter()
@@ -604,7 +616,7 @@ impl Inventory {
 /// `hosts = web[01-03,05], db1`: commas inside brackets belong to the range.
 pub fn split_list_ranges(s: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut depth = 0;
+    let mut depth: usize = 0;
     let mut cur = String::new();
     for c in s.chars() {
         match c {
@@ -613,7 +625,7 @@ pub fn split_list_ranges(s: &str) -> Vec<String> {
                 cur.push(c)
             }
             ']' => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 cur.push(c)
             }
             ',' if depth == 0 => {
@@ -629,101 +641,6 @@ pub fn split_list_ranges(s: &str) -> Vec<String> {
         out.push(cur.trim().to_string());
     }
     out
-}
-
-fn home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"))
-}
-
-fn expand_tilde(p: &str) -> PathBuf {
-    match p.strip_prefix("~/") {
-        Some(rest) => home().join(rest),
-        None => PathBuf::from(p),
-    }
-}
-
-/// The connection target for `name` from merged variables, `~/.ssh/config` under them.
-pub fn target_from_vars(
-    name: &str,
-    vars: &BTreeMap<String, String>,
-    ssh_config: Option<&Path>,
-) -> Result<Target, String> {
-    let get = |k: &str| vars.get(k).filter(|v| !v.is_empty());
-    let mut t = Target {
-        name: name.to_string(),
-        address: get("address").cloned().unwrap_or_else(|| name.to_string()),
-        port: 22,
-        user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
-        password: None,
-        identity: None,
-        key_text: None,
-        passphrase: None,
-        known_hosts: home().join(".ssh/known_hosts"),
-        agent: None,
-        host_key_policy: HostKeyPolicy::AcceptNew,
-        proxy_jump: None,
-        connect_timeout: Duration::from_secs(10),
-    };
-    let explicit = crate::ssh::ssh_config::Explicit {
-        user: get("user").is_some(),
-        port: get("port").is_some(),
-        identity: get("identity").is_some(),
-        known_hosts: get("known_hosts").is_some(),
-        proxy_jump: get("proxy_jump").is_some(),
-    };
-    if let Some(path) = ssh_config {
-        crate::ssh::ssh_config::apply(&mut t, path, explicit).map_err(|e| e.to_string())?;
-    }
-    if let Some(p) = get("port") {
-        t.port = p
-            .parse()
-            .map_err(|_| format!("port \"{p}\" is not a port number"))?;
-    }
-    if let Some(u) = get("user") {
-        t.user = u.clone();
-    }
-    if let Some(p) = get("password") {
-        t.password = Some(Secret(p.clone()));
-    }
-    if let Some(var) = get("password_env") {
-        let value = std::env::var(var)
-            .map_err(|_| format!("password_env names {var}, which is not set"))?;
-        t.password = Some(Secret(value));
-    }
-    if let Some(i) = get("identity") {
-        t.identity = Some(expand_tilde(i));
-    }
-    if let Some(var) = get("identity_passphrase_env") {
-        let value = std::env::var(var)
-            .map_err(|_| format!("identity_passphrase_env names {var}, which is not set"))?;
-        t.passphrase = Some(Secret(value));
-    }
-    if let Some(k) = get("known_hosts") {
-        t.known_hosts = expand_tilde(k);
-    }
-    if let Some(s) = get("connect_timeout") {
-        let secs: f64 = s
-            .parse()
-            .map_err(|_| format!("connect_timeout \"{s}\" is not a number"))?;
-        t.connect_timeout = Duration::from_secs_f64(secs);
-    }
-    if let Some(p) = get("host_key_policy") {
-        t.host_key_policy = match p.as_str() {
-            "strict" => HostKeyPolicy::Strict,
-            "off" => HostKeyPolicy::Off,
-            _ => HostKeyPolicy::AcceptNew,
-        };
-    }
-    if let Some(j) = get("proxy_jump") {
-        let jump = Target::parse(j, &t).map_err(|e| e.to_string())?;
-        t.proxy_jump = Some(Box::new(Target {
-            proxy_jump: None,
-            ..jump
-        }));
-    }
-    Ok(t)
 }
 
 #[cfg(test)]
@@ -764,15 +681,68 @@ mod tests {
             ),
             (
                 "[host a]\nport = 70000\n",
-                "inv.ini:2: port \"70000\" is not a port number",
+                "inv.ini:2: bad port \"70000\": not a port number",
             ),
             (
                 "[group web]\nhosts = web[3-1]\n",
                 "inv.ini:2: range \"3-1\" in \"web[3-1]\" runs backwards",
             ),
             (
-                "[host a]\ngroups = nope\n",
-                "inv.ini:2: host a names undefined group \"nope\"",
+                "[host a]\nport = +22\n",
+                "inv.ini:2: bad port \"+22\": not a port number",
+            ),
+            (
+                "[host a]\nport = 0\n",
+                "inv.ini:2: bad port \"0\": not a port number",
+            ),
+            ("[host a]\naddress =\n", "inv.ini:2: address is empty"),
+            (
+                "[host a]\naddress = ; todo\n",
+                "inv.ini:2: address is empty",
+            ),
+            (
+                "[defaults]\nconnect_timeout = 1e20\n",
+                "inv.ini:2: connect_timeout \"1e20\" is not a number of seconds",
+            ),
+            (
+                "[group g]\nhost_key_policy = stirct\n",
+                "inv.ini:2: host_key_policy \"stirct\" must be accept-new, strict or off",
+            ),
+            (
+                "[host a]\nproxy_jump = j@jump:0\n",
+                "inv.ini:2: bad destination \"j@jump:0\": bad port \"0\"",
+            ),
+            (
+                "[host ..]\n",
+                "inv.ini:1: host name \"..\" is not a usable directory name",
+            ),
+            (
+                "[group g]\nhosts = a, .\n",
+                "inv.ini:2: host name \".\" is not a usable",
+            ),
+            (
+                "[host a]\npassword = Pw #x\n",
+                "inv.ini:2: the value of password holds \" #\" or \" ;\"",
+            ),
+            (
+                "[host a]\ndb_token = t0k ;x\n",
+                "inv.ini:2: the value of db_token holds",
+            ),
+            (
+                "[host a]\npassword = \"open\n",
+                "inv.ini:2: password: unterminated quote",
+            ),
+            (
+                "[group g]\nhosts = a[1-100]b[1-100]c[1-100]d[1-100]\n",
+                "inv.ini:2: \"a[1-100]b[1-100]c[1-100]d[1-100]\" expands to more than 100000 hosts",
+            ),
+            (
+                "[group g]\nchildren = nobody\n[host a]\ngroups = g, somebody\n",
+                "inv.ini:2: group g has undefined child group \"nobody\"",
+            ),
+            (
+                "[host a]\nbad\tkey = 1\n",
+                "inv.ini:2: bad key \"bad\tkey\"",
             ),
             ("[host a b]\n", "inv.ini:1: bad section header [host a b]"),
         ];
@@ -783,6 +753,76 @@ mod tests {
                 "for {text:?}\n got: {got}\nwant: {want}"
             );
         }
+    }
+
+    #[test]
+    fn groups_named_only_by_hosts_exist() {
+        // the README's example: no [group db] section
+        let inv = parse("[group prod]\nchildren = db\n[host db1]\ngroups = db\n").unwrap();
+        assert_eq!(inv.group_hosts("db"), vec!["db1"]);
+        assert_eq!(inv.group_hosts("prod"), vec!["db1"]);
+        let r = inv.resolve("db1", &BTreeMap::new(), None).unwrap();
+        assert_eq!(r.groups, vec!["prod", "db"]);
+    }
+
+    #[test]
+    fn bom_quotes_and_secrets() {
+        let inv = parse(
+            "\u{feff}[host a]\npassword = \"Pw #x ; y\"\nnote = \" kept \" ; comment\n\
+             password_env = A_PASS ; comments still allowed after variable names\n",
+        )
+        .unwrap();
+        let s = &inv.host_sections["a"];
+        assert_eq!(s.values["password"].0, "Pw #x ; y");
+        assert_eq!(s.values["note"].0, " kept ");
+        assert_eq!(s.values["password_env"].0, "A_PASS");
+        assert!(inv.has_passwords);
+    }
+
+    #[test]
+    fn deep_children_chains_are_linear() {
+        // g0 -> g1 -> ... -> g2999, a host at the bottom: once 60 s (exponential depth
+        // recursion); the bound is generous for a debug build.
+        let n = 3000;
+        let mut text = String::new();
+        for i in 0..n - 1 {
+            text.push_str(&format!(
+                "[group g{i}]\nchildren = g{}\nv{i} = {i}\n",
+                i + 1
+            ));
+        }
+        text.push_str(&format!(
+            "[group g{}]\nhosts = leaf\ncolour = deep\n",
+            n - 1
+        ));
+        let started = std::time::Instant::now();
+        let inv = parse(&text).unwrap();
+        let r = inv.resolve("leaf", &BTreeMap::new(), None).unwrap();
+        assert_eq!(r.groups.len(), n);
+        assert_eq!(r.vars["colour"], "deep");
+        assert_eq!(inv.group_hosts("g0"), vec!["leaf"]);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        // the same chain closed into a cycle is found, with the whole path
+        let cyclic = text.replace("hosts = leaf", "children = g0");
+        let err = parse(&cyclic).unwrap_err();
+        assert!(
+            err.starts_with("inv.ini:2: group cycle: g0 -> g1 -> "),
+            "{}",
+            &err[..80]
+        );
+        assert!(err.ends_with(&format!("g{} -> g0", n - 1)));
+    }
+
+    #[test]
+    fn variables_precede_by_depth_not_name() {
+        // z (top) > m > b (bottom): the bottom group's value wins, though "b" sorts first
+        let inv = parse(
+            "[group z]\nchildren = m\nv = top\n[group m]\nchildren = b\nv = mid\n\
+             [group b]\nhosts = h\nv = bottom\n",
+        )
+        .unwrap();
+        let r = inv.resolve("h", &BTreeMap::new(), None).unwrap();
+        assert_eq!(r.vars["v"], "bottom");
     }
 
     #[test]

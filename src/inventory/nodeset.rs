@@ -3,59 +3,193 @@
 
 use std::collections::BTreeMap;
 
-/// Expands every `[a-b,c]` range of `pattern` (several brackets give their product). Numbers
-/// keep the zero padding of the range's first bound (`[01-10]` gives `01`..`10`).
-pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
-    let Some(open) = pattern.find('[') else {
-        if pattern.contains(']') {
-            return Err(format!("unmatched ']' in \"{pattern}\""));
-        }
-        return Ok(vec![pattern.to_string()]);
-    };
-    let close = pattern[open..]
-        .find(']')
-        .map(|i| open + i)
-        .ok_or_else(|| format!("unmatched '[' in \"{pattern}\""))?;
-    let (prefix, body, rest) = (
-        &pattern[..open],
-        &pattern[open + 1..close],
-        &pattern[close + 1..],
-    );
-    if body.is_empty() {
-        return Err(format!("empty range [] in \"{pattern}\""));
+/// Most names one node set may expand to: a typo such as `a[1-1000]b[1-1000]` must be an
+/// error, not gigabytes of names.
+pub const MAX_EXPANSION: usize = 100_000;
+
+/// Longest name a node set may produce: a host name is a file name under `get`'s local
+/// directory, and file names stop at 255 bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Why a node set cannot be expanded; each names the pattern (shortened when huge).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeSetError {
+    #[error("unmatched '{bracket}' in \"{pattern}\"")]
+    Unmatched { bracket: char, pattern: String },
+    #[error("empty range [] in \"{pattern}\"")]
+    EmptyRange { pattern: String },
+    #[error("bad range \"{part}\" in \"{pattern}\" (expected N or N-M, digits)")]
+    BadRange { part: String, pattern: String },
+    #[error("range \"{part}\" in \"{pattern}\" runs backwards")]
+    Backwards { part: String, pattern: String },
+    #[error("\"{pattern}\" expands to more than {limit} hosts")]
+    TooMany { pattern: String, limit: usize },
+    #[error("\"{pattern}\" expands to names longer than {limit} bytes")]
+    NameTooLong { pattern: String, limit: usize },
+}
+
+/// `n` in decimal, zero-padded to `width` digits (by hand: a format width past u16 panics).
+pub(crate) fn padded(n: u64, width: usize) -> String {
+    let digits = n.to_string();
+    let mut out = "0".repeat(width.saturating_sub(digits.len()));
+    out.push_str(&digits);
+    out
+}
+
+/// A pattern for messages: whole when short, else its start and its length.
+pub(crate) fn shown(s: &str) -> String {
+    const KEEP: usize = 60;
+    if s.len() <= KEEP {
+        return s.to_string();
     }
-    let tails = expand(rest)?;
-    let mut out = Vec::new();
-    for part in body.split(',') {
-        let part = part.trim();
-        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
-        let bad = || format!("bad range \"{part}\" in \"{pattern}\" (expected N or N-M, digits)");
-        if lo.is_empty() || !lo.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        if hi.is_empty() || !hi.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let (a, b): (u64, u64) = (
-            lo.parse().map_err(|_| bad())?,
-            hi.parse().map_err(|_| bad())?,
-        );
-        if a > b {
-            return Err(format!("range \"{part}\" in \"{pattern}\" runs backwards"));
-        }
-        if b - a > 100_000 {
-            return Err(format!("range \"{part}\" in \"{pattern}\" is too large"));
-        }
-        let width = if lo.len() > 1 && lo.starts_with('0') {
-            lo.len()
-        } else {
-            0
+    let mut cut = KEEP;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}... ({} bytes)", &s[..cut], s.len())
+}
+
+/// One bracket's values: (first, last, zero-padded width) per comma-separated part.
+type Range = Vec<(u64, u64, usize)>;
+
+/// Cuts `pattern` into literal text and ranges, checking every range and the size of the
+/// product before anything is allocated for it.
+fn parse(pattern: &str) -> Result<(Vec<String>, Vec<Range>), NodeSetError> {
+    let p = || shown(pattern);
+    let mut texts = Vec::new();
+    let mut ranges = Vec::new();
+    let mut count: usize = 1;
+    let mut longest: usize = 0;
+    let mut rest = pattern;
+    loop {
+        let Some(open) = rest.find('[') else {
+            if rest.contains(']') {
+                return Err(NodeSetError::Unmatched {
+                    bracket: ']',
+                    pattern: p(),
+                });
+            }
+            if ranges.is_empty() {
+                // no bracket: the name is as written, whatever its length
+            } else if longest.saturating_add(rest.len()) > MAX_NAME_BYTES {
+                return Err(NodeSetError::NameTooLong {
+                    pattern: p(),
+                    limit: MAX_NAME_BYTES,
+                });
+            }
+            texts.push(rest.to_string());
+            break;
         };
-        for n in a..=b {
-            for tail in &tails {
-                out.push(format!("{prefix}{n:0width$}{tail}"));
+        if rest[..open].contains(']') {
+            return Err(NodeSetError::Unmatched {
+                bracket: ']',
+                pattern: p(),
+            });
+        }
+        let close =
+            rest[open..]
+                .find(']')
+                .map(|i| open + i)
+                .ok_or_else(|| NodeSetError::Unmatched {
+                    bracket: '[',
+                    pattern: p(),
+                })?;
+        let body = &rest[open + 1..close];
+        if body.is_empty() {
+            return Err(NodeSetError::EmptyRange { pattern: p() });
+        }
+        let mut range = Range::new();
+        let mut size: usize = 0;
+        for part in body.split(',') {
+            let part = part.trim();
+            let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+            let bad = || NodeSetError::BadRange {
+                part: shown(part),
+                pattern: p(),
+            };
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(lo) || !digits(hi) {
+                return Err(bad());
+            }
+            let (a, b): (u64, u64) = (
+                lo.parse().map_err(|_| bad())?,
+                hi.parse().map_err(|_| bad())?,
+            );
+            if a > b {
+                return Err(NodeSetError::Backwards {
+                    part: shown(part),
+                    pattern: p(),
+                });
+            }
+            let width = if lo.len() > 1 && lo.starts_with('0') {
+                lo.len()
+            } else {
+                0
+            };
+            // b - a + 1 cannot overflow usize past the limit check: compare before adding one.
+            let too_many = || NodeSetError::TooMany {
+                pattern: p(),
+                limit: MAX_EXPANSION,
+            };
+            let n = usize::try_from(b - a).map_err(|_| too_many())?;
+            if n >= MAX_EXPANSION {
+                return Err(too_many());
+            }
+            size = size
+                .checked_add(n + 1)
+                .filter(|s| *s <= MAX_EXPANSION)
+                .ok_or_else(too_many)?;
+            range.push((a, b, width));
+        }
+        let widest = range
+            .iter()
+            .map(|(_, b, w)| padded(*b, 0).len().max(*w))
+            .max()
+            .unwrap_or(0);
+        longest = longest.saturating_add(open).saturating_add(widest);
+        if longest > MAX_NAME_BYTES {
+            return Err(NodeSetError::NameTooLong {
+                pattern: p(),
+                limit: MAX_NAME_BYTES,
+            });
+        }
+        count = count
+            .checked_mul(size)
+            .filter(|c| *c <= MAX_EXPANSION)
+            .ok_or(NodeSetError::TooMany {
+                pattern: p(),
+                limit: MAX_EXPANSION,
+            })?;
+        texts.push(rest[..open].to_string());
+        ranges.push(range);
+        rest = &rest[close + 1..];
+    }
+    Ok((texts, ranges))
+}
+
+/// Expands every `[a-b,c]` range of `pattern` (several brackets give their product, at most
+/// [`MAX_EXPANSION`] names). Numbers keep the zero padding of the range's first bound (`[01-10]`
+/// gives `01`..`10`). Iterative, so any number of brackets is safe for the stack.
+pub fn expand(pattern: &str) -> Result<Vec<String>, NodeSetError> {
+    let (texts, ranges) = parse(pattern)?;
+    // texts[i] precedes ranges[i]; the last text follows the last range.
+    let mut out = vec![texts[0].clone()];
+    for (range, text) in ranges.iter().zip(&texts[1..]) {
+        let mut next = Vec::with_capacity(
+            out.len()
+                * range
+                    .iter()
+                    .map(|(a, b, _)| (b - a + 1) as usize)
+                    .sum::<usize>(),
+        );
+        for head in &out {
+            for &(a, b, width) in range {
+                for n in a..=b {
+                    next.push(format!("{head}{}{text}", padded(n, width)));
+                }
             }
         }
+        out = next;
     }
     Ok(out)
 }
@@ -115,14 +249,14 @@ pub fn fold(names: &[String]) -> String {
             groups.entry(key).or_default().push(m[v]);
         }
         for ((pre, suf), values) in groups {
-            let padded: std::collections::BTreeSet<usize> = values
+            let padded_widths: std::collections::BTreeSet<usize> = values
                 .iter()
                 .filter(|s| s.len() > 1 && s.starts_with('0'))
                 .map(|s| s.len())
                 .collect();
             let mut classes: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
             for s in &values {
-                let width = if padded.contains(&s.len()) {
+                let width = if padded_widths.contains(&s.len()) {
                     s.len()
                 } else {
                     0
@@ -136,7 +270,7 @@ pub fn fold(names: &[String]) -> String {
                 nums.sort_unstable();
                 nums.dedup();
                 if nums.len() == 1 {
-                    out.push(format!("{pre}{:0width$}{suf}", nums[0]));
+                    out.push(format!("{pre}{}{suf}", padded(nums[0], width)));
                     continue;
                 }
                 let mut parts = Vec::new();
@@ -147,9 +281,9 @@ pub fn fold(names: &[String]) -> String {
                         j += 1;
                     }
                     parts.push(if i == j {
-                        format!("{:0width$}", nums[i])
+                        padded(nums[i], width)
                     } else {
-                        format!("{:0width$}-{:0width$}", nums[i], nums[j])
+                        format!("{}-{}", padded(nums[i], width), padded(nums[j], width))
                     });
                     i = j + 1;
                 }
@@ -185,9 +319,11 @@ mod tests {
             names(&["r1n8", "r1n9", "r2n8", "r2n9"])
         );
         assert_eq!(expand("plain").unwrap(), names(&["plain"]));
-        assert!(expand("web[3-1]").unwrap_err().contains("backwards"));
-        assert!(expand("web[01-").unwrap_err().contains("unmatched '['"));
-        assert!(expand("web[a-b]").unwrap_err().contains("bad range"));
+        let err = |p: &str| expand(p).unwrap_err().to_string();
+        assert!(err("web[3-1]").contains("backwards"));
+        assert!(err("web[01-").contains("unmatched '['"));
+        assert!(err("web]1[").contains("unmatched ']'"));
+        assert!(err("web[a-b]").contains("bad range"));
     }
 
     #[test]

@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 use tokio::sync::OnceCell;
 
+use crate::inventory::connection;
+use crate::inventory::{default_target, target_at};
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
 use crate::ssh::sftp::Sftp;
 use crate::ssh::ssh_config::{self, Explicit};
-use crate::ssh::{ExecOptions, HostKeyPolicy, Secret, Session, SshError, Target};
+use crate::ssh::{ExecOptions, Secret, Session, SshError, Target};
 
 /// A host reachable over SSH, with its lazily opened connection.
 pub struct Host {
@@ -34,36 +36,50 @@ pub(crate) fn lua_err(e: SshError) -> mlua::Error {
     mlua::Error::RuntimeError(e.to_string())
 }
 
-fn default_known_hosts() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"))
-        .join(".ssh/known_hosts")
+/// `ssh.connect: <cause>`, for connection values refused by [`connection`].
+fn connect_err(cause: impl std::fmt::Display) -> mlua::Error {
+    mlua::Error::RuntimeError(format!("ssh.connect: {cause}"))
 }
 
-fn default_user() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "root".into())
-}
-
-/// Parses `user@host:port` (user and port optional).
+/// Parses `user@host:port` (user and port optional), checked as `-H` and the inventory are.
 fn parse_target_str(spec: &str) -> mlua::Result<Target> {
-    let defaults = Target {
-        name: String::new(),
-        address: String::new(),
-        port: 22,
-        user: default_user(),
-        password: None,
-        identity: None,
-        key_text: None,
-        passphrase: None,
-        known_hosts: default_known_hosts(),
-        agent: None,
-        host_key_policy: HostKeyPolicy::AcceptNew,
-        proxy_jump: None,
-        connect_timeout: Duration::from_secs(10),
-    };
-    Target::parse(spec, &defaults)
-        .map_err(|e| mlua::Error::RuntimeError(format!("ssh.connect: {e}")))
+    let dest = connection::destination(spec).map_err(connect_err)?;
+    let t = target_at(dest, &default_target(""));
+    connection::host_name(&t.name).map_err(connect_err)?;
+    Ok(t)
+}
+
+/// A number of seconds (or its text) as a connect timeout.
+fn connect_timeout_value(v: &Value) -> mlua::Result<Duration> {
+    match v {
+        Value::Integer(i) => connection::connect_timeout_secs(*i as f64),
+        Value::Number(n) => connection::connect_timeout_secs(*n),
+        Value::String(s) => connection::connect_timeout(&s.to_str()?),
+        other => {
+            return Err(connect_err(format!(
+                "connect_timeout must be a number of seconds, got {}",
+                other.type_name()
+            )));
+        }
+    }
+    .map_err(connect_err)
+}
+
+/// A port number (or its digits).
+fn port_value(v: &Value) -> mlua::Result<u16> {
+    match v {
+        Value::Integer(i) => connection::port_number(*i),
+        Value::Number(n) if n.fract() == 0.0 => connection::port_number(*n as i64),
+        Value::Number(n) => Err(connection::ConnectionError::Port(n.to_string())),
+        Value::String(s) => connection::port(&s.to_str()?),
+        other => {
+            return Err(connect_err(format!(
+                "port must be a number, got {}",
+                other.type_name()
+            )));
+        }
+    }
+    .map_err(connect_err)
 }
 
 fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
@@ -92,15 +108,19 @@ fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
         .get::<Option<String>>("address")?
         .ok_or_else(|| mlua::Error::RuntimeError("ssh.connect: address is required".into()))?;
     let mut t = parse_target_str(&address)?;
-    if let Some(port) = spec.get::<Option<u16>>("port")? {
+    if let Some(v) = spec.get::<Option<Value>>("port")? {
+        let port = port_value(&v)?;
         t.port = port;
         t.name = format!("{}:{port}", t.address);
     }
     if let Some(user) = spec.get::<Option<String>>("user")? {
-        t.user = user;
+        t.user = connection::user(&user).map_err(connect_err)?.to_string();
     }
     if let Some(name) = spec.get::<Option<String>>("name")? {
-        t.name = name;
+        // the name is a directory name for get (LOCAL_DIR/<name>/)
+        t.name = connection::host_name(&name)
+            .map_err(connect_err)?
+            .to_string();
     }
     t.password = spec.get::<Option<String>>("password")?.map(Secret);
     t.key_text = spec.get::<Option<String>>("key")?.map(Secret);
@@ -147,18 +167,11 @@ fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
             )));
         }
     };
-    t.host_key_policy = match spec.get::<Option<String>>("host_key_policy")?.as_deref() {
-        None | Some("accept-new") => HostKeyPolicy::AcceptNew,
-        Some("strict") => HostKeyPolicy::Strict,
-        Some("off") => HostKeyPolicy::Off,
-        Some(other) => {
-            return Err(mlua::Error::RuntimeError(format!(
-                "ssh.connect: host_key_policy must be \"accept-new\", \"strict\" or \"off\", got \"{other}\""
-            )));
-        }
-    };
+    if let Some(p) = spec.get::<Option<String>>("host_key_policy")? {
+        t.host_key_policy = connection::host_key_policy(&p).map_err(connect_err)?;
+    }
     if let Some(v) = spec.get::<Option<Value>>("connect_timeout")? {
-        t.connect_timeout = seconds(&v, "ssh.connect connect_timeout")?;
+        t.connect_timeout = connect_timeout_value(&v)?;
     }
     Ok(t)
 }

@@ -1,0 +1,133 @@
+//! From a host's merged variables to its connection [`Target`]: the values are converted by
+//! [`connection`] (the same checks the inventory scan, `-e`, `-H` and `ssh.connect` use), and
+//! `~/.ssh/config` fills what none of them set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::connection::{self, ConnectionError, Destination};
+use crate::ssh::{HostKeyPolicy, Secret, Target};
+
+/// Why a host's variables give no target.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error("{key} names {var}, which is not set")]
+    UnsetEnv { key: &'static str, var: String },
+    #[error("{0}")]
+    SshConfig(String),
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+fn expand_tilde(p: &str) -> PathBuf {
+    match p.strip_prefix("~/") {
+        Some(rest) => home().join(rest),
+        None => PathBuf::from(p),
+    }
+}
+
+/// A target for `dest` over `base` (user and everything else from `base`); named `address`,
+/// or `address:port` when the port is not 22.
+pub fn target_at(dest: Destination, base: &Target) -> Target {
+    let port = dest.port.unwrap_or(22);
+    Target {
+        name: if port == 22 {
+            dest.address.clone()
+        } else {
+            format!("{}:{port}", dest.address)
+        },
+        address: dest.address,
+        port,
+        user: dest.user.unwrap_or_else(|| base.user.clone()),
+        proxy_jump: None,
+        ..base.clone()
+    }
+}
+
+/// The target a host gets when nothing sets its values.
+pub fn default_target(name: &str) -> Target {
+    Target {
+        name: name.to_string(),
+        address: name.to_string(),
+        port: 22,
+        user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        password: None,
+        identity: None,
+        key_text: None,
+        passphrase: None,
+        known_hosts: home().join(".ssh/known_hosts"),
+        agent: None,
+        host_key_policy: HostKeyPolicy::AcceptNew,
+        proxy_jump: None,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+/// The connection target for `name` from merged variables, `~/.ssh/config` under them. Empty
+/// values of path and variable-name keys mean unset; the others were refused when read.
+pub fn target_from_vars(
+    name: &str,
+    vars: &BTreeMap<String, String>,
+    ssh_config: Option<&Path>,
+) -> Result<Target, TargetError> {
+    let get = |k: &str| vars.get(k).filter(|v| !v.is_empty());
+    let mut t = default_target(name);
+    if let Some(a) = vars.get("address") {
+        t.address = connection::address(a)?.to_string();
+    }
+    let explicit = crate::ssh::ssh_config::Explicit {
+        user: get("user").is_some(),
+        port: get("port").is_some(),
+        identity: get("identity").is_some(),
+        known_hosts: get("known_hosts").is_some(),
+        proxy_jump: get("proxy_jump").is_some(),
+    };
+    if let Some(path) = ssh_config {
+        crate::ssh::ssh_config::apply(&mut t, path, explicit)
+            .map_err(|e| TargetError::SshConfig(e.to_string()))?;
+    }
+    if let Some(p) = vars.get("port") {
+        t.port = connection::port(p)?;
+    }
+    if let Some(u) = vars.get("user") {
+        t.user = connection::user(u)?.to_string();
+    }
+    if let Some(p) = get("password") {
+        t.password = Some(Secret(p.clone()));
+    }
+    let env = |key: &'static str, var: &String| {
+        std::env::var(var).map_err(|_| TargetError::UnsetEnv {
+            key,
+            var: var.clone(),
+        })
+    };
+    if let Some(var) = get("password_env") {
+        t.password = Some(Secret(env("password_env", var)?));
+    }
+    if let Some(i) = get("identity") {
+        t.identity = Some(expand_tilde(i));
+    }
+    if let Some(var) = get("identity_passphrase_env") {
+        t.passphrase = Some(Secret(env("identity_passphrase_env", var)?));
+    }
+    if let Some(k) = get("known_hosts") {
+        t.known_hosts = expand_tilde(k);
+    }
+    if let Some(s) = vars.get("connect_timeout") {
+        t.connect_timeout = connection::connect_timeout(s)?;
+    }
+    if let Some(p) = vars.get("host_key_policy") {
+        t.host_key_policy = connection::host_key_policy(p)?;
+    }
+    if let Some(j) = get("proxy_jump") {
+        t.proxy_jump = Some(Box::new(target_at(connection::destination(j)?, &t)));
+    }
+    Ok(t)
+}
