@@ -4,9 +4,10 @@
 //! or keys, unknown section kinds, keys with spaces, a secret cut short by an inline comment.
 //!
 //! Values: the text after the first `=`, trimmed. ` ;` or ` #` (after whitespace, or at the
-//! start of the value) begins a comment. A value that starts with `"` runs to the next `"`
-//! and keeps everything between verbatim (`;`, `#`, `=`, spaces, backslashes); only
-//! whitespace or a comment may follow the closing quote. There are no escapes.
+//! start of the value) begins a comment. A value that starts with `"` (or `'`) runs to the
+//! next `"` (or `'`) and keeps everything between verbatim (`;`, `#`, `=`, spaces,
+//! backslashes); only whitespace or a comment may follow the closing quote. There are no
+//! escapes. rust-ini then reads the same text, and must agree on every value.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,12 +51,13 @@ fn comment_start(v: &str) -> Option<usize> {
 
 fn value(raw: &str) -> Result<Value, String> {
     let v = raw.trim();
-    if let Some(inner) = v.strip_prefix('"') {
-        let Some(end) = inner.find('"') else {
-            return Err(
-                "unterminated quote: a value that starts with '\"' ends with '\"' on the same line"
-                    .into(),
-            );
+    // rust-ini takes single quotes as quotes too; so does the scan, so both read alike.
+    if let Some(quote) = v.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let inner = &v[1..];
+        let Some(end) = inner.find(quote) else {
+            return Err(format!(
+                "unterminated quote: a value that starts with {quote} ends with {quote} on the same line"
+            ));
         };
         let after = inner[end + 1..].trim_start();
         if !after.is_empty() && !after.starts_with([';', '#']) {
@@ -161,7 +163,73 @@ pub(super) fn scan(text: &str, file: &str) -> Result<Vec<(Kind, Section)>, Inven
         }
         section.values.insert(key.to_string(), (v.text, line));
     }
+    read_with_ini(text, file, &sections)?;
     Ok(sections)
+}
+
+/// The section name rust-ini sees for `kind`.
+fn ini_name(kind: &Kind) -> String {
+    match kind {
+        Kind::Defaults => "defaults".to_string(),
+        Kind::Group(n) => format!("group {n}"),
+        Kind::Host(n) => format!("host {n}"),
+    }
+}
+
+/// rust-ini reads the file too (escapes off: `C:\temp\new` stays as written), and must read
+/// every value as the scan did: where the two disagree the text is ambiguous, and the key's
+/// line says so rather than one reading winning silently.
+fn read_with_ini(
+    text: &str,
+    file: &str,
+    sections: &[(Kind, Section)],
+) -> Result<(), InventoryError> {
+    let at = |line: usize, cause: String| InventoryError::At {
+        file: file.to_string(),
+        line,
+        cause,
+    };
+    let opts = ini::ParseOption {
+        enabled_quote: true,
+        enabled_escape: false,
+        enabled_indented_mutiline_value: false,
+        enabled_preserve_key_leading_whitespace: false,
+    };
+    let parsed =
+        ini::Ini::load_from_str_opt(text, opts).map_err(|e| at(e.line, e.msg.to_string()))?;
+    let by_name: HashMap<String, &Section> =
+        sections.iter().map(|(k, s)| (ini_name(k), s)).collect();
+    for (name, props) in parsed.iter() {
+        let Some(name) = name else { continue };
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        let Some(section) = by_name.get(&name) else {
+            continue;
+        };
+        for (key, ini_value) in props.iter() {
+            let key = key.trim();
+            let Some((scanned, line)) = section.values.get(key) else {
+                return Err(at(
+                    section.line,
+                    format!(
+                        "[{name}]: key \"{}\" is read differently by the INI reader",
+                        shown(key)
+                    ),
+                ));
+            };
+            // rust-ini keeps a comment that starts right after `=` as the value; the scan
+            // reads that as empty (then `address = ; todo` says "address is empty").
+            let comment_only = scanned.is_empty() && ini_value.starts_with([';', '#']);
+            if ini_value != scanned && !comment_only {
+                return Err(at(
+                    *line,
+                    format!(
+                        "the value of {key} is ambiguous (quote it: {key} = \"...\", and put comments on their own line)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `[defaults]`, `[group NAME]` or `[host NAME]` (`rest` follows the `[`, `t` is the line).
@@ -219,5 +287,27 @@ mod tests {
         assert_eq!(v(" ; only a comment").unwrap(), ("".into(), true));
         assert!(v(" \"open").unwrap_err().contains("unterminated quote"));
         assert!(v(" \"a\" b").unwrap_err().contains("unexpected text"));
+        assert_eq!(v(" 'single' ; c").unwrap(), ("single".into(), true));
+    }
+
+    #[test]
+    fn rust_ini_must_read_values_as_the_scan_does() {
+        // rust-ini reads `"a"#b` as `a#b`; the scan as `a` and a comment: ambiguous.
+        let err = scan("[host a]\nnote = \"a\"#b\n", "inv.ini")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("inv.ini:2: the value of note is ambiguous"),
+            "{err}"
+        );
+        let sections = scan(
+            "[host a]\nnote = 'single' ; c\npath = C:\\temp\\new\n",
+            "inv.ini",
+        )
+        .unwrap();
+        let values = &sections[0].1.values;
+        assert_eq!(values["note"].0, "single");
+        assert_eq!(values["path"].0, "C:\\temp\\new");
     }
 }

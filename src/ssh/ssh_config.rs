@@ -1,7 +1,9 @@
 //! `~/.ssh/config`: HostName, User, Port, IdentityFile, UserKnownHostsFile and ProxyJump for a
 //! host alias. Values given explicitly (spec, inventory) win over the file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{SshError, Target};
 
@@ -20,6 +22,114 @@ pub fn user_config() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/config"))
 }
 
+/// A config file read once per process, with its `Host` patterns compiled once.
+///
+/// russh-config compiles every `Host` pattern into a regex on each lookup: resolving 100,000
+/// hosts took 3.5 s of the 4 s, where the same run without a config took 0.5 s. What a lookup
+/// returns depends only on which `Host` entries match the alias, so hosts are put into classes
+/// by that set (matched here with patterns compiled once, by the rules russh-config uses) and
+/// russh-config is asked once per class.
+struct ConfigFile {
+    text: String,
+    /// Per `Host` entry, in file order: its patterns and whether each is negated (`!pat`).
+    entries: Vec<Vec<(globset::GlobMatcher, bool)>>,
+    /// The settings for each set of matching entries, once russh-config gave them.
+    by_class: Mutex<HashMap<Vec<bool>, russh_config::HostConfig>>,
+}
+
+impl ConfigFile {
+    fn new(text: String) -> ConfigFile {
+        // The same tokens russh-config reads: a trimmed line, its first space-separated word
+        // `host` in any case, then patterns split on whitespace, `!` negating.
+        let entries = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(key, _)| key.eq_ignore_ascii_case("host"))
+            .map(|(_, patterns)| {
+                patterns
+                    .split_ascii_whitespace()
+                    .map(|p| match p.strip_prefix('!') {
+                        Some(p) => (p, true),
+                        None => (p, false),
+                    })
+                    .filter_map(|(p, negated)| {
+                        // russh-config: a pattern that does not compile never matches.
+                        globset::Glob::new(p)
+                            .ok()
+                            .map(|g| (g.compile_matcher(), negated))
+                    })
+                    .collect()
+            })
+            .collect();
+        ConfigFile {
+            text,
+            entries,
+            by_class: Mutex::default(),
+        }
+    }
+
+    /// Which entries apply to `alias`: a negated match excludes the entry, any other match
+    /// includes it.
+    fn class_of(&self, alias: &str) -> Vec<bool> {
+        self.entries
+            .iter()
+            .map(|patterns| {
+                let mut matched = false;
+                for (glob, negated) in patterns {
+                    if glob.is_match(alias) {
+                        if *negated {
+                            return false;
+                        }
+                        matched = true;
+                    }
+                }
+                matched
+            })
+            .collect()
+    }
+
+    /// The settings for `alias`.
+    fn lookup(&self, alias: &str) -> Result<russh_config::HostConfig, russh_config::Error> {
+        let class = self.class_of(alias);
+        if let Some(known) = self
+            .by_class
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&class)
+        {
+            return Ok(known.clone());
+        }
+        let hc = russh_config::parse(&self.text, alias)?.host_config;
+        self.by_class
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(class, hc.clone());
+        Ok(hc)
+    }
+}
+
+/// The config file at `path` (`None` when there is none), read once per process.
+fn read_config(path: &Path) -> std::io::Result<Option<Arc<ConfigFile>>> {
+    type Cache = Mutex<HashMap<PathBuf, Option<Arc<ConfigFile>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(known) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
+        return Ok(known.clone());
+    }
+    let file = match std::fs::read_to_string(path) {
+        Ok(t) => Some(Arc::new(ConfigFile::new(t))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(path.to_path_buf(), file.clone());
+    Ok(file)
+}
+
 /// Deepest ProxyJump chain followed.
 const MAX_JUMPS: usize = 8;
 
@@ -34,14 +144,15 @@ fn apply_depth(
     explicit: Explicit,
     depth: usize,
 ) -> Result<(), SshError> {
-    if !path.exists() {
+    let what = || format!("ssh config {}", path.display());
+    let Some(file) = read_config(path).map_err(|e| SshError::protocol(&target.name, &what(), e))?
+    else {
         return Ok(());
-    }
+    };
     let alias = target.address.clone();
-    let config = russh_config::parse_path(path, &alias).map_err(|e| {
-        SshError::protocol(&target.name, &format!("ssh config {}", path.display()), e)
-    })?;
-    let hc = config.host_config;
+    let hc = file
+        .lookup(&alias)
+        .map_err(|e| SshError::protocol(&target.name, &what(), e))?;
     if let Some(hostname) = hc.hostname {
         target.address = hostname;
     }
@@ -94,4 +205,33 @@ fn apply_depth(
         target.proxy_jump = via;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_by_class_match_russh_config() {
+        let text = "Host web* !web9\n  User deploy\n  Port 2200\n\
+                    Host web9 db?\n  HostName 10.0.0.9\n  IdentityFile /k/db\n\
+                    host *\n  User fallback\n  Port 22\n";
+        let file = ConfigFile::new(text.to_string());
+        for alias in ["web1", "web9", "web10", "db1", "db10", "other", "WEB1"] {
+            let ours = file.lookup(alias).expect("lookup");
+            let theirs = russh_config::parse(text, alias).expect("parse").host_config;
+            let key = |h: &russh_config::HostConfig| {
+                (
+                    h.user.clone(),
+                    h.port,
+                    h.hostname.clone(),
+                    h.identity_file.clone(),
+                )
+            };
+            assert_eq!(key(&ours), key(&theirs), "alias {alias}");
+        }
+        // web1 and web10 share a class: one russh-config lookup served both
+        assert_eq!(file.class_of("web1"), file.class_of("web10"));
+        assert_ne!(file.class_of("web1"), file.class_of("web9"));
+    }
 }
