@@ -2,6 +2,8 @@
 //! Knows nothing of Lua.
 
 pub mod cleanup;
+mod exec;
+mod host_key;
 pub mod limits;
 mod session;
 pub mod sftp;
@@ -12,10 +14,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub use self::session::{
-    CHANNELS_PER_CONNECTION, ExecOptions, ExecOutput, OutputSink, PrefixSink, Session, Stream,
-    shell_quote,
-};
+pub use self::exec::{ExecOptions, ExecOutput, OutputSink, PrefixSink, Stream, shell_quote};
+pub use self::session::{CHANNELS_PER_CONNECTION, Session};
 
 /// What to do with a server key that is not yet in known_hosts, or has changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

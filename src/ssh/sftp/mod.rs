@@ -37,7 +37,8 @@ use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpProtoError;
 use russh_sftp::protocol::{FileAttributes, FileType, Packet, StatusCode};
 
-use super::session::{ConnectionKeeper, OutputSink, Session};
+use super::OutputSink;
+use super::session::{ConnectionKeeper, Session};
 use super::{Secret, SshError};
 
 /// Bytes per SFTP read or write request, at most (OpenSSH's sftp-server limit is 255 KiB; a

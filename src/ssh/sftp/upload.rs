@@ -16,7 +16,7 @@ use super::{
     temp_name, token,
 };
 use crate::ssh::SshError;
-use crate::ssh::session::{ExecOptions, Session, shell_quote};
+use crate::ssh::{ExecOptions, Session, shell_quote};
 
 impl Sftp {
     /// Writes `data` into the open remote `handle` on the worker threads, reporting progress

@@ -1,0 +1,119 @@
+//! Host key checking for one handshake: known_hosts lookups by policy (accept-new records
+//! unknown keys, strict refuses them, changed keys are always refused with file:line).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use russh::client;
+use russh::keys::{HashAlg, PublicKey};
+
+use super::{HostKeyPolicy, SshError, Target};
+
+pub(super) struct Client {
+    pub(super) target: Target,
+    /// Why the host key was refused, for the error message.
+    pub(super) refusal: Arc<Mutex<Option<SshError>>>,
+}
+
+/// russh numbers known_hosts entries without counting `#` comment lines; this maps its number
+/// back to the line a user sees in an editor.
+fn file_line(path: &Path, russh_line: usize) -> usize {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return russh_line;
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#'))
+        .nth(russh_line.saturating_sub(1))
+        .map_or(russh_line, |(i, _)| i + 1)
+}
+
+impl Client {
+    fn verify(&self, key: &PublicKey) -> Result<bool, SshError> {
+        let t = &self.target;
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let key_type = key.algorithm().to_string();
+        let file = t.known_hosts.display().to_string();
+        if t.host_key_policy == HostKeyPolicy::Off {
+            eprintln!(
+                "drover: WARNING: host key checking is off for {}: {key_type} {fingerprint} accepted unverified",
+                t.name
+            );
+            return Ok(true);
+        }
+        // russh reads a known_hosts file it cannot open as empty: out of descriptors
+        // (EMFILE) or without permission, every key would look unknown ("add it to
+        // known_hosts" under strict, a duplicate entry under accept-new). Open it first.
+        let known = match std::fs::File::open(&t.known_hosts) {
+            Ok(_) => russh::keys::check_known_hosts_path(&t.address, t.port, key, &t.known_hosts),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => {
+                return Err(SshError::KnownHosts {
+                    host: t.name.clone(),
+                    file,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        match known {
+            Ok(true) => Ok(true),
+            Ok(false) if t.host_key_policy == HostKeyPolicy::AcceptNew => {
+                russh::keys::known_hosts::learn_known_hosts_path(
+                    &t.address,
+                    t.port,
+                    key,
+                    &t.known_hosts,
+                )
+                .map_err(|e| SshError::KnownHosts {
+                    host: t.name.clone(),
+                    file: file.clone(),
+                    reason: e.to_string(),
+                })?;
+                Ok(true)
+            }
+            Ok(false) => Err(SshError::HostKeyUnknown {
+                host: t.name.clone(),
+                key_type,
+                fingerprint,
+                file,
+            }),
+            Err(russh::keys::Error::KeyChanged { line }) => Err(SshError::HostKeyChanged {
+                host: t.name.clone(),
+                key_type,
+                fingerprint,
+                line: file_line(&t.known_hosts, line),
+                file,
+            }),
+            Err(e) => Err(SshError::KnownHosts {
+                host: t.name.clone(),
+                file,
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(SshError::protocol(
+                &self.target.name,
+                "host key",
+                "host certificates are not supported yet",
+            ));
+            return Ok(false);
+        };
+        match self.verify(key) {
+            Ok(ok) => Ok(ok),
+            Err(e) => {
+                *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                Ok(false)
+            }
+        }
+    }
+}
