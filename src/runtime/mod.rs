@@ -74,10 +74,15 @@ pub struct RuntimeOptions {
 /// Clean-ups (TERM to cancelled commands, temp files) a run waits for before it returns.
 const CLEANUP_WAIT: Duration = Duration::from_secs(5);
 
-/// Half the machine's memory, or `DROVER_LUA_MEMORY` (bytes, or with a K/M/G suffix).
+/// Half the machine's memory, or `DROVER_LUA_MEMORY` (bytes, or with a K/M/G suffix; `0`
+/// turns the limit off).
 pub fn default_memory_limit() -> Result<usize, LoadError> {
     if let Some(v) = std::env::var_os("DROVER_LUA_MEMORY") {
         let text = v.to_string_lossy();
+        if text.trim() == "0" {
+            // No limit (mlua's 0), for benchmarks.
+            return Ok(0);
+        }
         return parse_size(&text).ok_or_else(|| {
             LoadError::Setup(format!(
                 "DROVER_LUA_MEMORY={text}: expected a size such as 512M or 2G (at least 1M)"
