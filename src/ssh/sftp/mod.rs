@@ -62,7 +62,7 @@ const FILES_AT_ONCE: usize = 4;
 
 /// The SFTP session of one connection.
 pub struct Sftp {
-    raw: Arc<RawSftpSession>,
+    raw: Arc<SftpChannel>,
     host: String,
     posix_rename: bool,
     /// Bytes per read and per write request.
@@ -76,9 +76,22 @@ pub struct Sftp {
     connection: ConnectionKeeper,
 }
 
-impl Drop for Sftp {
+/// The SFTP channel, closed once nothing holds it any more: not the session alone, since a
+/// clean-up that a cancelled upload's drop guard spawned (removing its temp file) still needs
+/// the channel after the session was dropped.
+pub(super) struct SftpChannel(RawSftpSession);
+
+impl std::ops::Deref for SftpChannel {
+    type Target = RawSftpSession;
+
+    fn deref(&self) -> &RawSftpSession {
+        &self.0
+    }
+}
+
+impl Drop for SftpChannel {
     fn drop(&mut self) {
-        let _ = self.raw.close_session();
+        let _ = self.0.close_session();
     }
 }
 
@@ -365,7 +378,7 @@ impl Sftp {
             (read_chunk, write_chunk) = (cap(l.max_read_len), cap(l.max_write_len));
         }
         Ok(Sftp {
-            raw: Arc::new(raw),
+            raw: Arc::new(SftpChannel(raw)),
             host,
             posix_rename,
             read_chunk,

@@ -10,10 +10,9 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpProtoError;
 
-use super::{IN_FLIGHT, PROGRESS_EVERY, PROGRESS_MIN, is_eof};
+use super::{IN_FLIGHT, PROGRESS_EVERY, PROGRESS_MIN, SftpChannel, is_eof};
 use crate::ssh::{OutputSink, SshError};
 
 /// A remote file that reports size 0 (a pseudo-file such as `/proc/cpuinfo`) is read to its
@@ -198,7 +197,7 @@ fn read_chunk_at(f: &File, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
 
 /// Writes `data` at pipelined offsets to an open remote handle. Returns bytes sent.
 pub(super) async fn pump_up(
-    raw: Arc<RawSftpSession>,
+    raw: Arc<SftpChannel>,
     handle: String,
     data: Data,
     chunk_len: usize,
@@ -266,7 +265,7 @@ impl Sink {
 /// read one request at a time to its end, up to [`UNSIZED_MAX`] + 1 bytes so the caller can
 /// tell it went over. Returns the sink and the end of the data read.
 pub(super) async fn pump_down(
-    raw: Arc<RawSftpSession>,
+    raw: Arc<SftpChannel>,
     handle: String,
     size: u64,
     chunk_len: usize,

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use russh_sftp::client::RawSftpSession;
 
-use super::{FileKind, STALE_TEMP_AFTER, Sftp, join};
+use super::{FileKind, STALE_TEMP_AFTER, Sftp, SftpChannel, join};
 use crate::ssh::cleanup;
 use crate::ssh::session::ConnectionKeeper;
 
@@ -14,7 +13,7 @@ use crate::ssh::session::ConnectionKeeper;
 /// [`RemoteTemp::release`] on the success and error paths; only a dropped (cancelled) upload
 /// hands it to [`cleanup::spawn`], which the end of a run waits for.
 pub(super) struct RemoteTemp {
-    pub(super) raw: Arc<RawSftpSession>,
+    pub(super) raw: Arc<SftpChannel>,
     /// Keeps the connection open for a removal spawned from `drop`.
     pub(super) connection: ConnectionKeeper,
     pub(super) path: Option<String>,
