@@ -111,8 +111,14 @@ impl Runtime {
         let emit = {
             let renderer = Arc::clone(&renderer);
             lua.create_function(move |_, (name, text): (String, mlua::LuaString)| {
+                // Lines past MAX_LINE go out in pieces, as the output of commands does.
                 for line in text.as_bytes().split(|&b| b == b'\n') {
-                    renderer.line(&name, Stream::Stdout, line);
+                    if line.is_empty() {
+                        renderer.line(&name, Stream::Stdout, line);
+                    }
+                    for piece in line.chunks(crate::ssh::MAX_LINE) {
+                        renderer.line(&name, Stream::Stdout, piece);
+                    }
                 }
                 Ok(())
             })

@@ -89,10 +89,12 @@ impl OutputSink for PrefixSink {
 #[derive(Default)]
 struct LineSplitter {
     partial: Vec<u8>,
+    /// The line in progress was cut (a piece went out): its newline ends it, not an empty line.
+    cut: bool,
 }
 
 /// Bytes of one output line passed to a sink at most; longer lines arrive in pieces.
-const MAX_LINE: usize = 64 << 10;
+pub const MAX_LINE: usize = 64 << 10;
 
 impl LineSplitter {
     fn feed(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
@@ -103,19 +105,23 @@ impl LineSplitter {
                 Some(pos) => {
                     let line = &window[..pos];
                     if self.partial.is_empty() {
-                        emit(line.strip_suffix(b"\r").unwrap_or(line));
+                        if !(self.cut && line.is_empty()) {
+                            emit(line.strip_suffix(b"\r").unwrap_or(line));
+                        }
                     } else {
                         self.partial.extend_from_slice(line);
                         let whole = std::mem::take(&mut self.partial);
                         emit(whole.strip_suffix(b"\r").unwrap_or(&whole));
                     }
                     data = &data[pos + 1..];
+                    self.cut = false;
                 }
                 None => {
                     self.partial.extend_from_slice(window);
                     data = &data[window.len()..];
                     if self.partial.len() >= MAX_LINE {
                         emit(&std::mem::take(&mut self.partial));
+                        self.cut = true;
                     }
                 }
             }
@@ -366,6 +372,13 @@ mod tests {
                 b"last".to_vec()
             ]
         );
+    }
+
+    #[test]
+    fn a_cut_line_ends_at_its_newline_without_an_empty_line() {
+        let long = vec![b'x'; MAX_LINE];
+        let got = split(&[&long, b"\n", b"\nnext\n"]);
+        assert_eq!(got, vec![long.clone(), b"".to_vec(), b"next".to_vec()]);
     }
 
     #[test]

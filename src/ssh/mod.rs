@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub use self::exec::{ExecOptions, ExecOutput, OutputSink, PrefixSink, Stream, shell_quote};
+pub use self::exec::{
+    ExecOptions, ExecOutput, MAX_LINE, OutputSink, PrefixSink, Stream, shell_quote,
+};
 pub use self::session::{CHANNELS_PER_CONNECTION, Session};
 
 /// What to do with a server key that is not yet in known_hosts, or has changed.

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-
 use super::{FileKind, STALE_TEMP_AFTER, Sftp, SftpChannel, join};
 use crate::ssh::cleanup;
 use crate::ssh::session::ConnectionKeeper;
