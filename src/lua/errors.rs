@@ -167,6 +167,9 @@ fn string_message(message: &str, position: Option<&str>) -> String {
     }
 }
 
+/// Said of a task that ran out of Lua memory.
+const MEMORY_EXHAUSTED: &str = "the Lua memory limit was reached; DROVER_LUA_MEMORY sets it";
+
 /// What Lua's "error in error handling" means in practice: the error (almost always a stack
 /// overflow) left no room to run the handler that records it.
 const STACK_EXHAUSTED: &str = "stack overflow (error in error handling: no room was left to \
@@ -224,8 +227,16 @@ pub fn failure_without_handler(
         first_raised
     };
     let mut failure = capture(lua, raised, String::new(), None)?;
-    if !failure.report.contains("stack overflow") {
-        failure.report = format!("{} ({STACK_EXHAUSTED})", failure.report);
+    // Lua runs no message handler for a memory error either: that one is no stack overflow.
+    let note = if failure.report.contains("not enough memory") {
+        Some(MEMORY_EXHAUSTED)
+    } else if !failure.report.contains("stack overflow") {
+        Some(STACK_EXHAUSTED)
+    } else {
+        None
+    };
+    if let Some(note) = note {
+        failure.report = format!("{} ({note})", failure.report);
         if let Value::String(_) = failure.reraise {
             failure.reraise = Value::String(lua.create_string(&failure.report)?);
         }

@@ -29,6 +29,8 @@ check.eq(out:find("h02 | h02 survived", 1, true) ~= nil, true, out .. err)
 check.eq(err:find("== 2 hosts: 1 ok, 1 failed", 1, true) ~= nil, true, err)
 check.eq(err:find("failed h01: ", 1, true) ~= nil and err:find("not enough memory", 1, true) ~= nil, true, err)
 check.eq(err:find("memory allocation of", 1, true), nil, err)
+check.eq(err:find("the Lua memory limit was reached", 1, true) ~= nil, true, err)
+check.eq(err:find("stack overflow", 1, true), nil, err)
 
 -- a bad limit is a setup error before anything runs
 fx.write(dir .. "/noop.lua", "")
