@@ -2,14 +2,17 @@
 //! task's feet (Lua's own `os.exit` abandoned other hosts mid-command with their remote jobs
 //! running, and printed no summary).
 //!
-//! - In a per-host run (`drover run SCRIPT -g web`), `os.exit(code)` ends *that host's* script:
-//!   code 0 (or `true`, or none) makes the host `ok`, any other `failed`; other hosts go on.
+//! - In a per-host run (`drover run SCRIPT -g web`), `os.exit(code)` ends *that host's* script
+//!   (its root task, also when a task the script spawned calls it): code 0 (or `true`, or none)
+//!   makes the host `ok`, any other `failed`; other hosts go on.
 //! - Otherwise it ends the run: every task is cancelled (remote commands get TERM), and the
 //!   run's exit code is `code`.
 //!
 //! Either way the calling task stops at once: the call never returns, and `pcall` cannot catch
 //! it (the task is cancelled while suspended, so nothing after the call runs; `<close>`
-//! variables do run).
+//! variables do run). Where a task cannot suspend (inside a `table.sort` comparator or a
+//! `string.gsub` callback) it could not stop either: there `os.exit` raises an error instead
+//! and changes nothing.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -19,7 +22,7 @@ use mlua::{Lua, Table, Value};
 use tokio::sync::Notify;
 
 use crate::lua::ssh::Host;
-use crate::lua::task::current_task;
+use crate::lua::task::{TaskInner, current_task, ensure_can_suspend};
 
 /// The exits requested so far in one Lua VM.
 #[derive(Default)]
@@ -30,6 +33,8 @@ pub struct Exits {
     run: Cell<Option<i32>>,
     /// Hosts whose script called `os.exit`, with the code.
     hosts: RefCell<HashMap<String, i32>>,
+    /// Per host of a per-host run, the root task of its script (what `os.exit` ends).
+    host_tasks: RefCell<HashMap<String, Rc<TaskInner>>>,
     /// Woken when the run is asked to end.
     requested: Notify,
 }
@@ -52,8 +57,15 @@ impl Exits {
         self.run.take()
     }
 
-    /// The code `host`'s script exited with, if it called `os.exit`, and forgets it.
+    /// Records the root task of `host`'s script in a per-host run.
+    pub fn set_host_task(&self, host: &str, task: Rc<TaskInner>) {
+        self.host_tasks.borrow_mut().insert(host.to_string(), task);
+    }
+
+    /// The code `host`'s script exited with, if it called `os.exit`; forgets it and the
+    /// script's task (the host has ended).
     pub fn take_host_exit(&self, host: &str) -> Option<i32> {
+        self.host_tasks.borrow_mut().remove(host);
         self.hosts.borrow_mut().remove(host)
     }
 
@@ -102,6 +114,9 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     lua.set_app_data(Rc::new(Exits::default()));
     let os: Table = lua.globals().get("os")?;
     let exit = lua.create_async_function(|lua, (code, _close): (Value, Value)| async move {
+        // Where the task cannot suspend (a table.sort comparator, a gsub callback) it could
+        // not stop here either: refuse before anything is recorded.
+        ensure_can_suspend(&lua, "os.exit")?;
         let code = exit_code(&code)?;
         let exits = Exits::of(&lua)?;
         let task = current_task();
@@ -112,6 +127,10 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         };
         match host {
             Some(name) => {
+                // The whole script of the host ends, also when a task it spawned called this.
+                if let Some(root) = exits.host_tasks.borrow().get(&name) {
+                    root.cancel();
+                }
                 exits.hosts.borrow_mut().insert(name, code);
             }
             None => {

@@ -126,8 +126,13 @@ impl Runtime {
         };
         let started = {
             let renderer = Arc::clone(&renderer);
-            lua.create_function(move |_, h: AnyUserData| {
-                renderer.started(h.borrow::<Host>()?.name());
+            let exits = crate::lua::exit::Exits::of(lua).map_err(setup)?;
+            lua.create_function(move |_, (h, child): (AnyUserData, AnyUserData)| {
+                let host = h.borrow::<Host>()?;
+                renderer.started(host.name());
+                // os.exit anywhere in this host's script ends this task, the script's root.
+                let root = Rc::clone(&child.borrow::<crate::lua::task::TaskHandle>()?.0);
+                exits.set_host_task(host.name(), root);
                 Ok(())
             })
             .map_err(setup)?

@@ -2,7 +2,7 @@
 -- (chunk, hosts, opts, finished, emit, args, started): runs `chunk(args...)` once per host, each
 -- in its own task with that host current, at most opts.forks at once, in batches of opts.serial
 -- hosts when given (stopping once more than opts.max_fail percent have failed), each bounded
--- by opts.timeout seconds; reports every start through started(host) and every end through
+-- by opts.timeout seconds; reports every start through started(host, task) and every end through
 -- finished(host, outcome, error, elapsed).
 local chunk, hosts, opts, finished, emit, args, started = ...
 local task, ssh = task, ssh
@@ -165,7 +165,6 @@ local flush_mt = { __close = function(g) flush_host(g.name) end }
 
 local function run_host(h)
   local t0 = task.now()
-  started(h)
   -- however the host ends (even cancelled), its last partial line is shown before its end
   local flush <close> = setmetatable({ name = h.name }, flush_mt)
   running = running + 1
@@ -173,6 +172,8 @@ local function run_host(h)
   local child = task.spawn(function()
     return ssh.with(h, function(...) return chunk(...) end, unpack(args))
   end)
+  -- (the child runs at the first suspension, so this still comes before its output)
+  started(h, child)
   local outcome, err
   if task.join_all({ child }, opts.timeout) then
     local ok, e = pcall(child.join, child)

@@ -21,6 +21,30 @@ check.eq(out:find("h03 | h03 finished its script", 1, true) ~= nil, true, out)
 check.eq(err:find("== 3 hosts: 2 ok, 1 failed", 1, true) ~= nil, true, err)
 check.eq(err:find("failed h01: os.exit(3)", 1, true) ~= nil, true, err)
 
+-- os.exit in a task the host's script spawned ends the whole script of that host
+fx.write(dir .. "/spawned.lua", [[
+if host.name == "h01" then
+  task.spawn(function() os.exit(5) end)
+  task.sleep(0.5)
+  print("h01 continued: must not happen")
+end
+]])
+code, out, err = fx.drover(("run %s -i %s -g all"):format(fx.q(dir .. "/spawned.lua"), fx.q(inv)))
+check.eq(code, 1, out .. err)
+check.eq(out:find("must not happen", 1, true), nil, out)
+check.eq(err:find("failed h01: os.exit(5)", 1, true) ~= nil, true, err)
+check.eq(err:find("== 3 hosts: 2 ok, 1 failed", 1, true) ~= nil, true, err)
+
+-- where a task cannot suspend, os.exit raises a clear error and records nothing
+fx.write(dir .. "/gsub.lua", [[
+local ok, e = pcall(string.gsub, "a", "a", function() os.exit(7) end)
+assert(not ok and tostring(e):find("os.exit"), tostring(e))
+print("still here")
+]])
+code, out, err = fx.drover(("run %s"):format(fx.q(dir .. "/gsub.lua")))
+check.eq(code, 0, out .. err)
+check.eq(out, "still here\n", out .. err)
+
 -- all hosts exit 0: the run is ok
 fx.write(dir .. "/all_ok.lua", "os.exit(0)\nerror('not reached')\n")
 code, out, err = fx.drover(("run %s -i %s -g all"):format(fx.q(dir .. "/all_ok.lua"), fx.q(inv)))
