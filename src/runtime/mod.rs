@@ -74,7 +74,8 @@ pub struct RuntimeOptions {
 /// Clean-ups (TERM to cancelled commands, temp files) a run waits for before it returns.
 const CLEANUP_WAIT: Duration = Duration::from_secs(5);
 
-/// Half the machine's memory, or `DROVER_LUA_MEMORY` (bytes, or with a K/M/G suffix; `0`
+/// Half the memory this process may use (the machine's, or less under a cgroup limit or
+/// `RLIMIT_AS`), or `DROVER_LUA_MEMORY` (bytes, or with a K/M/G suffix; `0`
 /// turns the limit off).
 pub fn default_memory_limit() -> Result<usize, LoadError> {
     if let Some(v) = std::env::var_os("DROVER_LUA_MEMORY") {
@@ -96,11 +97,39 @@ pub fn default_memory_limit() -> Result<usize, LoadError> {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    let total = u64::try_from(pages)
+    let physical = u64::try_from(pages)
         .ok()
         .zip(u64::try_from(page).ok())
         .map_or(8 << 30, |(n, p)| n.saturating_mul(p));
+    // In a container the cgroup's limit (or an address-space rlimit) is what the process
+    // really has: past it the kernel kills the process with no clean-up at all.
+    let total = [Some(physical), cgroup_memory_max(), address_space_limit()]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(physical);
     Ok(usize::try_from(total / 2).unwrap_or(usize::MAX))
+}
+
+/// The cgroup v2 `memory.max` of this process's cgroup, when it sets one.
+fn cgroup_memory_max() -> Option<u64> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let max = std::fs::read_to_string(format!("/sys/fs/cgroup{}/memory.max", path.trim())).ok()?;
+    max.trim().parse().ok()
+}
+
+/// `RLIMIT_AS`, when one is set.
+fn address_space_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0 {
+        return None;
+    }
+    (lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
 }
 
 /// `512M`, `2G`, `1048576`, `64MiB`: a size in bytes, at least 1 MiB.

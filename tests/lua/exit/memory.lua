@@ -32,10 +32,21 @@ check.eq(err:find("memory allocation of", 1, true), nil, err)
 check.eq(err:find("the Lua memory limit was reached", 1, true) ~= nil, true, err)
 check.eq(err:find("stack overflow", 1, true), nil, err)
 
+-- the default limit follows what the process may really use (here an address-space rlimit,
+-- as a container's cgroup limit): a script past it fails cleanly instead of the process
+-- being killed or aborting
+fx.write(dir .. "/oom.lua", 'local t = {} for i = 1, 1e9 do t[i] = string.rep("y", 1 << 20) .. i end\n')
+p = assert(io.popen(("sh -c 'ulimit -v 1500000; exec \"$0\" run \"$1\"' %s %s 2>&1")
+  :format(fx.q(os.getenv("DROVER_EXE")), fx.q(dir .. "/oom.lua"))))
+local text = p:read("a")
+_, _, code = p:close()
+check.eq(code, 1, text)
+check.eq(text:find("the Lua memory limit was reached", 1, true) ~= nil, true, text)
+
 -- a bad limit is a setup error before anything runs
 fx.write(dir .. "/noop.lua", "")
 p = assert(io.popen(("DROVER_LUA_MEMORY=lots %s run %s 2>&1"):format(fx.q(os.getenv("DROVER_EXE")), fx.q(dir .. "/noop.lua"))))
-local text = p:read("a")
+text = p:read("a")
 _, _, code = p:close()
 check.eq(code, 2, text)
 check.eq(text:find("DROVER_LUA_MEMORY=lots: expected a size", 1, true) ~= nil, true, text)
