@@ -11,8 +11,10 @@
 //!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130 / 143 / 129). [`runtime::fanout`] runs
 //!   a script once per target host; [`runtime::batch`] runs exec / put / get on every host
 //!   without Lua; [`runtime::signals`] turns SIGINT / SIGTERM / SIGHUP into a clean stop.
-//! - [`inventory`]: the INI inventory (strict parsing through rust-ini with file:line errors,
-//!   node sets, variable precedence) and target selection (`-H`, `-g`, `-l` patterns).
+//! - [`inventory`]: the INI inventory (a strict line scan with file:line errors, cross-checked
+//!   by rust-ini; bounded node sets; the group graph; variable precedence), the one validation
+//!   path for connection values ([`inventory::connection`]: file, `-e`, `-H`, `ssh.connect`)
+//!   and target selection (`-H`, `-g`, `-l` narrowing patterns).
 //! - [`report`]: the one renderer of a run (live, gathered, JSON) and host outcomes.
 //! - [`lua`]: the Lua modules and their registry ([`lua::install`]):
 //!   - [`lua::task`]: the task core (tasks as `spawn_local`ed futures, handles, failures nobody
@@ -24,8 +26,9 @@
 //!   - [`lua::errors`]: error messages and tracebacks without internal frames;
 //!   - [`lua::exit`]: `os.exit` that ends a host's script or the run, never the process.
 //! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
-//!   `~/.ssh/config`, exec with options, channel caps, open-files limit), [`ssh::sftp`]
-//!   (one SFTP session per connection: atomic uploads, pipelined transfers, trees) and
+//!   `~/.ssh/config`, exec with options and TERM on cancel, channel caps, open-files limit),
+//!   [`ssh::sftp`] (one SFTP session per connection: atomic uploads, pipelined and bounded
+//!   transfers, trees, downloads confined below their directory by directory descriptors) and
 //!   [`ssh::cleanup`] (remote clean-ups of drop guards, drained before a run ends); no Lua.
 //!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`), and
 //!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts);

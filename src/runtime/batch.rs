@@ -232,8 +232,15 @@ pub fn run_batch(
             }
         }
         // Cancelled commands send TERM from their drop guards over connections that stay
-        // open until those requests went out: wait for them (bounded).
-        crate::ssh::cleanup::drain(Duration::from_secs(5)).await;
+        // open until those requests went out: wait for them (bounded); a signal meanwhile
+        // ends the process at once.
+        tokio::select! {
+            _ = crate::ssh::cleanup::drain(Duration::from_secs(5)) => {}
+            Some(signal) = signals.recv() => {
+                eprintln!("drover: aborted");
+                std::process::exit(signal.exit_code());
+            }
+        }
         stopped
     });
     let ends = renderer.finish();

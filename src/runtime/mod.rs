@@ -151,6 +151,12 @@ fn parse_size(text: &str) -> Option<usize> {
     usize::try_from(bytes).ok().filter(|b| *b >= 1 << 20)
 }
 
+/// The stop-signal watcher of one run: woken by the first signal; aborted when the run ends.
+struct SignalWatch {
+    wake: tokio::sync::oneshot::Receiver<()>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
 /// The Lua VM with drover's modules, and the tokio runtimes that drive it.
 pub struct Runtime {
     lua: Lua,
@@ -231,7 +237,7 @@ impl Runtime {
         &self,
         scheduler: &Rc<Scheduler>,
         first: &Arc<std::sync::Mutex<Option<StopSignal>>>,
-    ) -> Result<Option<tokio::sync::oneshot::Receiver<()>>, LoadError> {
+    ) -> Result<Option<SignalWatch>, LoadError> {
         if !self.options.handle_signals {
             return Ok(None);
         }
@@ -243,7 +249,7 @@ impl Runtime {
         let (woken, wake) = tokio::sync::oneshot::channel();
         let flag = Arc::clone(&scheduler.interrupted);
         let first = Arc::clone(first);
-        self.tokio.spawn(async move {
+        let watcher = self.tokio.spawn(async move {
             let Some(signal) = arrivals.recv().await else {
                 return;
             };
@@ -256,7 +262,7 @@ impl Runtime {
                 std::process::exit(again.exit_code());
             }
         });
-        Ok(Some(wake))
+        Ok(Some(SignalWatch { wake, watcher }))
     }
 
     fn run_function(
@@ -270,7 +276,7 @@ impl Runtime {
         // Installed before the script starts: an early signal must reach it, not the default
         // action (which kills the process and leaves every remote job running).
         let stopped_by: Arc<std::sync::Mutex<Option<StopSignal>>> = Arc::default();
-        let first_signal = self.watch_signals(&scheduler, &stopped_by)?;
+        let mut first_signal = self.watch_signals(&scheduler, &stopped_by)?;
         let local = tokio::task::LocalSet::new();
         let report = local.block_on(&self.tokio, async {
             let root = scheduler.spawn(chunk, args).map_err(setup)?;
@@ -284,9 +290,9 @@ impl Runtime {
                 std::future::pending::<()>().await
             };
             let signalled = async {
-                match first_signal {
-                    Some(rx) => {
-                        let _ = rx.await;
+                match first_signal.as_mut() {
+                    Some(w) => {
+                        let _ = (&mut w.wake).await;
                     }
                     None => std::future::pending().await,
                 }
@@ -328,6 +334,10 @@ impl Runtime {
             report.failures = failures;
             Ok::<_, LoadError>(report)
         })?;
+        // The run is over: a signal from now on is not this run's to handle.
+        if let Some(w) = first_signal {
+            w.watcher.abort();
+        }
         Ok(report)
     }
 }
