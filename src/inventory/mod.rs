@@ -13,7 +13,7 @@
 //! groups = db
 //! ```
 //!
-//! [`lines`] scans the text (every error with its file and line), [`connection`] checks the
+//! `lines.rs` scans the text (every error with its file and line), [`connection`] checks the
 //! connection values, this module builds the model: groups (a group named only by hosts'
 //! `groups =` exists, as in Ansible), their graph (no cycles) and each host's resolution.
 //! Indexes built once keep resolving 100,000 hosts or a 3,000-deep `children` chain linear.

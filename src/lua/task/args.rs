@@ -21,7 +21,7 @@ fn runtime_error(text: String) -> mlua::Error {
     mlua::Error::RuntimeError(text)
 }
 
-/// Parses a duration in seconds: a finite number from 0 to [`MAX_SECONDS`].
+/// Parses a duration in seconds: a finite number from 0 to `MAX_SECONDS` (a year).
 pub fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
     let secs = match value {
         Value::Integer(i) => *i as f64,

@@ -349,7 +349,7 @@ impl Sftp {
     /// `sftp.get`: a remote regular file (or, with `recursive`, a directory tree) to the
     /// local path `local`, the caller's own choice. A file whose `local` is an existing
     /// directory goes inside it (named after the remote path); a tree is mirrored into
-    /// `local`. Names the host sends are confined below `local` (see [`super::local`]).
+    /// `local`. Names the host sends are confined below `local` (see `sftp/local.rs`).
     pub async fn get(
         &self,
         remote: &str,

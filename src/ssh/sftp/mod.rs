@@ -12,7 +12,7 @@
 //!   (not on the Lua thread): large reads from disk, large SFTP requests.
 //! - Downloads write a local temp file beside the target and rename it into place. Every
 //!   local name below the destination is created through directory descriptors without
-//!   following symlinks ([`local`]), so nothing a host sends can write outside it.
+//!   following symlinks (`local.rs`), so nothing a host sends can write outside it.
 //! - Only regular files, directories and symlinks are transferred: devices, FIFOs and
 //!   sockets are refused on either side before a byte is read, and a file is read up to the
 //!   size it had when opened (so `/dev/zero` or a growing file cannot make a copy unbounded).
