@@ -152,6 +152,15 @@ pub(super) fn scan(text: &str, file: &str) -> Result<Vec<(Kind, Section)>, Inven
             ));
         }
         let v = value(rest).map_err(|cause| at(line, format!("{key}: {cause}")))?;
+        if rest.trim_end().ends_with('\\') || v.text.ends_with('\\') {
+            // rust-ini joins the next line to it, quoted or not.
+            return Err(at(
+                line,
+                format!(
+                    "the value of {key} ends with a backslash, which INI readers take as a line continuation: a value cannot end in one"
+                ),
+            ));
+        }
         if v.comment && !v.quoted && literal_secret(key) {
             // `password = Pw #x` must not quietly become `Pw`.
             return Err(at(
@@ -301,6 +310,16 @@ mod tests {
             err.starts_with("inv.ini:2: the value of note is ambiguous"),
             "{err}"
         );
+        for text in [
+            "[host a]\nidentity = /keys/my\\\nport = 22\n",
+            "[host a]\nidentity = \"/keys/my\\\"\n",
+        ] {
+            let err = scan(text, "inv.ini").map(|_| ()).unwrap_err().to_string();
+            assert!(
+                err.starts_with("inv.ini:2: the value of identity ends with a backslash"),
+                "{err}"
+            );
+        }
         let sections = scan(
             "[host a]\nnote = 'single' ; c\npath = C:\\temp\\new\n",
             "inv.ini",
