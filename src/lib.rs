@@ -4,13 +4,16 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: clap glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`) and the
-//!   shared target flags; the only user of clap and rpassword.
+//! - [`cli`]: clap glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
+//!   shared target flags, and the process: signals (SIGINT / SIGTERM / SIGHUP trigger the
+//!   run's `Stop`; a second one exits), the open-files limit, prompts, warnings on stderr,
+//!   exit codes; the only user of clap and rpassword, and the only code that prints.
 //! - [`runtime`]: the Lua VM on one thread in a tokio `LocalSet`, a multi-thread tokio runtime
 //!   beside it; loads scripts, runs the root task, waits for all tasks, maps the end to a
 //!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130 / 143 / 129). [`runtime::fanout`] runs
 //!   a script once per target host; [`runtime::batch`] runs exec / put / get on every host
-//!   without Lua; [`runtime::signals`] turns SIGINT / SIGTERM / SIGHUP into a clean stop.
+//!   without Lua; [`runtime::Stop`] is how a caller stops a run cleanly (the library installs
+//!   no signal handler, prints nothing and never exits the process).
 //! - [`inventory`]: the INI inventory (a strict line scan with file:line errors, cross-checked
 //!   by rust-ini; bounded node sets; the group graph; variable precedence), the one validation
 //!   path for connection values ([`inventory::connection`]: file, `-e`, `-H`, `ssh.connect`)
@@ -34,6 +37,8 @@
 //!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts);
 //!   [`lua::inventory`] gives controller scripts the inventory's hosts.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
 pub mod inventory;

@@ -98,7 +98,14 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
             sink: None,
         },
     };
-    match run_batch(hosts, op, opts, renderer) {
+    let stop = match super::signals::install() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("drover: cannot handle signals: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    match run_batch(hosts, op, opts, renderer, stop) {
         Ok(report) => report.exit_code(),
         Err(e) => {
             eprintln!("drover: cannot start: {e}");

@@ -1,9 +1,13 @@
 //! Command-line glue: clap parses, each subcommand turns flags into a plan, then calls the
 //! library. The only module that touches clap and rpassword (terminal prompts).
 
+// The one part of the crate that writes to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod batch;
 mod hosts;
 mod run;
+mod signals;
 mod targets;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +50,14 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // One socket per host: the soft open-files limit (often 1024) is lifted to the hard one
+    // before anything connects; `--forks` is capped by what it allows.
+    if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
+        eprintln!("drover: warning: cannot raise the open-files limit: {e}");
+    }
+    crate::ssh::set_warning_sink(std::sync::Arc::new(|text: &str| {
+        eprintln!("drover: {text}");
+    }));
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Hosts(args) => hosts::run(args),

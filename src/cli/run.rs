@@ -128,8 +128,15 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         None
     };
+    let stop = match super::signals::install() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("drover: cannot handle signals: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
     let runtime = match Runtime::new(RuntimeOptions {
-        handle_signals: true,
+        stop: Some(stop),
         timeout: run_timeout,
         memory_limit: None,
     }) {

@@ -76,7 +76,13 @@ impl TargetArgs {
     /// Loads the inventory (an empty one when there is no file and none was named).
     pub fn inventory(&self) -> Result<Inventory, String> {
         match Inventory::default_path(self.inventory.as_deref()) {
-            Some(path) => Inventory::load(&path).map_err(|e| e.to_string()),
+            Some(path) => {
+                let inv = Inventory::load(&path).map_err(|e| e.to_string())?;
+                if let Some(w) = inv.password_warning() {
+                    eprintln!("drover: {w}");
+                }
+                Ok(inv)
+            }
             None => Ok(Inventory::empty(std::path::Path::new("inventory.ini"))),
         }
     }

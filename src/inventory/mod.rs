@@ -228,27 +228,30 @@ impl Inventory {
         default.exists().then_some(default)
     }
 
-    /// Reads and checks `path`; warns on stderr when it holds passwords and others may read it.
+    /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
         let text = std::fs::read_to_string(path).map_err(|e| InventoryError::File {
             file: path.display().to_string(),
             cause: format!("cannot read: {e}"),
         })?;
-        let inv = Inventory::parse(&text, path)?;
-        if inv.has_passwords {
-            use std::os::unix::fs::PermissionsExt;
-            if let Ok(meta) = std::fs::metadata(path)
-                && meta.permissions().mode() & 0o077 != 0
-            {
-                eprintln!(
-                    "drover: warning: {} holds passwords and is readable by others (mode {:04o}); run: chmod 600 {}",
-                    path.display(),
-                    meta.permissions().mode() & 0o7777,
-                    path.display()
-                );
-            }
+        Inventory::parse(&text, path)
+    }
+
+    /// A warning for a person when the file holds passwords and others may read it.
+    pub fn password_warning(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        if !self.has_passwords {
+            return None;
         }
-        Ok(inv)
+        let mode = std::fs::metadata(&self.file).ok()?.permissions().mode();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "warning: {} holds passwords and is readable by others (mode {:04o}); run: chmod 600 {}",
+                self.file.display(),
+                mode & 0o7777,
+                self.file.display()
+            )
+        })
     }
 
     /// An inventory with no hosts (no file was named and none exists), named `file` in errors.

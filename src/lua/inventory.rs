@@ -49,6 +49,9 @@ fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
     let path = Inventory::default_path(source(lua).path.as_deref())
         .unwrap_or_else(|| PathBuf::from("inventory.ini"));
     let inv = Rc::new(Inventory::load(&path).map_err(|e| err(format!("inventory: {e}")))?);
+    if let Some(w) = inv.password_warning() {
+        crate::ssh::warn(&w);
+    }
     let _ = loaded.inventory.set(Rc::clone(&inv));
     Ok(inv)
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::stop::Stop;
 use crate::inventory::ResolvedHost;
 use crate::report::{HostEnd, HostsReport, Outcome, Renderer, StopSignal};
 use crate::ssh::sftp::{GetOptions, PutOptions, Source, Transfer};
@@ -136,26 +137,19 @@ async fn on_host(
     }
 }
 
-/// Runs `op` on every host; blocks until all are done (or a stop signal: SIGINT, SIGTERM,
-/// SIGHUP).
+/// Runs `op` on every host; blocks until all are done, or until `stop` is requested (then
+/// running hosts are cancelled and the rest never start).
 pub fn run_batch(
     hosts: Vec<ResolvedHost>,
     op: BatchOp,
     opts: BatchOptions,
     renderer: Arc<Renderer>,
+    stop: Arc<Stop>,
 ) -> std::io::Result<HostsReport> {
-    if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
-        eprintln!("drover: warning: cannot raise the open-files limit: {e}");
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("drover-io")
         .build()?;
-    // Installed before any host starts: an early signal must not meet the default action.
-    let mut signals = {
-        let _entered = rt.enter();
-        super::signals::listen()?
-    };
     let stopped = rt.block_on(async {
         let forks = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
         let op = Arc::new(op);
@@ -220,27 +214,15 @@ pub fn run_batch(
                         }
                     }
                 },
-                Some(signal) = signals.recv() => {
-                    if stopped.is_some() {
-                        eprintln!("drover: aborted");
-                        std::process::exit(signal.exit_code());
-                    }
-                    stopped = Some(signal);
-                    eprintln!("\n{}", super::signals::stopping_message(signal));
+                _ = stop.requested(), if stopped.is_none() => {
+                    stopped = stop.reason();
                     jobs.abort_all();
                 }
             }
         }
         // Cancelled commands send TERM from their drop guards over connections that stay
-        // open until those requests went out: wait for them (bounded); a signal meanwhile
-        // ends the process at once.
-        tokio::select! {
-            _ = crate::ssh::cleanup::drain(Duration::from_secs(5)) => {}
-            Some(signal) = signals.recv() => {
-                eprintln!("drover: aborted");
-                std::process::exit(signal.exit_code());
-            }
-        }
+        // open until those requests went out: wait for them (bounded).
+        crate::ssh::cleanup::drain(Duration::from_secs(5)).await;
         stopped
     });
     let ends = renderer.finish();

@@ -5,10 +5,9 @@
 pub mod batch;
 pub mod fanout;
 mod load;
-pub mod signals;
+pub mod stop;
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use std::time::Duration;
 use mlua::{Lua, MultiValue, Value};
 
 pub use self::load::LoadError;
-pub use self::signals::StopSignal;
+pub use self::stop::{Stop, StopSignal};
 use crate::lua::exit::Exits;
 use crate::lua::task::{Scheduler, TaskStatus};
 
@@ -61,9 +60,9 @@ impl RunReport {
 /// Options for a [`Runtime`].
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeOptions {
-    /// Handle SIGINT, SIGTERM and SIGHUP: the first stops the run cleanly (tasks cancelled,
-    /// remote commands sent TERM), a second one exits at once.
-    pub handle_signals: bool,
+    /// The caller's way to stop a run cleanly (tasks cancelled, remote commands sent TERM);
+    /// the CLI triggers it on SIGINT, SIGTERM and SIGHUP.
+    pub stop: Option<Arc<Stop>>,
     /// Past this, a run is stopped: its tasks are cancelled and it ends timed out.
     pub timeout: Option<Duration>,
     /// Bytes the Lua VM may allocate (a script past it gets a catchable "not enough memory"
@@ -151,12 +150,6 @@ fn parse_size(text: &str) -> Option<usize> {
     usize::try_from(bytes).ok().filter(|b| *b >= 1 << 20)
 }
 
-/// The stop-signal watcher of one run: woken by the first signal; aborted when the run ends.
-struct SignalWatch {
-    wake: tokio::sync::oneshot::Receiver<()>,
-    watcher: tokio::task::JoinHandle<()>,
-}
-
 /// The Lua VM with drover's modules, and the tokio runtimes that drive it.
 pub struct Runtime {
     lua: Lua,
@@ -166,11 +159,6 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Runtime, LoadError> {
-        // One socket per host: lift the soft open-files limit before any connection
-        // (`ssh.max_connections()` tells the cap it implies).
-        if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
-            eprintln!("drover: warning: cannot raise the open-files limit: {e}");
-        }
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("drover-io")
@@ -230,41 +218,6 @@ impl Runtime {
         self.run_function(chunk, MultiValue::new())
     }
 
-    /// Listens for stop signals on the I/O threads (so even a Lua thread that is busy sees
-    /// the first one through the interrupt flag); the first is recorded in `first` and wakes
-    /// the returned receiver, a second one ends the process at once.
-    fn watch_signals(
-        &self,
-        scheduler: &Rc<Scheduler>,
-        first: &Arc<std::sync::Mutex<Option<StopSignal>>>,
-    ) -> Result<Option<SignalWatch>, LoadError> {
-        if !self.options.handle_signals {
-            return Ok(None);
-        }
-        let mut arrivals = {
-            let _entered = self.tokio.enter();
-            signals::listen()
-                .map_err(|e| LoadError::Setup(format!("cannot handle signals: {e}")))?
-        };
-        let (woken, wake) = tokio::sync::oneshot::channel();
-        let flag = Arc::clone(&scheduler.interrupted);
-        let first = Arc::clone(first);
-        let watcher = self.tokio.spawn(async move {
-            let Some(signal) = arrivals.recv().await else {
-                return;
-            };
-            *first.lock().unwrap_or_else(|p| p.into_inner()) = Some(signal);
-            flag.store(true, Ordering::SeqCst);
-            eprintln!("{}", signals::stopping_message(signal));
-            let _ = woken.send(());
-            if let Some(again) = arrivals.recv().await {
-                eprintln!("drover: aborted");
-                std::process::exit(again.exit_code());
-            }
-        });
-        Ok(Some(SignalWatch { wake, watcher }))
-    }
-
     fn run_function(
         &self,
         chunk: mlua::Function,
@@ -273,10 +226,16 @@ impl Runtime {
         let setup = |e: mlua::Error| LoadError::Setup(e.to_string());
         let scheduler = Scheduler::of(&self.lua).map_err(setup)?;
         let exits = Exits::of(&self.lua).map_err(setup)?;
-        // Installed before the script starts: an early signal must reach it, not the default
-        // action (which kills the process and leaves every remote job running).
-        let stopped_by: Arc<std::sync::Mutex<Option<StopSignal>>> = Arc::default();
-        let mut first_signal = self.watch_signals(&scheduler, &stopped_by)?;
+        let stop = self.options.stop.clone().unwrap_or_default();
+        // Raised on the I/O threads, so even a task busy in Lua sees it through the interrupt
+        // flag (the preemption hook checks it).
+        let watcher = {
+            let (stop, flag) = (Arc::clone(&stop), Arc::clone(&scheduler.interrupted));
+            self.tokio.spawn(async move {
+                stop.requested().await;
+                flag.store(true, Ordering::SeqCst);
+            })
+        };
         let local = tokio::task::LocalSet::new();
         let report = local.block_on(&self.tokio, async {
             let root = scheduler.spawn(chunk, args).map_err(setup)?;
@@ -289,14 +248,6 @@ impl Runtime {
                 }
                 std::future::pending::<()>().await
             };
-            let signalled = async {
-                match first_signal.as_mut() {
-                    Some(w) => {
-                        let _ = (&mut w.wake).await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
             let time_limit = async {
                 match self.options.timeout {
                     Some(d) => tokio::time::sleep(d).await,
@@ -304,17 +255,17 @@ impl Runtime {
                 }
             };
             let mut report = RunReport::default();
-            let stop = tokio::select! {
+            let stopping = tokio::select! {
                 _ = scheduler.wait_idle() => false,
                 _ = root_failed => false,
-                _ = signalled => true,
+                _ = stop.requested() => true,
                 _ = exits.run_exit_requested() => true,
                 _ = time_limit => {
                     report.timed_out = self.options.timeout;
                     true
                 }
             };
-            if stop {
+            if stopping {
                 scheduler.cancel_all();
                 scheduler.wait_idle().await;
             }
@@ -322,7 +273,7 @@ impl Runtime {
             // let those reach the hosts before the connections close with the process.
             crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
             report.exit = exits.take_run_exit();
-            report.stopped = *stopped_by.lock().unwrap_or_else(|p| p.into_inner());
+            report.stopped = stop.reason();
             report.interrupted =
                 report.stopped.is_some() || scheduler.interrupted.load(Ordering::SeqCst);
             let mut failures: Vec<Failure> = scheduler
@@ -334,10 +285,7 @@ impl Runtime {
             report.failures = failures;
             Ok::<_, LoadError>(report)
         })?;
-        // The run is over: a signal from now on is not this run's to handle.
-        if let Some(w) = first_signal {
-            w.watcher.abort();
-        }
+        watcher.abort();
         Ok(report)
     }
 }

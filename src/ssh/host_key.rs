@@ -35,10 +35,10 @@ impl Client {
         let key_type = key.algorithm().to_string();
         let file = t.known_hosts.display().to_string();
         if t.host_key_policy == HostKeyPolicy::Off {
-            eprintln!(
-                "drover: WARNING: host key checking is off for {}: {key_type} {fingerprint} accepted unverified",
+            super::warn(&format!(
+                "WARNING: host key checking is off for {}: {key_type} {fingerprint} accepted unverified",
                 t.name
-            );
+            ));
             return Ok(true);
         }
         // russh reads a known_hosts file it cannot open as empty: out of descriptors

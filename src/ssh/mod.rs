@@ -40,6 +40,23 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Receives warnings for a person (host key checking turned off, a readable file of passwords).
+pub type WarningSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+static WARNINGS: OnceLock<WarningSink> = OnceLock::new();
+
+/// Installs where warnings go (the CLI: stderr). Without one they are dropped.
+pub fn set_warning_sink(sink: WarningSink) {
+    let _ = WARNINGS.set(sink);
+}
+
+/// Passes `text` to the installed warning sink.
+pub fn warn(text: &str) {
+    if let Some(sink) = WARNINGS.get() {
+        sink(text);
+    }
+}
+
 /// Asks a person for the passphrase of the key at the given path (None: no answer).
 pub type PassphrasePrompt = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
