@@ -23,12 +23,21 @@ pub(super) struct RemoteTemp {
 
 impl RemoteTemp {
     pub(super) fn new(sftp: &Sftp, path: &str, handle: &str) -> RemoteTemp {
+        let mut guard = RemoteTemp::dir(sftp, None);
+        guard.path = Some(path.to_string());
+        guard.handle = Some(handle.to_string());
+        guard
+    }
+
+    /// A guard of a staging directory (`None`: nothing yet), which learns what to remove
+    /// inside it as it is made.
+    pub(super) fn dir(sftp: &Sftp, dir: Option<&str>) -> RemoteTemp {
         RemoteTemp {
             raw: Arc::clone(&sftp.raw),
             connection: sftp.connection.clone(),
-            path: Some(path.to_string()),
-            handle: Some(handle.to_string()),
-            dir: None,
+            path: None,
+            handle: None,
+            dir: dir.map(str::to_string),
         }
     }
 

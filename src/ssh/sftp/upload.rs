@@ -167,13 +167,7 @@ impl Sftp {
             .mkdir(staging_dir.as_str(), dir_attrs)
             .await
             .map_err(|e| self.err("put", &staging_dir, e))?;
-        let mut guard = RemoteTemp {
-            raw: Arc::clone(&self.raw),
-            connection: self.connection.clone(),
-            path: None,
-            handle: None,
-            dir: Some(staging_dir.clone()),
-        };
+        let mut guard = RemoteTemp::dir(self, Some(&staging_dir));
         let result = self
             .stage_and_install(session, &mut guard, &staging_dir, data, dest, mode, opts)
             .await;
