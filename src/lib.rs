@@ -43,6 +43,17 @@
 pub mod cli;
 pub mod inventory;
 pub mod lua;
+pub mod nodeset;
 pub mod report;
 pub mod runtime;
 pub mod ssh;
+
+pub use report::{
+    ErrorReport, Event, EventSink, Failure, HostReport, JsonEvent, Mode, Outcome, RenderOptions,
+    Renderer, RunReport, Stream,
+};
+pub use runtime::batch::{BatchOp, BatchOptions};
+pub use runtime::fanout::FanoutOptions;
+pub use runtime::{
+    EvalError, EvalOptions, LoadError, Runtime, RuntimeBuilder, RuntimeError, Script,
+};

@@ -2,13 +2,12 @@
 //! `drover get [targets] REMOTE LOCAL_DIR`: one operation on every target host, no Lua.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
-use crate::report::Renderer;
-use crate::runtime::batch::{BatchOp, BatchOptions, run_batch};
+use crate::runtime::Runtime;
+use crate::runtime::batch::{BatchOp, BatchOptions};
 use crate::ssh::ExecOptions;
 use crate::ssh::sftp::{GetOptions, PutOptions};
 
@@ -80,10 +79,10 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
         }
     };
     let (forks, mode) = (flags.fan.forks(), flags.fan.mode());
-    let renderer = Arc::new(Renderer::new(mode, hosts.len()));
     let opts = BatchOptions {
-        forks,
+        forks: Some(forks),
         timeout,
+        cancel: None,
         exec: ExecOptions {
             sudo: flags.sudo,
             ..ExecOptions::default()
@@ -105,8 +104,22 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
             return super::EXIT_USAGE;
         }
     };
-    match run_batch(hosts, op, opts, renderer, stop) {
-        Ok(report) => report.exit_code(),
+    let runtime = match Runtime::builder()
+        .shared_event_sink(super::renderer(mode))
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drover: cannot start: {e}");
+            return 1;
+        }
+    };
+    let opts = BatchOptions {
+        cancel: Some(stop.token.clone()),
+        ..opts
+    };
+    match runtime.run_batch(hosts, op, opts) {
+        Ok(report) => super::exit_code(&report, &stop),
         Err(e) => {
             eprintln!("drover: cannot start: {e}");
             1

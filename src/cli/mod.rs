@@ -55,14 +55,42 @@ pub fn main() -> i32 {
     if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
         eprintln!("drover: warning: cannot raise the open-files limit: {e}");
     }
-    crate::ssh::set_warning_sink(std::sync::Arc::new(|text: &str| {
-        eprintln!("drover: {text}");
-    }));
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Hosts(args) => hosts::run(args),
         Command::Exec(args) => batch::exec(args),
         Command::Put(args) => batch::put(args),
         Command::Get(args) => batch::get(args),
+    }
+}
+
+/// The renderer for `mode` on this process's stdout and stderr: colour when stdout is a
+/// terminal and `NO_COLOR` is unset, a progress line when stderr is a terminal.
+fn renderer(mode: crate::report::Mode) -> std::sync::Arc<crate::report::Renderer> {
+    use std::io::IsTerminal;
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = crate::report::RenderOptions {
+        colour: std::io::stdout().is_terminal() && !no_colour,
+        progress: std::io::stderr().is_terminal(),
+    };
+    std::sync::Arc::new(crate::report::Renderer::new(
+        mode,
+        options,
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+    ))
+}
+
+/// The one exit-code mapping: 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP, the code given
+/// to `os.exit`, 1 when anything failed or timed out, else 0.
+fn exit_code(report: &crate::report::RunReport, stop: &signals::Stop) -> i32 {
+    if let Some(s) = stop.reason() {
+        s.exit_code()
+    } else if let Some(code) = report.exit {
+        code
+    } else if report.ok() {
+        0
+    } else {
+        1
     }
 }

@@ -7,9 +7,9 @@ use std::io::IsTerminal;
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
-use crate::report::{Mode, Renderer};
+use crate::report::Mode;
 use crate::runtime::fanout::FanoutOptions;
-use crate::runtime::{LoadError, Runtime, RuntimeOptions};
+use crate::runtime::{EvalOptions, LoadError, Runtime, Script};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -76,10 +76,11 @@ fn fanout_plan(args: &RunArgs, total: usize) -> Result<(FanoutOptions, Mode), St
     }
     Ok((
         FanoutOptions {
-            forks: args.fan.forks(),
+            forks: Some(args.fan.forks()),
             timeout,
             serial,
             max_fail,
+            eval: EvalOptions::default(),
         },
         args.fan.mode(),
     ))
@@ -135,50 +136,58 @@ pub fn run(args: RunArgs) -> i32 {
             return super::EXIT_USAGE;
         }
     };
-    let runtime = match Runtime::new(RuntimeOptions {
-        stop: Some(stop),
-        timeout: run_timeout,
-        memory_limit: None,
-    }) {
-        Ok(rt) => rt,
+    let script = match Script::from_file(&args.script) {
+        Ok(s) => s,
         Err(e) => return load_failed(&e),
     };
-    runtime
-        .lua()
-        .set_app_data(crate::lua::inventory::InventorySource {
-            path: args.targets.inventory.clone(),
-            extra,
-        });
-    if let Some((opts, mode)) = plan {
-        let renderer = std::sync::Arc::new(Renderer::new(mode, hosts.len()));
-        return match runtime.run_fanout(&args.script, &args.args, hosts, &opts, renderer) {
+    let mode = plan.as_ref().map_or(Mode::Live, |(_, mode)| *mode);
+    let mut builder = Runtime::builder()
+        .shared_event_sink(super::renderer(mode))
+        .extra_vars(extra);
+    if let Some(path) = &args.targets.inventory {
+        builder = builder.inventory_file(path);
+    }
+    let runtime = match builder.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drover: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    let eval = EvalOptions {
+        cancel: Some(stop.token.clone()),
+        timeout: run_timeout,
+    };
+    if let Some((opts, _)) = plan {
+        let opts = FanoutOptions { eval, ..opts };
+        return match runtime.run_fanout(&script, &args.args, hosts, &opts) {
             Ok(report) => {
                 for f in &report.failures {
-                    eprintln!("error: {f}");
+                    eprintln!("error: {}", f.error);
                 }
-                if let Some(s) = report.stopped {
+                if let Some(s) = stop.reason() {
                     eprintln!("drover: {}", s.describe());
                 }
-                report.exit_code()
+                super::exit_code(&report, &stop)
             }
             Err(e) => load_failed(&e),
         };
     }
-    let report = match runtime.run_script(&args.script, &args.args) {
+    let report = match runtime.run_script(&script, &args.args, &eval) {
         Ok(report) => report,
         Err(e) => return load_failed(&e),
     };
     for failure in &report.failures {
-        if failure.task_id == 1 {
-            eprintln!("error: {}", failure.report);
+        if failure.root {
+            eprintln!("error: {}", failure.error);
         } else {
             eprintln!(
                 "error in task {} (never joined): {}",
-                failure.task_id, failure.report
+                failure.task, failure.error
             );
         }
     }
-    if let Some(s) = report.stopped {
+    if let Some(s) = stop.reason() {
         eprintln!("drover: {}", s.describe());
     }
     if let Some(d) = report.timed_out {
@@ -187,7 +196,7 @@ pub fn run(args: RunArgs) -> i32 {
             d.as_secs_f64()
         );
     }
-    report.exit_code()
+    super::exit_code(&report, &stop)
 }
 
 fn load_failed(e: &LoadError) -> i32 {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::nodeset::{MAX_NAME_BYTES, shown};
+use crate::nodeset::{MAX_NAME_BYTES, shown};
 use crate::ssh::HostKeyPolicy;
 
 /// Longest `connect_timeout`: a day. Past that a typo (`1e20`) is likelier than intent, and

@@ -11,8 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::nodeset::shown;
 use super::{InventoryError, Section, connection};
+use crate::nodeset::shown;
 
 /// Which section a line belongs to, as written in its header.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -22,7 +22,7 @@
 pub mod connection;
 mod groups;
 mod lines;
-pub mod nodeset;
+
 pub mod select;
 mod target;
 
@@ -32,11 +32,12 @@ mod proptests;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::nodeset;
 use crate::ssh::Target;
 
+pub use crate::nodeset::NodeSetError;
 pub use connection::ConnectionError;
 use lines::Kind;
-pub use nodeset::NodeSetError;
 pub use target::{TargetError, default_target, target_at, target_from_vars};
 
 /// Most hosts one inventory may hold (each node set is bounded by

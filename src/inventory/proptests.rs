@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use super::nodeset::{self, MAX_EXPANSION, MAX_NAME_BYTES, NodeSetError};
 use super::select::{Chosen, TargetSpec, select};
 use super::{Inventory, connection, split_list_ranges};
+use crate::nodeset::{self, MAX_EXPANSION, MAX_NAME_BYTES, NodeSetError};
 
 /// Generous per-case bound: a slow case is a hang in the making.
 const CASE_TIME: Duration = Duration::from_secs(2);

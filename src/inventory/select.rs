@@ -10,8 +10,8 @@
 use std::collections::HashSet;
 
 use super::connection::{self, ConnectionError};
-use super::nodeset::{self, NodeSetError, shown};
 use super::{Inventory, did_you_mean};
+use crate::nodeset::{self, NodeSetError, shown};
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]

@@ -14,72 +14,9 @@
 //! `string.gsub` callback) it could not stop either: there `os.exit` raises an error instead
 //! and changes nothing.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::rc::Rc;
-
 use mlua::{Lua, Table, Value};
-use tokio::sync::Notify;
 
-use crate::lua::ssh::Host;
-use crate::lua::task::{TaskInner, current_task, ensure_can_suspend};
-
-/// The exits requested so far in one Lua VM.
-#[derive(Default)]
-pub struct Exits {
-    /// Set by the per-host driver: `os.exit` in a host's task ends that host only.
-    per_host: Cell<bool>,
-    /// The run's exit code, once a script asked to end the run.
-    run: Cell<Option<i32>>,
-    /// Hosts whose script called `os.exit`, with the code.
-    hosts: RefCell<HashMap<String, i32>>,
-    /// Per host of a per-host run, the root task of its script (what `os.exit` ends).
-    host_tasks: RefCell<HashMap<String, Rc<TaskInner>>>,
-    /// Woken when the run is asked to end.
-    requested: Notify,
-}
-
-impl Exits {
-    /// The exits of `lua` (installed by [`install`]).
-    pub fn of(lua: &Lua) -> mlua::Result<Rc<Exits>> {
-        lua.app_data_ref::<Rc<Exits>>()
-            .map(|e| Rc::clone(&e))
-            .ok_or_else(|| mlua::Error::RuntimeError("os.exit support is not installed".into()))
-    }
-
-    /// Makes `os.exit` end only the calling host's script (per-host runs).
-    pub fn set_per_host(&self, on: bool) {
-        self.per_host.set(on);
-    }
-
-    /// The code a script asked the run to end with, and forgets it.
-    pub fn take_run_exit(&self) -> Option<i32> {
-        self.run.take()
-    }
-
-    /// Records the root task of `host`'s script in a per-host run.
-    pub fn set_host_task(&self, host: &str, task: Rc<TaskInner>) {
-        self.host_tasks.borrow_mut().insert(host.to_string(), task);
-    }
-
-    /// The code `host`'s script exited with, if it called `os.exit`; forgets it and the
-    /// script's task (the host has ended).
-    pub fn take_host_exit(&self, host: &str) -> Option<i32> {
-        self.host_tasks.borrow_mut().remove(host);
-        self.hosts.borrow_mut().remove(host)
-    }
-
-    /// Waits until a script asks to end the run.
-    pub async fn run_exit_requested(&self) {
-        loop {
-            let notified = self.requested.notified();
-            if self.run.get().is_some() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+use crate::lua::task::{current_task, ensure_can_suspend};
 
 /// `os.exit([code])`: nil and true are 0, false is 1, else an integer from 0 to 255.
 fn exit_code(code: &Value) -> mlua::Result<i32> {
@@ -102,54 +39,26 @@ fn exit_code(code: &Value) -> mlua::Result<i32> {
     })
 }
 
-fn host_name(value: Value) -> Option<String> {
-    match value {
-        Value::UserData(ud) => ud.borrow::<Host>().ok().map(|h| h.name().to_string()),
-        _ => None,
-    }
-}
-
-/// Replaces `os.exit` and installs the [`Exits`] record.
+/// Replaces `os.exit`.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
-    lua.set_app_data(Rc::new(Exits::default()));
     let os: Table = lua.globals().get("os")?;
     let exit = lua.create_async_function(|lua, (code, _close): (Value, Value)| async move {
         // Where the task cannot suspend (a table.sort comparator, a gsub callback) it could
         // not stop here either: refuse before anything is recorded.
         ensure_can_suspend(&lua, "os.exit")?;
         let code = exit_code(&code)?;
-        let exits = Exits::of(&lua)?;
-        let task = current_task();
-        let host = if exits.per_host.get() {
-            task.as_ref().and_then(|t| t.host()).and_then(host_name)
-        } else {
-            None
-        };
-        match host {
-            Some(name) => {
-                // The whole script of the host ends, also when a task it spawned called this.
-                if let Some(root) = exits.host_tasks.borrow().get(&name) {
-                    root.cancel();
-                }
-                exits.hosts.borrow_mut().insert(name, code);
-            }
-            None => {
-                exits.run.set(Some(code));
-                exits.requested.notify_one();
-            }
+        let task = current_task()
+            .ok_or_else(|| mlua::Error::RuntimeError("os.exit: called outside any task".into()))?;
+        let scope = task.scope();
+        match task.label().filter(|_| scope.per_host_exit.get()) {
+            // The whole script of the host ends, also when a task it spawned called this.
+            Some(host) => scope.request_host_exit(host, code),
+            None => scope.request_exit(code),
         }
-        drop(exits);
-        match task {
-            // Cancelled while suspended here: nothing after the call runs.
-            Some(task) => {
-                task.cancel();
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-            None => Err(mlua::Error::RuntimeError(
-                "os.exit: called outside any task".into(),
-            )),
-        }
+        // Cancelled while suspended here: nothing after the call runs.
+        task.cancel();
+        std::future::pending::<()>().await;
+        Ok(())
     })?;
     os.set("exit", exit)?;
     Ok(())

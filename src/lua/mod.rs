@@ -5,6 +5,7 @@ pub mod coroutine;
 pub mod errors;
 pub mod exit;
 pub mod inventory;
+pub mod output;
 pub mod preempt;
 pub mod sftp;
 pub mod ssh;
@@ -34,5 +35,8 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     }
     coroutine::install(lua)?;
     exit::install(lua)?;
+    output::install(lua)?;
+    // Data hosts of a per-host run share on purpose (their own globals stay with them).
+    lua.globals().set("shared", lua.create_table()?)?;
     Ok(())
 }

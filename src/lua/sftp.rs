@@ -9,8 +9,8 @@ use mlua::{Lua, Table, UserDataMethods, Value};
 
 use crate::lua::ssh::{Host, lua_err};
 use crate::lua::task::{check_options, ensure_can_suspend};
+use crate::ssh::Secret;
 use crate::ssh::sftp::{FileStat, GetOptions, PutOptions, Source, Transfer};
-use crate::ssh::{PrefixSink, Secret};
 
 /// Reads a permission mode: an octal string ("0644", "755") or an integer (`tonumber("644", 8)`).
 fn mode_of(value: &Value, what: &str) -> mlua::Result<u32> {
@@ -66,7 +66,7 @@ fn put_options(opts: Option<&Table>, what: &str) -> mlua::Result<PutOptions> {
         || out.sudo_password.is_some()
         || out.sudo_user.is_some();
     if opts.get::<Option<bool>>("progress")?.unwrap_or(false) {
-        out.sink = Some(Arc::new(PrefixSink));
+        out.sink = Some(crate::lua::output::task_output(what)?);
     }
     Ok(out)
 }
@@ -79,7 +79,7 @@ fn get_options(opts: Option<&Table>, what: &str) -> mlua::Result<GetOptions> {
     check_options(opts, &["recursive", "progress"], what)?;
     out.recursive = opts.get::<Option<bool>>("recursive")?.unwrap_or(false);
     if opts.get::<Option<bool>>("progress")?.unwrap_or(false) {
-        out.sink = Some(Arc::new(PrefixSink));
+        out.sink = Some(crate::lua::output::task_output(what)?);
     }
     Ok(out)
 }

@@ -230,7 +230,7 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
     }
     exec.pty = opts.get::<Option<bool>>("pty")?.unwrap_or(false);
     if opts.get::<Option<bool>>("stream")?.unwrap_or(false) {
-        exec.sink = Some(Arc::new(crate::ssh::PrefixSink));
+        exec.sink = Some(crate::lua::output::task_output("host:run")?);
     }
     if let Some(v) = opts.get::<Option<Value>>("max_output")? {
         exec.max_output = crate::lua::task::integer_at_least(&v, 1, "host:run: max_output")?;

@@ -1,17 +1,22 @@
-//! Batch commands without a Lua VM: one command, upload or download on every target host at
-//! once (bounded by `forks`), each host's end an [`Outcome`], output through the [`Renderer`].
+//! Batch commands without Lua: one command, upload or download on every target host at once
+//! (bounded by `forks`), each host's end an [`Outcome`], output as events on the runtime's
+//! sink.
 //!
-//! One host's failure never touches another. Ctrl-C (or SIGTERM, SIGHUP) stops starting hosts,
-//! cancels the running ones (their remote commands get TERM before the connections close) and
-//! reports them `cancelled`; a second signal exits at once.
+//! One host's failure never touches another. Cancellation (the CLI: Ctrl-C, SIGTERM, SIGHUP)
+//! stops starting hosts, cancels the running ones (their remote commands get TERM before the
+//! connections close) and reports them `cancelled`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::stop::Stop;
+use tokio_util::sync::CancellationToken;
+
+use super::eval::error_report;
+use super::fanout::host_finished;
+use super::{CLEANUP_WAIT, Runtime};
 use crate::inventory::ResolvedHost;
-use crate::report::{HostEnd, HostsReport, Outcome, Renderer, StopSignal};
+use crate::report::{Event, HostReport, Outcome, RunReport, SharedSink};
 use crate::ssh::sftp::{GetOptions, PutOptions, Source, Transfer};
 use crate::ssh::{ExecOptions, OutputSink, Session, SshError, Stream};
 
@@ -27,12 +32,15 @@ pub enum BatchOp {
 }
 
 /// How to run a batch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BatchOptions {
-    /// Hosts in flight at once.
-    pub forks: usize,
-    /// Past this, a host is `timed_out` (its remote command gets TERM).
+    /// Hosts in flight at once; `None`: the runtime's `forks`.
+    pub forks: Option<usize>,
+    /// Past this, a host is `timed_out` (its remote command gets TERM); `None`: the
+    /// runtime's `host_timeout`.
     pub timeout: Option<Duration>,
+    /// Stops the batch: no new hosts, running ones cancelled.
+    pub cancel: Option<CancellationToken>,
     /// Options of the command (sudo, ...).
     pub exec: ExecOptions,
     /// Options of put (recursive, sudo, mode, ...) and of get (recursive).
@@ -56,7 +64,7 @@ async fn on_host(
     host: &ResolvedHost,
     op: &BatchOp,
     opts: &BatchOptions,
-    renderer: &Arc<Renderer>,
+    sink: &Arc<dyn OutputSink>,
 ) -> Result<Option<u32>, Failure> {
     // Dropped when this host is done: open connections follow --forks, not the host count.
     let session = Arc::new(
@@ -64,7 +72,6 @@ async fn on_host(
             .await
             .map_err(|e| Failure::Unreachable(e.to_string()))?,
     );
-    let sink: Arc<dyn OutputSink> = Arc::clone(renderer) as Arc<dyn OutputSink>;
     let fail = |e: SshError| match e {
         SshError::CommandTimeout { .. } => Failure::TimedOut(e.to_string()),
         SshError::ConnectionLost { .. } => Failure::Unreachable(e.to_string()),
@@ -73,7 +80,7 @@ async fn on_host(
     match op {
         BatchOp::Exec(cmd) => {
             let exec = ExecOptions {
-                sink: Some(sink),
+                sink: Some(Arc::clone(sink)),
                 ..opts.exec.clone()
             };
             let out = session.exec(cmd, &exec).await.map_err(fail)?;
@@ -87,7 +94,7 @@ async fn on_host(
         BatchOp::Put { local, remote } => {
             let sftp = session.sftp().await.map_err(fail)?;
             let put = PutOptions {
-                sink: Some(Arc::clone(&sink)),
+                sink: Some(Arc::clone(sink)),
                 ..opts.put.clone()
             };
             let t = sftp
@@ -114,7 +121,7 @@ async fn on_host(
             let (source, name) =
                 crate::ssh::sftp::download_name(&host.name, remote).map_err(fail)?;
             let get = GetOptions {
-                sink: Some(Arc::clone(&sink)),
+                sink: Some(Arc::clone(sink)),
                 ..opts.get.clone()
             };
             let t = sftp
@@ -137,99 +144,149 @@ async fn on_host(
     }
 }
 
-/// Runs `op` on every host; blocks until all are done, or until `stop` is requested (then
-/// running hosts are cancelled and the rest never start).
-pub fn run_batch(
-    hosts: Vec<ResolvedHost>,
-    op: BatchOp,
-    opts: BatchOptions,
-    renderer: Arc<Renderer>,
-    stop: Arc<Stop>,
-) -> std::io::Result<HostsReport> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("drover-io")
-        .build()?;
-    let stopped = rt.block_on(async {
-        let forks = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
-        let op = Arc::new(op);
-        let opts = Arc::new(opts);
+impl Runtime {
+    /// Runs `op` on every host of `hosts`, at most `forks` at once; returns when all are
+    /// done, or when the batch is cancelled (running hosts are then `cancelled`, the rest
+    /// never start). Needs a tokio runtime (no `LocalSet`).
+    pub async fn run_batch_async(
+        &self,
+        hosts: Vec<ResolvedHost>,
+        op: BatchOp,
+        opts: BatchOptions,
+    ) -> RunReport {
+        let sink = Arc::clone(&self.sink);
+        let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+        sink.event(&Event::RunStarted {
+            hosts: names.clone(),
+        });
+        let forks = opts.forks.unwrap_or(self.forks).max(1);
+        let opts = BatchOptions {
+            timeout: opts.timeout.or(self.host_timeout),
+            ..opts
+        };
+        let cancel = opts.cancel.clone().unwrap_or_default();
+        let slots = Arc::new(tokio::sync::Semaphore::new(forks));
+        let (op, opts) = (Arc::new(op), Arc::new(opts));
+        let output = crate::lua::output::output_to(Arc::clone(&sink));
         let mut jobs = tokio::task::JoinSet::new();
-        let mut names = std::collections::HashMap::new();
+        let mut ids = std::collections::HashMap::new();
         for host in hosts {
-            let (forks, op, opts, renderer) = (
-                Arc::clone(&forks),
+            let (slots, op, opts, sink, output) = (
+                Arc::clone(&slots),
                 Arc::clone(&op),
                 Arc::clone(&opts),
-                Arc::clone(&renderer),
+                Arc::clone(&sink),
+                Arc::clone(&output),
             );
             let name = host.name.clone();
             let id = jobs
-                .spawn(async move {
-                    let _slot = forks.acquire_owned().await;
-                    renderer.started(&host.name);
-                    let started = Instant::now();
-                    let work = on_host(&host, &op, &opts, &renderer);
-                    let result = match opts.timeout {
-                        None => work.await,
-                        Some(d) => match tokio::time::timeout(d, work).await {
-                            Ok(r) => r,
-                            Err(_) => Err(Failure::TimedOut(format!(
-                                "timed out after {}s",
-                                d.as_secs_f64()
-                            ))),
-                        },
-                    };
-                    let (outcome, code, error) = match result {
-                        Ok(code) => (Outcome::Ok, code, None),
-                        Err(Failure::Unreachable(e)) => (Outcome::Unreachable, None, Some(e)),
-                        Err(Failure::TimedOut(e)) => (Outcome::TimedOut, None, Some(e)),
-                        Err(Failure::Failed(code, e)) => (Outcome::Failed, code, Some(e)),
-                    };
-                    renderer.finished(HostEnd {
-                        host: host.name.clone(),
-                        outcome,
-                        code,
-                        elapsed: started.elapsed(),
-                        error,
-                    });
-                })
+                .spawn(
+                    async move { on_host_bounded(&host, &op, &opts, &sink, &output, slots).await },
+                )
                 .id();
-            names.insert(id, name);
+            ids.insert(id, name);
         }
-        let mut stopped: Option<StopSignal> = None;
+        let mut ends = std::collections::HashMap::new();
+        let mut cancelled = false;
         loop {
             tokio::select! {
                 next = jobs.join_next_with_id() => match next {
                     None => break,
-                    Some(Ok((id, ()))) => { names.remove(&id); }
+                    Some(Ok((id, report))) => {
+                        ids.remove(&id);
+                        ends.insert(report.host.clone(), report);
+                    }
                     Some(Err(e)) => {
-                        if let Some(host) = names.remove(&e.id()) {
-                            let (outcome, error) = match (e.is_cancelled(), stopped) {
-                                (true, Some(s)) => (Outcome::Cancelled, format!("cancelled: {}", s.describe())),
-                                (true, None) => (Outcome::Cancelled, "cancelled".to_string()),
-                                (false, _) => (Outcome::Failed, format!("internal error: {e}")),
+                        if let Some(host) = ids.remove(&e.id()) {
+                            let (outcome, error) = if e.is_cancelled() {
+                                (Outcome::Cancelled, "cancelled: the run was cancelled".to_string())
+                            } else {
+                                (Outcome::Failed, format!("internal error: {e}"))
                             };
-                            renderer.finished(HostEnd { host, outcome, code: None, elapsed: Duration::ZERO, error: Some(error) });
+                            let h = HostReport {
+                                host,
+                                outcome,
+                                code: None,
+                                values: Vec::new(),
+                                error: Some(error_report(&error)),
+                                elapsed: Duration::ZERO,
+                            };
+                            sink.event(&host_finished(&h));
+                            ends.insert(h.host.clone(), h);
                         }
                     }
                 },
-                _ = stop.requested(), if stopped.is_none() => {
-                    stopped = stop.reason();
+                _ = cancel.cancelled(), if !cancelled => {
+                    cancelled = true;
                     jobs.abort_all();
                 }
             }
         }
         // Cancelled commands send TERM from their drop guards over connections that stay
         // open until those requests went out: wait for them (bounded).
-        crate::ssh::cleanup::drain(Duration::from_secs(5)).await;
-        stopped
+        crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+        let report = RunReport {
+            hosts: names.iter().filter_map(|n| ends.remove(n)).collect(),
+            cancelled,
+            ..RunReport::default()
+        };
+        sink.event(&Event::Summary {
+            hosts: report.hosts.len(),
+            outcomes: report.outcomes(),
+        });
+        report
+    }
+
+    /// [`run_batch_async`](Self::run_batch_async) on the runtime's own threads.
+    pub fn run_batch(
+        &self,
+        hosts: Vec<ResolvedHost>,
+        op: BatchOp,
+        opts: BatchOptions,
+    ) -> Result<RunReport, super::RuntimeError> {
+        self.block_on("run_batch", self.run_batch_async(hosts, op, opts))
+    }
+}
+
+/// One host of a batch: waits for a slot, runs, reports its start and end.
+async fn on_host_bounded(
+    host: &ResolvedHost,
+    op: &BatchOp,
+    opts: &BatchOptions,
+    sink: &SharedSink,
+    output: &Arc<dyn OutputSink>,
+    slots: Arc<tokio::sync::Semaphore>,
+) -> HostReport {
+    let _slot = slots.acquire_owned().await;
+    sink.event(&Event::HostStarted {
+        host: host.name.clone(),
     });
-    let ends = renderer.finish();
-    rt.shutdown_timeout(Duration::from_millis(200));
-    Ok(HostsReport {
-        ends,
-        stopped,
-        failures: Vec::new(),
-    })
+    let started = Instant::now();
+    let work = on_host(host, op, opts, output);
+    let result = match opts.timeout {
+        None => work.await,
+        Some(d) => match tokio::time::timeout(d, work).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::TimedOut(format!(
+                "timed out after {}s",
+                d.as_secs_f64()
+            ))),
+        },
+    };
+    let (outcome, code, error) = match result {
+        Ok(code) => (Outcome::Ok, code, None),
+        Err(Failure::Unreachable(e)) => (Outcome::Unreachable, None, Some(e)),
+        Err(Failure::TimedOut(e)) => (Outcome::TimedOut, None, Some(e)),
+        Err(Failure::Failed(code, e)) => (Outcome::Failed, code, Some(e)),
+    };
+    let report = HostReport {
+        host: host.name.clone(),
+        outcome,
+        code,
+        values: Vec::new(),
+        error: error.as_deref().map(error_report),
+        elapsed: started.elapsed(),
+    };
+    sink.event(&host_finished(&report));
+    report
 }

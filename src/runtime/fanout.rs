@@ -1,58 +1,63 @@
-//! `drover run SCRIPT [targets]`: the script is loaded once and run once per target host, each
-//! in its own task with that host current (`host`, `ssh.run`, `sftp.put` refer to it, its
-//! variables in `host.vars`). The driver is Lua (`stdlib/drover/fanout.lua`); this side builds
-//! the host objects, turns each host's end into an [`Outcome`] for the renderer, and marks
-//! hosts that never finished (Ctrl-C) as cancelled.
+//! Per-host runs (`drover run SCRIPT [targets]`): the script is compiled once and run once per
+//! target host, each copy with its own global environment, in its own task with that host
+//! current (`host`, `ssh.run`, `sftp.put` refer to it, its variables in `host.vars`). The
+//! driver is Lua (`stdlib/drover/fanout.lua`); this side builds the host objects, turns each
+//! host's end into a [`HostReport`] and an [`Event::HostFinished`], and marks hosts that
+//! never finished (cancelled) as such.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mlua::{AnyUserData, MultiValue, Value};
+use mlua::{AnyUserData, MultiValue, Table, Value};
 
-use super::{LoadError, Runtime, load};
+use super::eval::{EvalOptions, error_report, json_value};
+use super::{CLEANUP_WAIT, LoadError, Runtime, Script};
 use crate::inventory::ResolvedHost;
 use crate::lua::ssh::Host;
-use crate::report::{HostEnd, HostsReport, Outcome, Renderer};
-use crate::ssh::{OutputSink, Stream};
+use crate::lua::task::{Scope, TaskHandle};
+use crate::report::{Event, HostReport, Outcome, RunReport, Stream};
 
 const FANOUT_LUA: &str = include_str!("../../stdlib/drover/fanout.lua");
 
 /// How to fan a script out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FanoutOptions {
-    /// Hosts in flight at once.
-    pub forks: usize,
-    /// Seconds per host.
+    /// Hosts in flight at once; `None`: the runtime's `forks`.
+    pub forks: Option<usize>,
+    /// Time per host; `None`: the runtime's `host_timeout`.
     pub timeout: Option<Duration>,
     /// Hosts per batch (rolling runs); none: all in one batch.
     pub serial: Option<usize>,
     /// Stop starting batches once more than this percentage of hosts failed.
     pub max_fail: Option<f64>,
+    /// Cancellation and a time limit for the whole run.
+    pub eval: EvalOptions,
 }
 
 impl Runtime {
-    /// Runs the script at `path` once per host of `hosts`.
-    pub fn run_fanout(
+    /// Runs `script` once per host of `hosts`. Must be awaited inside a `LocalSet`.
+    pub async fn run_fanout_async(
         &self,
-        path: &Path,
+        script: &Script,
         args: &[String],
         hosts: Vec<ResolvedHost>,
         opts: &FanoutOptions,
-        renderer: Arc<Renderer>,
-    ) -> Result<HostsReport, LoadError> {
+    ) -> Result<RunReport, LoadError> {
         let lua = &self.lua;
         let setup = |e: mlua::Error| LoadError::Setup(crate::lua::errors::render_error(&e));
-        let chunk = load::load_script(lua, path, args)?;
+        self.set_search_path(script)?;
         let driver = lua
             .load(FANOUT_LUA)
             .set_name("=[drover] fanout.lua")
             .into_function()
             .map_err(setup)?;
         let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+        self.emit(&Event::RunStarted {
+            hosts: names.clone(),
+        });
         let host_objects = lua.create_table().map_err(setup)?;
         for (i, h) in hosts.into_iter().enumerate() {
             let obj = lua
@@ -60,23 +65,32 @@ impl Runtime {
                 .map_err(setup)?;
             host_objects.raw_set(i + 1, obj).map_err(setup)?;
         }
+        let timeout = opts.timeout.or(self.host_timeout);
         let o = lua.create_table().map_err(setup)?;
-        o.set("forks", opts.forks).map_err(setup)?;
-        o.set("timeout", opts.timeout.map(|d| d.as_secs_f64()))
+        o.set("forks", opts.forks.unwrap_or(self.forks).max(1))
+            .map_err(setup)?;
+        o.set("timeout", timeout.map(|d| d.as_secs_f64()))
             .map_err(setup)?;
         o.set("serial", opts.serial).map_err(setup)?;
         o.set("max_fail", opts.max_fail).map_err(setup)?;
-        let done: Rc<RefCell<BTreeSet<String>>> = Rc::default();
+        let scope = Scope::new(Arc::clone(&self.sink));
         // os.exit in a host's script ends that host only.
-        let exits = crate::lua::exit::Exits::of(lua).map_err(setup)?;
-        exits.set_per_host(true);
+        scope.per_host_exit.set(true);
+        let ends: Rc<RefCell<HashMap<String, HostReport>>> = Rc::default();
         let finished = {
-            let (renderer, done) = (Arc::clone(&renderer), Rc::clone(&done));
+            let (ends, scope, sink) = (Rc::clone(&ends), Rc::clone(&scope), Arc::clone(&self.sink));
             lua.create_function(
-                move |_, (h, outcome, err, elapsed): (AnyUserData, String, Option<String>, f64)| {
+                move |lua,
+                      (h, outcome, err, elapsed, values): (
+                    AnyUserData,
+                    String,
+                    Option<String>,
+                    f64,
+                    Option<Table>,
+                )| {
                     let host = h.borrow::<Host>()?;
                     let name = host.name().to_string();
-                    let (outcome, err) = match (exits.take_host_exit(&name), outcome.as_str()) {
+                    let (outcome, err) = match (scope.take_host_exit(&name), outcome.as_str()) {
                         (Some(0), _) => (Outcome::Ok, None),
                         (Some(code), _) => (Outcome::Failed, Some(format!("os.exit({code})"))),
                         (None, "ok") => (Outcome::Ok, err),
@@ -88,52 +102,67 @@ impl Runtime {
                     // Descriptors follow --forks, not the number of hosts: a finished host's
                     // connection closes now (tasks it left running reconnect if they need to).
                     host.disconnect();
+                    // However the host ended, its last partial line comes before its end.
+                    scope.flush_host_output(&name);
                     if outcome == Outcome::Failed
                         && let Some(e) = &err
                     {
                         for line in e.lines() {
-                            renderer.line(&name, Stream::Stderr, line.as_bytes());
+                            sink.event(&Event::Line {
+                                host: name.clone(),
+                                stream: Stream::Stderr,
+                                line: line.to_string(),
+                            });
                         }
                     }
-                    done.borrow_mut().insert(name.clone());
-                    renderer.finished(HostEnd {
-                        host: name,
+                    let elapsed = Duration::try_from_secs_f64(elapsed.max(0.0)).unwrap_or_default();
+                    let values = match values {
+                        Some(t) => {
+                            let n = t.raw_get::<Option<usize>>("n")?.unwrap_or(0);
+                            (1..=n)
+                                .map(|i| t.raw_get::<Value>(i).map(|v| json_value(lua, v)))
+                                .collect::<mlua::Result<Vec<_>>>()?
+                        }
+                        None => Vec::new(),
+                    };
+                    let report = HostReport {
+                        host: name.clone(),
                         outcome,
                         code: None,
-                        elapsed: Duration::from_secs_f64(elapsed.max(0.0)),
-                        error: err,
-                    });
+                        values,
+                        error: err.as_deref().map(error_report),
+                        elapsed,
+                    };
+                    sink.event(&host_finished(&report));
+                    ends.borrow_mut().insert(name, report);
                     Ok(())
                 },
             )
             .map_err(setup)?
         };
-        let emit = {
-            let renderer = Arc::clone(&renderer);
-            lua.create_function(move |_, (name, text): (String, mlua::LuaString)| {
-                // Lines past MAX_LINE go out in pieces, as the output of commands does.
-                for line in text.as_bytes().split(|&b| b == b'\n') {
-                    if line.is_empty() {
-                        renderer.line(&name, Stream::Stdout, line);
-                    }
-                    for piece in line.chunks(crate::ssh::MAX_LINE) {
-                        renderer.line(&name, Stream::Stdout, piece);
-                    }
-                }
+        let started = {
+            let (scope, sink) = (Rc::clone(&scope), Arc::clone(&self.sink));
+            lua.create_function(move |_, (h, child): (AnyUserData, AnyUserData)| {
+                let host = h.borrow::<Host>()?;
+                let name: Rc<str> = Rc::from(host.name());
+                sink.event(&Event::HostStarted {
+                    host: name.to_string(),
+                });
+                // The host's prints are its output lines; os.exit anywhere in its script
+                // ends this task, the script's root.
+                let root = Rc::clone(&child.borrow::<TaskHandle>()?.0);
+                root.set_label(Some(Rc::clone(&name)));
+                scope.set_host_root(name, root);
                 Ok(())
             })
             .map_err(setup)?
         };
-        let started = {
-            let renderer = Arc::clone(&renderer);
-            let exits = crate::lua::exit::Exits::of(lua).map_err(setup)?;
-            lua.create_function(move |_, (h, child): (AnyUserData, AnyUserData)| {
-                let host = h.borrow::<Host>()?;
-                renderer.started(host.name());
-                // os.exit anywhere in this host's script ends this task, the script's root.
-                let root = Rc::clone(&child.borrow::<crate::lua::task::TaskHandle>()?.0);
-                exits.set_host_task(host.name(), root);
-                Ok(())
+        let instantiate = {
+            let script = script.clone();
+            lua.create_function(move |lua, env: Table| {
+                script
+                    .instantiate(lua, env)
+                    .map_err(|e| mlua::Error::RuntimeError(e.to_string()))
             })
             .map_err(setup)?
         };
@@ -141,35 +170,96 @@ impl Runtime {
             .create_sequence_from(args.iter().map(String::as_str))
             .map_err(setup)?;
         let call_args = MultiValue::from_iter([
-            Value::Function(chunk),
+            Value::Function(instantiate),
             Value::Table(host_objects),
             Value::Table(o),
             Value::Function(finished),
-            Value::Function(emit),
             Value::Table(argv),
             Value::Function(started),
+            Value::Table(scope.table(lua).map_err(setup)?),
         ]);
-        let report = self.run_function(driver, call_args)?;
-        let why = match report.stopped {
-            Some(s) => format!("cancelled: {}", s.describe()),
-            None => "cancelled".to_string(),
+        let end = self
+            .run_root(Rc::clone(&scope), driver, call_args, &opts.eval, true)
+            .await?;
+        crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+        let why = if end.cancelled {
+            "cancelled: the run was cancelled".to_string()
+        } else if let Some(t) = end.timed_out {
+            format!("cancelled: the run timed out after {}s", t.as_secs_f64())
+        } else {
+            "cancelled".to_string()
+        };
+        let mut ends = std::mem::take(&mut *ends.borrow_mut());
+        let mut report = RunReport {
+            cancelled: end.cancelled,
+            timed_out: end.timed_out,
+            ..RunReport::default()
         };
         for name in names {
-            if !done.borrow().contains(&name) {
-                renderer.finished(HostEnd {
-                    host: name,
-                    outcome: Outcome::Cancelled,
-                    code: None,
-                    elapsed: Duration::ZERO,
-                    error: Some(why.clone()),
-                });
-            }
+            let host = match ends.remove(&name) {
+                Some(h) => h,
+                None => {
+                    scope.flush_host_output(&name);
+                    let h = HostReport {
+                        host: name,
+                        outcome: Outcome::Cancelled,
+                        code: None,
+                        values: Vec::new(),
+                        error: Some(error_report(&why)),
+                        elapsed: Duration::ZERO,
+                    };
+                    self.emit(&host_finished(&h));
+                    h
+                }
+            };
+            report.hosts.push(host);
         }
-        let ends = renderer.finish();
-        Ok(HostsReport {
-            ends,
-            stopped: report.stopped,
-            failures: report.failures.into_iter().map(|f| f.report).collect(),
-        })
+        if let Some(text) = end.root.failure_report() {
+            end.root.mark_observed();
+            report.failures.push(crate::report::Failure {
+                task: end.root.id,
+                root: true,
+                error: error_report(&text),
+            });
+        }
+        for (task, text) in end.scope.unobserved_failures() {
+            report.failures.push(crate::report::Failure {
+                task,
+                root: false,
+                error: error_report(&text),
+            });
+        }
+        self.emit(&Event::Summary {
+            hosts: report.hosts.len(),
+            outcomes: report.outcomes(),
+        });
+        Ok(report)
+    }
+
+    /// [`run_fanout_async`](Self::run_fanout_async) on the runtime's own threads.
+    pub fn run_fanout(
+        &self,
+        script: &Script,
+        args: &[String],
+        hosts: Vec<ResolvedHost>,
+        opts: &FanoutOptions,
+    ) -> Result<RunReport, LoadError> {
+        self.block_on(
+            "run_fanout",
+            self.run_fanout_async(script, args, hosts, opts),
+        )
+        .map_err(|e| LoadError::Setup(e.to_string()))?
+    }
+}
+
+/// The event of a host's end.
+pub(crate) fn host_finished(h: &HostReport) -> Event {
+    Event::HostFinished {
+        host: h.host.clone(),
+        outcome: h.outcome,
+        code: h.code,
+        elapsed_ms: u64::try_from(h.elapsed.as_millis()).unwrap_or(u64::MAX),
+        error_kind: h.error.as_ref().and_then(|e| e.kind.clone()),
+        error: h.error.as_ref().map(ToString::to_string),
     }
 }

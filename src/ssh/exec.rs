@@ -55,39 +55,12 @@ impl std::fmt::Debug for dyn OutputSink {
     }
 }
 
-/// The default sink: `host | line` on stdout, `host ! line` on stderr, one write per line.
-pub struct PrefixSink;
-
-impl OutputSink for PrefixSink {
-    fn line(&self, host: &str, stream: Stream, line: &[u8]) {
-        use std::io::Write;
-        let text = String::from_utf8_lossy(line);
-        let _ = match stream {
-            Stream::Stdout => writeln!(std::io::stdout().lock(), "{host} | {text}"),
-            Stream::Stderr => writeln!(std::io::stderr().lock(), "{host} ! {text}"),
-        };
-    }
-
-    /// `host ~ path 42% (42.0 of 100.0 MiB)` on stderr.
-    fn progress(&self, host: &str, path: &str, done: u64, total: u64) {
-        use std::io::Write;
-        let mib = |b: u64| b as f64 / (1 << 20) as f64;
-        let pct = (done * 100).checked_div(total).unwrap_or(100);
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "{host} ~ {path} {pct}% ({:.1} of {:.1} MiB)",
-            mib(done),
-            mib(total)
-        );
-    }
-}
-
 /// Splits arriving bytes into lines for a sink. Each byte is looked at once (output without
 /// newlines used to be rescanned on every chunk: 32 MB took 21 s), and a line longer than
 /// [`MAX_LINE`] is passed on in pieces, so a stream without newlines still shows up live and
 /// memory stays bounded.
 #[derive(Default)]
-struct LineSplitter {
+pub struct LineSplitter {
     partial: Vec<u8>,
     /// The line in progress was cut (a piece went out): its newline ends it, not an empty line.
     cut: bool,
@@ -97,7 +70,8 @@ struct LineSplitter {
 pub const MAX_LINE: usize = 64 << 10;
 
 impl LineSplitter {
-    fn feed(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
+    /// Passes every whole line of `data` (and pieces of over-long lines) to `emit`.
+    pub fn feed(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
         while !data.is_empty() {
             let room = MAX_LINE - self.partial.len();
             let window = &data[..data.len().min(room)];
@@ -128,7 +102,8 @@ impl LineSplitter {
         }
     }
 
-    fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
+    /// Passes on the last partial line, if any.
+    pub fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
         if !self.partial.is_empty() {
             emit(&std::mem::take(&mut self.partial));
         }

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use self::exec::{
-    ExecOptions, ExecOutput, MAX_LINE, OutputSink, PrefixSink, Stream, shell_quote,
+    ExecOptions, ExecOutput, LineSplitter, MAX_LINE, OutputSink, Stream, shell_quote,
 };
 pub use self::session::{CHANNELS_PER_CONNECTION, Session};
 

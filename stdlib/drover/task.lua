@@ -222,14 +222,27 @@ function private.pool_methods.map(self, fn, items)
   return out
 end
 
--- Outside a per-host run (where fanout.lua replaces them) barriers and once-blocks have no
--- hosts to span: say so instead of "attempt to call a nil value".
-function task.barrier()
-  error("task.barrier: only in a per-host run (drover run SCRIPT with -H, -g or -l)", 2)
+-- Barriers and once-blocks span the hosts of one per-host run: the run's driver
+-- (fanout.lua) puts their implementations in its scope's table, so two runs (or two evals)
+-- never share them. Elsewhere there are no hosts to span: say so.
+local scope_table = private.scope_table
+
+--- Waits until every host still running has reached `name`.
+function task.barrier(name, ...)
+  local s = scope_table()
+  if not (s and s.barrier) then
+    error("task.barrier: only in a per-host run (drover run SCRIPT with -H, -g or -l)", 2)
+  end
+  return s.barrier(name, ...)
 end
 
-function task.once()
-  error("task.once: only in a per-host run (drover run SCRIPT with -H, -g or -l)", 2)
+--- Runs fn once for the whole per-host run; every host gets its results (or its error).
+function task.once(name, fn, ...)
+  local s = scope_table()
+  if not (s and s.once) then
+    error("task.once: only in a per-host run (drover run SCRIPT with -H, -g or -l)", 2)
+  end
+  return s.once(name, fn, ...)
 end
 
 return task_main

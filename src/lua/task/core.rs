@@ -6,12 +6,10 @@
 //! error unless the machinery itself broke.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -19,6 +17,7 @@ use mlua::{AnyUserData, Function, Lua, MultiValue, UserData, Value};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
+use super::scope::Scope;
 use crate::lua::preempt::Preempt;
 
 /// What became of a task.
@@ -77,6 +76,11 @@ pub struct TaskInner {
     state: Cell<*mut mlua::ffi::lua_State>,
     /// The task's current host (an `ssh` host object), inherited by tasks it spawns.
     host: RefCell<Option<Value>>,
+    /// The eval this task belongs to, inherited by tasks it spawns.
+    scope: Rc<Scope>,
+    /// The host whose part of a per-host run this task is: its prints are that host's
+    /// output. Inherited by tasks it spawns.
+    label: RefCell<Option<Rc<str>>>,
 }
 
 impl TaskInner {
@@ -118,6 +122,26 @@ impl TaskInner {
     /// Replaces the task's current host; returns the previous one.
     pub fn set_host(&self, host: Option<Value>) -> Option<Value> {
         self.host.replace(host)
+    }
+
+    /// The eval this task belongs to.
+    pub fn scope(&self) -> &Rc<Scope> {
+        &self.scope
+    }
+
+    /// The host whose output this task's prints are, in a per-host run.
+    pub fn label(&self) -> Option<Rc<str>> {
+        self.label.borrow().clone()
+    }
+
+    /// Makes this task's prints (and those of tasks it spawns from now on) `host`'s output.
+    pub fn set_label(&self, host: Option<Rc<str>>) {
+        *self.label.borrow_mut() = host;
+    }
+
+    /// Someone joined the task or looked at its failure.
+    pub fn is_observed(&self) -> bool {
+        self.observed.get()
     }
 
     /// Records the task's coroutine (for preemption and yieldability checks).
@@ -194,30 +218,20 @@ pub fn current_task() -> Option<Rc<TaskInner>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
-/// Every task of one Lua VM: counts live tasks, keeps failures nobody looked at.
+/// Every task of one Lua VM: ids, the live count, the preemption watchdog. What belongs to
+/// one eval (cancellation, unjoined failures) is in its [`Scope`].
 pub struct Scheduler {
     next_id: Cell<u64>,
-    live: RefCell<HashMap<u64, Rc<TaskInner>>>,
-    idle: Notify,
-    failed: RefCell<Vec<Rc<TaskInner>>>,
-    /// Set from any thread on Ctrl-C: running tasks stop, even where Lua cannot yield.
-    pub interrupted: Arc<AtomicBool>,
+    live: Cell<usize>,
     pub preempt: Arc<Preempt>,
     task_main: Function,
 }
 
 impl Scheduler {
-    pub fn new(
-        task_main: Function,
-        preempt: Arc<Preempt>,
-        interrupted: Arc<AtomicBool>,
-    ) -> Rc<Self> {
+    pub fn new(task_main: Function, preempt: Arc<Preempt>) -> Rc<Self> {
         Rc::new(Scheduler {
             next_id: Cell::new(1),
-            live: RefCell::new(HashMap::new()),
-            idle: Notify::new(),
-            failed: RefCell::new(Vec::new()),
-            interrupted,
+            live: Cell::new(0),
             preempt,
             task_main,
         })
@@ -234,8 +248,32 @@ impl Scheduler {
             })
     }
 
-    /// Spawns `func(args...)` as a new task. Must run inside the runtime's `LocalSet`.
+    /// Spawns `func(args...)` as a new task of the current task's scope (inheriting its host
+    /// and label). Must run inside a `LocalSet`.
     pub fn spawn(self: &Rc<Self>, func: Function, args: MultiValue) -> mlua::Result<Rc<TaskInner>> {
+        let parent = current_task().ok_or_else(|| {
+            mlua::Error::RuntimeError("task.spawn: called outside any task".into())
+        })?;
+        self.spawn_task(func, args, Rc::clone(&parent.scope), Some(&parent))
+    }
+
+    /// Spawns `func(args...)` as the root task of `scope`. Must run inside a `LocalSet`.
+    pub fn spawn_root(
+        self: &Rc<Self>,
+        scope: &Rc<Scope>,
+        func: Function,
+        args: MultiValue,
+    ) -> mlua::Result<Rc<TaskInner>> {
+        self.spawn_task(func, args, Rc::clone(scope), None)
+    }
+
+    fn spawn_task(
+        self: &Rc<Self>,
+        func: Function,
+        args: MultiValue,
+        scope: Rc<Scope>,
+        parent: Option<&Rc<TaskInner>>,
+    ) -> mlua::Result<Rc<TaskInner>> {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let mut call_args = MultiValue::with_capacity(args.len() + 1);
@@ -250,10 +288,12 @@ impl Scheduler {
             observed: Cell::new(false),
             abort: RefCell::new(None),
             cancel_requested: Cell::new(false),
-            deadline: Cell::new(current_task().and_then(|t| t.deadline.get())),
+            deadline: Cell::new(parent.and_then(|t| t.deadline.get())),
             guard: RefCell::new(None),
             state: Cell::new(std::ptr::null_mut()),
-            host: RefCell::new(current_task().and_then(|t| t.host.borrow().clone())),
+            host: RefCell::new(parent.and_then(|t| t.host.borrow().clone())),
+            label: RefCell::new(parent.and_then(|t| t.label())),
+            scope,
         });
         let future = TaskFuture {
             call,
@@ -264,57 +304,27 @@ impl Scheduler {
         };
         let handle = tokio::task::spawn_local(future);
         *task.abort.borrow_mut() = Some(handle.abort_handle());
-        self.live.borrow_mut().insert(id, Rc::clone(&task));
+        task.scope.enter(&task);
+        self.live.set(self.live.get() + 1);
         Ok(task)
     }
 
-    /// Number of tasks not yet finished.
+    /// Number of tasks not yet finished, in every scope.
     pub fn live_count(&self) -> usize {
-        self.live.borrow().len()
+        self.live.get()
     }
 
-    /// Waits until every task has finished.
-    pub async fn wait_idle(&self) {
-        loop {
-            let notified = self.idle.notified();
-            if self.live.borrow().is_empty() {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    /// Cancels every live task.
-    pub fn cancel_all(&self) {
-        let tasks: Vec<Rc<TaskInner>> = self.live.borrow().values().cloned().collect();
-        for task in tasks {
-            task.cancel();
-        }
-    }
-
-    /// Failed tasks whose error nobody joined or inspected, in order of failure.
-    pub fn unobserved_failures(&self) -> Vec<(u64, String)> {
-        self.failed
-            .borrow()
-            .iter()
-            .filter(|t| !t.observed.get())
-            .filter_map(|t| t.failure_report().map(|r| (t.id, r)))
-            .collect()
-    }
-
-    fn ended(&self, task: &TaskInner) {
-        self.live.borrow_mut().remove(&task.id);
-        if self.live.borrow().is_empty() {
-            self.idle.notify_waiters();
-        }
+    fn ended(&self, task: &Rc<TaskInner>, failed: bool) {
+        self.live.set(self.live.get().saturating_sub(1));
+        task.scope.leave(task, failed);
     }
 
     /// Why the current task must stop now, if it must (for the preemption hook).
     pub fn stop_reason(&self) -> Option<String> {
-        if self.interrupted.load(Ordering::Relaxed) {
+        let task = current_task()?;
+        if task.scope.is_cancelled() {
             return Some("interrupted".into());
         }
-        let task = current_task()?;
         if task.cancel_requested.get() {
             return Some(format!("cancelled: task {} was cancelled", task.id));
         }
@@ -337,7 +347,7 @@ impl Future for TaskFuture {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.task.cancel_requested.get() || self.scheduler.interrupted.load(Ordering::Relaxed) {
+        if self.task.cancel_requested.get() || self.task.scope.is_cancelled() {
             // Dropping the call future terminates the coroutine and runs its `<close>` variables.
             return Poll::Ready(());
         }
@@ -374,13 +384,7 @@ impl Future for TaskFuture {
         let failed = matches!(outcome, Outcome::Failed(_));
         self.done = true;
         self.task.finish(outcome);
-        if failed {
-            self.scheduler
-                .failed
-                .borrow_mut()
-                .push(Rc::clone(&self.task));
-        }
-        self.scheduler.ended(&self.task);
+        self.scheduler.ended(&self.task, failed);
         Poll::Ready(())
     }
 }
@@ -389,7 +393,7 @@ impl Drop for TaskFuture {
     fn drop(&mut self) {
         if !self.done {
             self.task.finish(Outcome::Cancelled);
-            self.scheduler.ended(&self.task);
+            self.scheduler.ended(&self.task, false);
         }
     }
 }

@@ -11,6 +11,7 @@ mod args;
 pub mod core;
 mod pool;
 mod queue;
+pub mod scope;
 mod sync;
 
 use std::rc::Rc;
@@ -24,6 +25,7 @@ use mlua::{
 
 pub use self::args::{integer_at_least, lua_number, seconds};
 pub use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
+pub use self::scope::Scope;
 use crate::lua::preempt::Preempt;
 
 /// Lua part of the module (join, timeout, retry, ...), embedded in the binary.
@@ -431,6 +433,13 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     private.set(
+        "scope_table",
+        lua.create_function(|lua, ()| match current_task() {
+            Some(t) => t.scope().table(lua).map(Some),
+            None => Ok(None),
+        })?,
+    )?;
+    private.set(
         "bind",
         lua.create_function(|lua, thread: mlua::Thread| {
             if let Some(task) = current_task() {
@@ -497,7 +506,6 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         .call((m.clone(), private))?;
 
     if lua.app_data_ref::<Rc<Scheduler>>().is_none() {
-        let interrupted = Default::default();
         let preempt = {
             let lua_weak = lua.weak();
             Preempt::install(
@@ -508,7 +516,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
                 }),
             )?
         };
-        let scheduler = Scheduler::new(task_main, preempt, interrupted);
+        let scheduler = Scheduler::new(task_main, preempt);
         lua.set_app_data(scheduler);
     }
     lua.set_named_registry_value("drover.module.task", &m)?;

@@ -17,7 +17,7 @@ local code, out, err = fx.drover("run " .. fx.q(path) .. " -i " .. fx.q(inv) .. 
 check.eq(code, 0, err)
 local events = {}
 for line in out:gmatch("[^\n]+") do
-  check.eq(line:match('^{.*"event":"%a+".*}$') ~= nil, true, "not a JSON event line: " .. line)
+  check.eq(line:match('^{.*"event":"[%a_]+".*,"v":1}$') ~= nil, true, "not a JSON event line: " .. line)
   events[#events + 1] = line
 end
 for _, name in ipairs({ "h01", "h02" }) do
@@ -26,10 +26,10 @@ for _, name in ipairs({ "h01", "h02" }) do
     if line:find('"host":"' .. name .. '"', 1, true) then seen[#seen + 1] = line end
   end
   local function line_event(text)
-    return ('{"event":"line","host":"%s","line":"%s","stream":"stdout"}'):format(name, text)
+    return ('{"event":"line","host":"%s","line":"%s","stream":"stdout","v":1}'):format(name, text)
   end
   check.list_eq(seen, {
-    ('{"event":"started","host":"%s"}'):format(name),
+    ('{"event":"started","host":"%s","v":1}'):format(name),
     line_event("a1bc"),
     line_event("d2.5"),
     line_event("e\\t" .. name),

@@ -95,7 +95,7 @@ check.between(peak, 1, 2, "hosts in flight with --forks 2")
 -- --json
 code, out, err = fx.drover("run " .. s4 .. i .. " -H h02 --json")
 check.eq(code, 0, err)
-check.eq(out:find('{"event":"line","host":"h02","line":"deployed","stream":"stdout"}', 1, true) ~= nil, true, out)
+check.eq(out:find('{"event":"line","host":"h02","line":"deployed","stream":"stdout","v":1}', 1, true) ~= nil, true, out)
 check.eq(out:find('"event":"finished"', 1, true) ~= nil and out:find('"outcome":"ok"', 1, true) ~= nil, true, out)
 
 -- usage errors: exit 2 before any host runs

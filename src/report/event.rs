@@ -1,0 +1,260 @@
+//! The one typed event stream of a run. Every producer (a script's `print`, `stream = true`
+//! command output, transfer progress, batch commands, the per-host driver, warnings) sends an
+//! [`Event`] to the [`EventSink`] of the task it runs in; the CLI's renderer is one sink, an
+//! embedder plugs in its own. `--json` prints [`JsonEvent`]s: the serialization of `Event`
+//! with a schema version.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// How a host's part of a run ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything it was asked to do worked.
+    #[default]
+    Ok,
+    /// Its script raised an error, or its command failed.
+    Failed,
+    /// It could not be connected to (or the connection was lost).
+    Unreachable,
+    /// It ran past its time limit (its remote command was sent TERM).
+    TimedOut,
+    /// The caller cancelled it, or it never started.
+    Cancelled,
+}
+
+impl Outcome {
+    /// `ok`, `failed`, `unreachable`, `timed_out`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Unreachable => "unreachable",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Which stream of a remote command a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Standard output (also a host script's `print` and `io.write`).
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Something that happened in a run, in the order it happened (per host: `HostStarted`, its
+/// lines and progress, `HostFinished`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A run over hosts begins: the hosts it will visit, in order.
+    RunStarted {
+        /// Host names.
+        hosts: Vec<String>,
+    },
+    /// A host's part of the run has started.
+    #[serde(rename = "started")]
+    HostStarted {
+        /// The host.
+        host: String,
+    },
+    /// One line of output of a host: its command's stdout or stderr, or what its script
+    /// printed (stdout). Without the newline; lines past 64 KiB come in pieces.
+    Line {
+        /// The host.
+        host: String,
+        /// Where the line came from.
+        stream: Stream,
+        /// The text (invalid UTF-8 replaced).
+        line: String,
+    },
+    /// Text a script printed outside any host's part (a controller script), as written.
+    Print {
+        /// The text, newlines included.
+        text: String,
+    },
+    /// A file transfer has moved `done` of `total` bytes.
+    Progress {
+        /// The host.
+        host: String,
+        /// The file.
+        path: String,
+        /// Bytes moved so far.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// An operation (a stdlib module's state change) has finished.
+    Op {
+        /// The host it ran on, if any.
+        host: Option<String>,
+        /// The module (`file`, `pkg`, ...).
+        module: String,
+        /// The operation (`present`, `installed`, ...).
+        op: String,
+        /// What it acted on (a path, a package).
+        target: String,
+        /// Whether it changed anything (or, in check mode, would have).
+        changed: bool,
+        /// What changed, as a unified diff or a sentence, secrets left out.
+        diff: Option<String>,
+    },
+    /// A host's part of the run has ended.
+    #[serde(rename = "finished")]
+    HostFinished {
+        /// The host.
+        host: String,
+        /// How it ended.
+        outcome: Outcome,
+        /// The exit code of its command (batch `exec`), when there was one.
+        code: Option<u32>,
+        /// Time from its start to its end, in milliseconds.
+        elapsed_ms: u64,
+        /// The kind of its error (`exit`, `unreachable`, `timeout`, ...), when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_kind: Option<String>,
+        /// Why it was not ok: the error with its traceback.
+        error: Option<String>,
+    },
+    /// Something a person should know (host key checking off, a readable password file).
+    Warning {
+        /// The text.
+        message: String,
+    },
+    /// A run over hosts has ended: how many hosts, how many per outcome.
+    Summary {
+        /// Hosts in the run.
+        hosts: usize,
+        /// Hosts per outcome (`ok`, `failed`, ...); outcomes no host had are left out.
+        outcomes: BTreeMap<Outcome, usize>,
+    },
+}
+
+/// The version of the JSON form of [`Event`] (`"v"` in every line of `--json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One line of `--json`: an [`Event`] and the schema version, e.g.
+/// `{"event":"line","host":"web1","line":"up 3 days","stream":"stdout","v":1}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonEvent {
+    /// The schema version, [`SCHEMA_VERSION`].
+    pub v: u32,
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl JsonEvent {
+    /// The JSON text of `event` (keys sorted, one line).
+    pub fn to_line(event: &Event) -> String {
+        let wrapped = JsonEvent {
+            v: SCHEMA_VERSION,
+            event: event.clone(),
+        };
+        // Through a Value: its map sorts keys, so lines are stable for tests and diffs.
+        match serde_json::to_value(&wrapped) {
+            Ok(value) => value.to_string(),
+            Err(e) => {
+                format!(r#"{{"event":"warning","message":"unserializable event: {e}","v":1}}"#)
+            }
+        }
+    }
+}
+
+/// Where a run's events go. Called from the Lua thread and from I/O threads: implementations
+/// must be cheap and must not block for long (the renderer writes one line per call).
+pub trait EventSink: Send + Sync {
+    /// Receives one event.
+    fn event(&self, event: &Event);
+}
+
+impl<F: Fn(&Event) + Send + Sync> EventSink for F {
+    fn event(&self, event: &Event) {
+        self(event)
+    }
+}
+
+/// A shared sink.
+pub type SharedSink = Arc<dyn EventSink>;
+
+/// A sink that drops every event (the default of a runtime built without one).
+pub fn discard() -> SharedSink {
+    Arc::new(|_: &Event| {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_round_trip_and_keep_the_old_field_names() {
+        let events = vec![
+            Event::RunStarted {
+                hosts: vec!["a".into(), "b".into()],
+            },
+            Event::HostStarted { host: "a".into() },
+            Event::Line {
+                host: "a".into(),
+                stream: Stream::Stderr,
+                line: "x\ty".into(),
+            },
+            Event::Print {
+                text: "hi\n".into(),
+            },
+            Event::Progress {
+                host: "a".into(),
+                path: "/p".into(),
+                done: 1,
+                total: 2,
+            },
+            Event::Op {
+                host: Some("a".into()),
+                module: "file".into(),
+                op: "present".into(),
+                target: "/etc/motd".into(),
+                changed: true,
+                diff: None,
+            },
+            Event::HostFinished {
+                host: "a".into(),
+                outcome: Outcome::TimedOut,
+                code: None,
+                elapsed_ms: 5,
+                error_kind: Some("timeout".into()),
+                error: Some("timed out".into()),
+            },
+            Event::Warning {
+                message: "careful".into(),
+            },
+            Event::Summary {
+                hosts: 2,
+                outcomes: BTreeMap::from([(Outcome::Ok, 1), (Outcome::TimedOut, 1)]),
+            },
+        ];
+        for e in &events {
+            let line = JsonEvent::to_line(e);
+            let back: JsonEvent = serde_json::from_str(&line).unwrap_or_else(|err| {
+                panic!("{line}: {err}");
+            });
+            assert_eq!(&back.event, e, "{line}");
+            assert_eq!(back.v, SCHEMA_VERSION);
+        }
+        assert_eq!(
+            JsonEvent::to_line(&events[2]),
+            r#"{"event":"line","host":"a","line":"x\ty","stream":"stderr","v":1}"#
+        );
+        assert_eq!(
+            JsonEvent::to_line(&events[8]),
+            r#"{"event":"summary","hosts":2,"outcomes":{"ok":1,"timed_out":1},"v":1}"#
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! Evals: one chunk as the root task of its own [`Scope`], on the caller's `LocalSet` (async
+//! entry points) or the runtime's own (blocking ones). An eval returns when its root ends;
+//! a script run also waits for every task the script spawned.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use mlua::{Function, MultiValue, Table, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::{CLEANUP_WAIT, LoadError, Runtime, RuntimeError, Script};
+use crate::lua::task::{Scheduler, Scope, TaskInner, TaskStatus};
+use crate::report::{ErrorReport, Failure, RunReport};
+
+/// How to run one eval or script.
+#[derive(Debug, Clone, Default)]
+pub struct EvalOptions {
+    /// Cancels the eval's tasks (and only them) when triggered: they stop at their next
+    /// suspension, remote commands get TERM. The CLI triggers it on SIGINT/SIGTERM/SIGHUP.
+    pub cancel: Option<CancellationToken>,
+    /// Past this, the eval's tasks are cancelled and it ends timed out.
+    pub timeout: Option<Duration>,
+}
+
+/// Why an eval gave no values.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EvalError {
+    /// The chunk did not compile.
+    #[error("{0}")]
+    Syntax(String),
+    /// The chunk raised an error.
+    #[error("{0}")]
+    Failed(ErrorReport),
+    /// The caller cancelled it.
+    #[error("cancelled")]
+    Cancelled,
+    /// It ran past its time limit.
+    #[error("timed out after {}s", .0.as_secs_f64())]
+    TimedOut(Duration),
+    /// It called `os.exit(code)`.
+    #[error("os.exit({0})")]
+    Exit(i32),
+    /// The runtime could not run it.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl From<RuntimeError> for EvalError {
+    fn from(e: RuntimeError) -> Self {
+        EvalError::Runtime(e.to_string())
+    }
+}
+
+/// How a root task's scope ended.
+pub(crate) struct RootEnd {
+    pub scope: Rc<Scope>,
+    pub root: Rc<TaskInner>,
+    pub cancelled: bool,
+    pub timed_out: Option<Duration>,
+}
+
+/// The error report of a failed task (kind from the error value, when it has one).
+pub(crate) fn error_report(report: &str) -> ErrorReport {
+    ErrorReport::from_text(None, report)
+}
+
+impl Runtime {
+    /// Runs `func(args...)` as the root task of a new scope, until the root ends (`wait_all`:
+    /// until every task of the scope has), the caller cancels, `os.exit` or the time limit.
+    pub(crate) async fn run_root(
+        &self,
+        scope: Rc<Scope>,
+        func: Function,
+        args: MultiValue,
+        opts: &EvalOptions,
+        wait_all: bool,
+    ) -> Result<RootEnd, LoadError> {
+        let setup = |e: mlua::Error| LoadError::Setup(crate::lua::errors::render_error(&e));
+        let scheduler = Scheduler::of(&self.lua).map_err(setup)?;
+        let root = scheduler.spawn_root(&scope, func, args).map_err(setup)?;
+        // Raised on the I/O threads, so even a task busy in Lua sees it through the scope's
+        // flag (the preemption hook checks it).
+        let watcher = opts.cancel.clone().map(|token| {
+            let flag = Arc::clone(&scope.cancelled);
+            tokio::spawn(async move {
+                token.cancelled().await;
+                flag.store(true, Ordering::SeqCst);
+            })
+        });
+        let cancelled = async {
+            match &opts.cancel {
+                Some(t) => t.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        let root_done = async {
+            root.finished().await;
+            if wait_all {
+                if root.status() == TaskStatus::Failed {
+                    // The script is dead: tasks still waiting for it (on a queue it would
+                    // have filled, say) would wait forever. Stop them rather than hang.
+                    scope.cancel_tasks();
+                }
+                scope.wait_idle().await;
+            }
+        };
+        let time_limit = async {
+            match opts.timeout {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut end = RootEnd {
+            scope: Rc::clone(&scope),
+            root: Rc::clone(&root),
+            cancelled: false,
+            timed_out: None,
+        };
+        let stopping = tokio::select! {
+            _ = root_done => false,
+            _ = cancelled => {
+                end.cancelled = true;
+                scope.cancel();
+                true
+            }
+            _ = scope.exit_requested() => true,
+            _ = time_limit => {
+                end.timed_out = opts.timeout;
+                true
+            }
+        };
+        if stopping {
+            scope.cancel_tasks();
+            if wait_all {
+                scope.wait_idle().await;
+            } else {
+                root.finished().await;
+            }
+        }
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        Ok(end)
+    }
+
+    /// A run's global environment: `arg` of its own; reads and writes of other globals go
+    /// to the shared globals.
+    fn run_env(&self, script: &Script, args: &[String]) -> mlua::Result<Table> {
+        let env = self.lua.create_table()?;
+        env.raw_set("arg", script.arg_table(&self.lua, args)?)?;
+        let meta = self.lua.create_table()?;
+        meta.raw_set("__index", self.lua.globals())?;
+        meta.raw_set("__newindex", self.lua.globals())?;
+        env.set_metatable(Some(meta))?;
+        Ok(env)
+    }
+
+    /// Points `require` at the script's directory first, then the runtime's module path.
+    pub(crate) fn set_search_path(&self, script: &Script) -> Result<(), LoadError> {
+        let setup = |e: mlua::Error| LoadError::Setup(e.to_string());
+        let path = match script.dir() {
+            Some(dir) => {
+                let d = dir.display();
+                format!("{d}/?.lua;{d}/?/init.lua;{}", self.base_path)
+            }
+            None => self.base_path.clone(),
+        };
+        let package: Table = self.lua.globals().get("package").map_err(setup)?;
+        package.set("path", path).map_err(setup)
+    }
+
+    /// Runs `script` with `args` (its `...` and `arg`) once, without hosts, until it and
+    /// every task it spawned have finished. Must be awaited inside a `LocalSet`.
+    pub async fn run_script_async(
+        &self,
+        script: &Script,
+        args: &[String],
+        opts: &EvalOptions,
+    ) -> Result<RunReport, LoadError> {
+        let setup = |e: mlua::Error| LoadError::Setup(crate::lua::errors::render_error(&e));
+        self.set_search_path(script)?;
+        let env = self.run_env(script, args).map_err(setup)?;
+        let chunk = script.instantiate(&self.lua, env)?;
+        let argv: MultiValue = args
+            .iter()
+            .map(|a| self.lua.create_string(a).map(Value::String))
+            .collect::<mlua::Result<_>>()
+            .map_err(setup)?;
+        let scope = Scope::new(Arc::clone(&self.sink));
+        let end = self.run_root(scope, chunk, argv, opts, true).await?;
+        // Cancelled remote commands send TERM, abandoned uploads remove their temp files:
+        // let those reach the hosts before the caller ends the process.
+        crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+        Ok(self.report_of(&end))
+    }
+
+    /// [`run_script_async`](Self::run_script_async) on the runtime's own threads.
+    pub fn run_script(
+        &self,
+        script: &Script,
+        args: &[String],
+        opts: &EvalOptions,
+    ) -> Result<RunReport, LoadError> {
+        self.block_on("run_script", self.run_script_async(script, args, opts))
+            .map_err(|e| LoadError::Setup(e.to_string()))?
+    }
+
+    /// The report of a script run without hosts.
+    fn report_of(&self, end: &RootEnd) -> RunReport {
+        let mut report = RunReport {
+            cancelled: end.cancelled,
+            timed_out: end.timed_out,
+            exit: end.scope.exit_code(),
+            ..RunReport::default()
+        };
+        if let Some(text) = end.root.failure_report() {
+            end.root.mark_observed();
+            report.failures.push(Failure {
+                task: end.root.id,
+                root: true,
+                error: error_report(&text),
+            });
+        }
+        if end.root.status() == TaskStatus::Done
+            && let Ok(values) = end.root.result(&self.lua)
+        {
+            report.values = values
+                .into_iter()
+                .skip(1)
+                .map(|v| json_value(&self.lua, v))
+                .collect();
+        }
+        for (task, text) in end.scope.unobserved_failures() {
+            report.failures.push(Failure {
+                task,
+                root: false,
+                error: error_report(&text),
+            });
+        }
+        report
+    }
+
+    /// Runs `chunk` as its own root task and returns its values when it ends; tasks it
+    /// spawned keep running after it returns, globals it set stay set. Must be awaited
+    /// inside a `LocalSet` (the one where earlier evals' tasks run).
+    pub async fn eval_async(&self, chunk: &str) -> Result<MultiValue, EvalError> {
+        self.eval_with(chunk, &EvalOptions::default()).await
+    }
+
+    /// [`eval_async`](Self::eval_async) with a cancellation and a time limit.
+    pub async fn eval_with(
+        &self,
+        chunk: &str,
+        opts: &EvalOptions,
+    ) -> Result<MultiValue, EvalError> {
+        let func = self
+            .lua
+            .load(chunk)
+            .set_name("=eval")
+            .into_function()
+            .map_err(|e| EvalError::Syntax(crate::lua::errors::render_error(&e)))?;
+        let scope = Scope::new(Arc::clone(&self.sink));
+        let end = self
+            .run_root(scope, func, MultiValue::new(), opts, false)
+            .await
+            .map_err(|e| EvalError::Runtime(e.to_string()))?;
+        if let Some(t) = end.timed_out {
+            return Err(EvalError::TimedOut(t));
+        }
+        if let Some(code) = end.scope.exit_code() {
+            return Err(EvalError::Exit(code));
+        }
+        match end.root.status() {
+            TaskStatus::Done => {
+                let mut values = end
+                    .root
+                    .result(&self.lua)
+                    .map_err(|e| EvalError::Runtime(e.to_string()))?;
+                values.pop_front();
+                Ok(values)
+            }
+            TaskStatus::Failed => {
+                end.root.mark_observed();
+                let text = end.root.failure_report().unwrap_or_default();
+                Err(EvalError::Failed(error_report(&text)))
+            }
+            TaskStatus::Cancelled | TaskStatus::Running => Err(EvalError::Cancelled),
+        }
+    }
+
+    /// [`eval_async`](Self::eval_async) on the runtime's own threads. Tasks an eval left
+    /// running go on during the next blocking call.
+    ///
+    /// ```
+    /// let rt = drover::Runtime::builder().build()?;
+    /// rt.eval("counter = 41")?;
+    /// let v = rt.eval("counter = counter + 1; return counter")?;
+    /// assert_eq!(v.into_iter().next().and_then(|v| v.as_integer()), Some(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn eval(&self, chunk: &str) -> Result<MultiValue, EvalError> {
+        self.block_on("eval", self.eval_async(chunk))?
+    }
+}
+
+/// A Lua value as JSON (what a report can carry): tables become arrays or objects,
+/// functions and userdata their `tostring`.
+pub(crate) fn json_value(lua: &mlua::Lua, value: Value) -> serde_json::Value {
+    use mlua::LuaSerdeExt;
+    match lua.from_value::<serde_json::Value>(value.clone()) {
+        Ok(v) => v,
+        Err(_) => serde_json::Value::String(
+            value
+                .to_string()
+                .unwrap_or_else(|_| value.type_name().to_string()),
+        ),
+    }
+}
