@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
-use crate::runtime::Runtime;
 use crate::runtime::batch::{BatchOp, BatchOptions};
 use crate::ssh::ExecOptions;
 use crate::ssh::sftp::{GetOptions, PutOptions};
@@ -60,7 +59,18 @@ pub struct GetArgs {
 
 /// Validates the flags into a plan, then runs it.
 fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
-    let hosts = match flags.targets.resolve(false) {
+    let runtime = match flags
+        .targets
+        .builder(super::renderer(flags.fan.mode()))
+        .and_then(|b| b.build().map_err(|e| e.to_string()))
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drover: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    let hosts = match flags.targets.resolve(&runtime, false) {
         Ok(h) if h.is_empty() => {
             eprintln!("drover: no targets: give -H, -g or -l (see drover hosts)");
             return super::EXIT_USAGE;
@@ -78,7 +88,7 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
             return super::EXIT_USAGE;
         }
     };
-    let (forks, mode) = (flags.fan.forks(), flags.fan.mode());
+    let forks = flags.fan.forks();
     let opts = BatchOptions {
         forks: Some(forks),
         timeout,
@@ -102,16 +112,6 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
         Err(e) => {
             eprintln!("drover: cannot handle signals: {e}");
             return super::EXIT_USAGE;
-        }
-    };
-    let runtime = match Runtime::builder()
-        .shared_event_sink(super::renderer(mode))
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("drover: cannot start: {e}");
-            return 1;
         }
     };
     let opts = BatchOptions {

@@ -52,7 +52,23 @@ fn to_json(h: &ResolvedHost) -> serde_json::Value {
 }
 
 pub fn run(args: HostsArgs) -> i32 {
-    let hosts = match args.targets.resolve(true) {
+    let warnings = std::sync::Arc::new(|e: &crate::report::Event| {
+        if let crate::report::Event::Warning { message } = e {
+            eprintln!("drover: {message}");
+        }
+    });
+    let runtime = match args
+        .targets
+        .builder(warnings)
+        .and_then(|b| b.build().map_err(|e| e.to_string()))
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drover: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    let hosts = match args.targets.resolve(&runtime, true) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("drover: {e}");

@@ -9,7 +9,7 @@ use clap::Args;
 use super::targets::{FanFlags, TargetArgs};
 use crate::report::Mode;
 use crate::runtime::fanout::FanoutOptions;
-use crate::runtime::{EvalOptions, LoadError, Runtime, Script};
+use crate::runtime::{EvalOptions, LoadError, Script};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -92,14 +92,28 @@ pub fn run(args: RunArgs) -> i32 {
             rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
         }));
     }
-    let extra = match args.targets.extra_vars() {
-        Ok(e) => e,
+    let stop = match super::signals::install() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("drover: cannot handle signals: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
+    // The renderer's form depends on whether there are targets; the targets need the
+    // runtime's inventory: a sink that forwards to the renderer chosen once they are known.
+    let forward = std::sync::Arc::new(Forward::default());
+    let runtime = match args
+        .targets
+        .builder(forward.clone())
+        .and_then(|b| b.build().map_err(|e| e.to_string()))
+    {
+        Ok(rt) => rt,
         Err(e) => {
             eprintln!("drover: {e}");
             return super::EXIT_USAGE;
         }
     };
-    let hosts = match args.targets.resolve(false) {
+    let hosts = match args.targets.resolve(&runtime, false) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("drover: {e}");
@@ -129,31 +143,12 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         None
     };
-    let stop = match super::signals::install() {
-        Ok(stop) => stop,
-        Err(e) => {
-            eprintln!("drover: cannot handle signals: {e}");
-            return super::EXIT_USAGE;
-        }
-    };
     let script = match Script::from_file(&args.script) {
         Ok(s) => s,
         Err(e) => return load_failed(&e),
     };
     let mode = plan.as_ref().map_or(Mode::Live, |(_, mode)| *mode);
-    let mut builder = Runtime::builder()
-        .shared_event_sink(super::renderer(mode))
-        .extra_vars(extra);
-    if let Some(path) = &args.targets.inventory {
-        builder = builder.inventory_file(path);
-    }
-    let runtime = match builder.build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("drover: {e}");
-            return super::EXIT_USAGE;
-        }
-    };
+    forward.set(super::renderer(mode));
     let eval = EvalOptions {
         cancel: Some(stop.token.clone()),
         timeout: run_timeout,
@@ -202,4 +197,24 @@ pub fn run(args: RunArgs) -> i32 {
 fn load_failed(e: &LoadError) -> i32 {
     eprintln!("drover: {e}");
     super::EXIT_USAGE
+}
+
+/// Forwards events to a sink set later (warnings before it is set go to stderr).
+#[derive(Default)]
+struct Forward(std::sync::OnceLock<crate::report::SharedSink>);
+
+impl Forward {
+    fn set(&self, sink: crate::report::SharedSink) {
+        let _ = self.0.set(sink);
+    }
+}
+
+impl crate::report::EventSink for Forward {
+    fn event(&self, event: &crate::report::Event) {
+        match (self.0.get(), event) {
+            (Some(sink), e) => sink.event(e),
+            (None, crate::report::Event::Warning { message }) => eprintln!("drover: {message}"),
+            (None, _) => {}
+        }
+    }
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::inventory::ResolvedHost;
 use crate::inventory::connection::{self, ConnectionError};
-use crate::inventory::select::{Chosen, TargetSpec, select};
-use crate::inventory::{Inventory, ResolvedHost, target_from_vars};
+use crate::inventory::select::TargetSpec;
 use crate::report::Mode;
+use crate::runtime::{Runtime, RuntimeBuilder};
 
 /// Longest `--timeout`: a year. Past that a typo (`1e20`) is likelier than intent, and huge
 /// durations overflow deadlines.
@@ -73,18 +74,16 @@ impl TargetArgs {
         }
     }
 
-    /// Loads the inventory (an empty one when there is no file and none was named).
-    pub fn inventory(&self) -> Result<Inventory, String> {
-        match Inventory::default_path(self.inventory.as_deref()) {
-            Some(path) => {
-                let inv = Inventory::load(&path).map_err(|e| e.to_string())?;
-                if let Some(w) = inv.password_warning() {
-                    eprintln!("drover: {w}");
-                }
-                Ok(inv)
-            }
-            None => Ok(Inventory::empty(std::path::Path::new("inventory.ini"))),
+    /// A runtime builder with these flags' inventory and `-e` variables, its events going
+    /// to `sink`.
+    pub fn builder(&self, sink: crate::report::SharedSink) -> Result<RuntimeBuilder, String> {
+        let mut builder = Runtime::builder()
+            .shared_event_sink(sink)
+            .extra_vars(self.extra_vars()?);
+        if let Some(path) = &self.inventory {
+            builder = builder.inventory_file(path);
         }
+        Ok(builder)
     }
 
     /// The `-e KEY=VALUE` variables, each checked as the inventory checks its lines (keys one
@@ -93,66 +92,22 @@ impl TargetArgs {
         parse_extra(&self.extra).map_err(|e| e.to_string())
     }
 
-    /// Every targeted host, resolved; `all_if_empty` lists the whole inventory when no target
-    /// flag was given.
-    pub fn resolve(&self, all_if_empty: bool) -> Result<Vec<ResolvedHost>, String> {
+    /// Every targeted host of `runtime`'s inventory, resolved; `all_if_empty` lists the
+    /// whole inventory when no target flag was given.
+    pub fn resolve(
+        &self,
+        runtime: &Runtime,
+        all_if_empty: bool,
+    ) -> Result<Vec<ResolvedHost>, String> {
         let mut spec = self.spec();
         if spec.is_empty() && !all_if_empty {
             // No targets: nothing to read (a script run on the controller only).
             return Ok(Vec::new());
         }
-        let inv = self.inventory()?;
-        let extra = self.extra_vars()?;
         if spec.is_empty() {
-            spec.hosts = inv.hosts.clone();
+            spec.hosts = runtime.inventory()?.hosts.clone();
         }
-        let ssh_config = crate::ssh::ssh_config::user_config();
-        let mut out = Vec::new();
-        let chosen = select(&inv, &spec).map_err(|e| e.to_string())?;
-        for chosen in chosen {
-            match chosen {
-                Chosen::Inventory(name) => out.push(
-                    inv.resolve(&name, &extra, ssh_config.as_deref())
-                        .map_err(|e| e.to_string())?,
-                ),
-                Chosen::AdHoc(spec) => {
-                    // user@address:port, over the defaults and -e variables; `select`
-                    // checked it
-                    let dest =
-                        connection::destination(&spec).map_err(|e| format!("-H {spec}: {e}"))?;
-                    let mut vars: BTreeMap<String, String> = inv
-                        .defaults
-                        .values
-                        .iter()
-                        .map(|(k, (v, _))| (k.clone(), v.clone()))
-                        .collect();
-                    vars.extend(extra.clone());
-                    vars.insert("address".into(), dest.address);
-                    if let Some(u) = dest.user {
-                        vars.insert("user".into(), u);
-                    }
-                    if let Some(p) = dest.port {
-                        vars.insert("port".into(), p.to_string());
-                    }
-                    let target = target_from_vars(&spec, &vars, ssh_config.as_deref())
-                        .map_err(|e| format!("host {spec}: {e}"))?;
-                    let vars = vars
-                        .into_iter()
-                        .filter(|(k, _)| !crate::inventory::CONNECTION_KEYS.contains(&k.as_str()))
-                        .collect();
-                    out.push(ResolvedHost {
-                        name: spec,
-                        groups: Vec::new(),
-                        vars,
-                        target,
-                    });
-                }
-            }
-        }
-        if out.is_empty() {
-            return Err("no host matches the targets".into());
-        }
-        Ok(out)
+        runtime.targets(&spec)
     }
 }
 

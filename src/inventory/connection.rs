@@ -206,7 +206,7 @@ pub fn destination(spec: &str) -> Result<Destination, ConnectionError> {
 /// `SecretKey`): such values are shown as `<redacted>`.
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["password", "passphrase", "secret", "token"]
+    ["password", "passphrase", "secret", "token", "key_text"]
         .iter()
         .any(|w| lower.contains(w))
 }

@@ -19,6 +19,7 @@
 //! Indexes built once keep resolving 100,000 hosts or a 3,000-deep `children` chain linear.
 //! Knows nothing of Lua.
 
+mod build;
 pub mod connection;
 mod groups;
 mod lines;
@@ -36,6 +37,7 @@ use crate::nodeset;
 use crate::ssh::Target;
 
 pub use crate::nodeset::NodeSetError;
+pub use build::{HostEntry, InventoryBuilder};
 pub use connection::ConnectionError;
 use lines::Kind;
 pub use target::{TargetError, default_target, target_at, target_from_vars};
@@ -88,6 +90,8 @@ pub const CONNECTION_KEYS: &[&str] = &[
     "known_hosts",
     "connect_timeout",
     "host_key_policy",
+    "key_text",
+    "identity_passphrase",
 ];
 
 /// A section's keys, in file order, with their lines.
@@ -272,6 +276,15 @@ impl Inventory {
     /// is skipped (editors on Windows write one).
     pub fn parse(text: &str, file: &Path) -> Result<Inventory, InventoryError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let sections = lines::scan(text, &file.display().to_string())?;
+        Inventory::from_sections(sections, file)
+    }
+
+    /// Checks scanned sections (from a file or built in code) and links hosts and groups.
+    fn from_sections(
+        sections: Vec<(Kind, Section)>,
+        file: &Path,
+    ) -> Result<Inventory, InventoryError> {
         let fname = file.display().to_string();
         let at = |line: usize, cause: String| InventoryError::At {
             file: fname.clone(),
@@ -283,7 +296,6 @@ impl Inventory {
             line,
             source,
         };
-        let sections = lines::scan(text, &fname)?;
         let mut inv = Inventory {
             file: file.to_path_buf(),
             ..Default::default()

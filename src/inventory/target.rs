@@ -114,6 +114,12 @@ pub fn target_from_vars(
     if let Some(i) = get("identity") {
         t.identity = Some(expand_tilde(i));
     }
+    if let Some(k) = get("key_text") {
+        t.key_text = Some(Secret(k.clone()));
+    }
+    if let Some(p) = get("identity_passphrase") {
+        t.passphrase = Some(Secret(p.clone()));
+    }
     if let Some(var) = get("identity_passphrase_env") {
         t.passphrase = Some(Secret(env("identity_passphrase_env", var)?));
     }

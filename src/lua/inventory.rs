@@ -18,8 +18,12 @@ use crate::lua::ssh::Host;
 /// `$DROVER_INVENTORY`, else `./inventory.ini`.
 #[derive(Debug, Clone, Default)]
 pub struct InventorySource {
+    /// The file to read (`-i`).
     pub path: Option<PathBuf>,
+    /// Variables over the inventory's (`-e`).
     pub extra: BTreeMap<String, String>,
+    /// An inventory built in code: used instead of any file.
+    pub given: Option<Rc<Inventory>>,
 }
 
 struct Loaded {
@@ -36,7 +40,13 @@ fn source(lua: &Lua) -> InventorySource {
         .unwrap_or_default()
 }
 
-fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
+/// The `-e` variables of the runtime.
+pub fn extra_vars(lua: &Lua) -> BTreeMap<String, String> {
+    source(lua).extra
+}
+
+/// The runtime's inventory (read once).
+pub fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
     if lua.app_data_ref::<Loaded>().is_none() {
         lua.set_app_data(Loaded {
             inventory: OnceCell::new(),
@@ -46,12 +56,21 @@ fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
     if let Some(inv) = loaded.inventory.get() {
         return Ok(Rc::clone(inv));
     }
-    let path = Inventory::default_path(source(lua).path.as_deref())
-        .unwrap_or_else(|| PathBuf::from("inventory.ini"));
-    let inv = Rc::new(Inventory::load(&path).map_err(|e| err(format!("inventory: {e}")))?);
-    if let Some(w) = inv.password_warning() {
-        crate::ssh::warn(&w);
-    }
+    let source = source(lua);
+    let inv = match (
+        source.given,
+        Inventory::default_path(source.path.as_deref()),
+    ) {
+        (Some(given), _) => given,
+        (None, Some(path)) => {
+            let inv = Inventory::load(&path).map_err(|e| err(format!("inventory: {e}")))?;
+            if let Some(w) = inv.password_warning() {
+                crate::lua::output::warn(lua, w);
+            }
+            Rc::new(inv)
+        }
+        (None, None) => Rc::new(Inventory::empty(std::path::Path::new("inventory.ini"))),
+    };
     let _ = loaded.inventory.set(Rc::clone(&inv));
     Ok(inv)
 }

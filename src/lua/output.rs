@@ -32,6 +32,16 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         .call::<()>(write)
 }
 
+/// The runtime's own sink, for events outside any task (warnings while loading).
+pub struct RuntimeSink(pub SharedSink);
+
+/// Sends a warning to the runtime's sink.
+pub fn warn(lua: &Lua, message: String) {
+    if let Some(sink) = lua.app_data_ref::<RuntimeSink>() {
+        sink.0.event(&Event::Warning { message });
+    }
+}
+
 /// Command output and transfer progress of ssh calls, as events.
 struct EventOutput(SharedSink);
 

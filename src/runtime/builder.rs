@@ -96,6 +96,13 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The inventory, built in code ([`Inventory::builder`](crate::inventory::Inventory::builder))
+    /// or loaded by the caller; no file is read then.
+    pub fn inventory(mut self, inventory: crate::inventory::Inventory) -> Self {
+        self.inventory.given = Some(std::rc::Rc::new(inventory));
+        self
+    }
+
     /// Variables that override the inventory's for every host (`-e key=value`).
     pub fn extra_vars(mut self, vars: std::collections::BTreeMap<String, String>) -> Self {
         self.inventory.extra = vars;
@@ -142,6 +149,7 @@ impl RuntimeBuilder {
         lua.gc_set_mode(mlua::prelude::LuaGcMode::Generational(Default::default()));
         crate::lua::install(&lua).map_err(setup)?;
         lua.set_app_data(self.inventory);
+        lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&self.sink)));
         let loaded: Table = lua
             .globals()
             .get::<Table>("package")

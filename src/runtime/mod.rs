@@ -11,6 +11,7 @@ mod eval;
 pub mod fanout;
 mod memory;
 mod script;
+mod targets;
 
 use std::time::Duration;
 
