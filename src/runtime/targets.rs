@@ -39,7 +39,7 @@ fn resolve(
     ssh_config: Option<&Path>,
 ) -> Result<Vec<ResolvedHost>, String> {
     let mut out = Vec::new();
-    let chosen = select(&inv, &spec).map_err(|e| e.to_string())?;
+    let chosen = select(inv, spec).map_err(|e| e.to_string())?;
     for chosen in chosen {
         match chosen {
             Chosen::Inventory(name) => out.push(
