@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[path = "drover/embed.rs"]
+mod embed;
 #[path = "drover/inventory_cli.rs"]
 mod inventory_cli;
 #[path = "drover/sshd.rs"]
@@ -309,5 +311,6 @@ fn main() {
     ));
     trials.push(Trial::test("cli::usage_error_exits_2", usage_error_exits_2));
     trials.extend(inventory_cli::trials());
+    trials.extend(embed::trials());
     libtest_mimic::run(&args, trials).exit();
 }

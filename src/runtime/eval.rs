@@ -243,14 +243,10 @@ impl Runtime {
     }
 
     /// Runs `chunk` as its own root task and returns its values when it ends; tasks it
-    /// spawned keep running after it returns, globals it set stay set. Must be awaited
-    /// inside a `LocalSet` (the one where earlier evals' tasks run).
-    pub async fn eval_async(&self, chunk: &str) -> Result<MultiValue, EvalError> {
-        self.eval_with(chunk, &EvalOptions::default()).await
-    }
-
-    /// [`eval_async`](Self::eval_async) with a cancellation and a time limit.
-    pub async fn eval_with(
+    /// spawned keep running after it returns, globals it set stay set. `opts` may cancel it
+    /// (only its own tasks) or bound its time. Must be awaited inside a `LocalSet` (the one
+    /// where earlier evals' tasks run).
+    pub async fn eval_async(
         &self,
         chunk: &str,
         opts: &EvalOptions,
@@ -290,7 +286,8 @@ impl Runtime {
         }
     }
 
-    /// [`eval_async`](Self::eval_async) on the runtime's own threads. Tasks an eval left
+    /// [`eval_async`](Self::eval_async) on the runtime's own threads, without a cancellation
+    /// or time limit. Tasks an eval left
     /// running go on during the next blocking call.
     ///
     /// ```
@@ -301,7 +298,12 @@ impl Runtime {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn eval(&self, chunk: &str) -> Result<MultiValue, EvalError> {
-        self.block_on("eval", self.eval_async(chunk))?
+        self.eval_with(chunk, &EvalOptions::default())
+    }
+
+    /// [`eval`](Self::eval) with a cancellation and a time limit.
+    pub fn eval_with(&self, chunk: &str, opts: &EvalOptions) -> Result<MultiValue, EvalError> {
+        self.block_on("eval", self.eval_async(chunk, opts))?
     }
 }
 

@@ -137,6 +137,21 @@ impl Sshd {
         ))
     }
 
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The client key it accepts.
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.join("client_key")
+    }
+
+    /// A known_hosts file of its own (empty at first).
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.join("known_hosts")
+    }
+
     /// Environment for the Lua test script.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
