@@ -298,6 +298,63 @@ fn public_errors() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `examples/embed.rs` against a fleet of 3: its own UI line per host, then the report.
+fn embed_example_runs_on_a_fleet() -> Result<(), Failed> {
+    let exe = std::env::current_exe()?;
+    let example = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|debug| debug.join("examples/embed"))
+        .ok_or("no target directory")?;
+    ensure(
+        example.exists(),
+        format!(
+            "{} is missing: cargo test builds it (or cargo build --example embed)",
+            example.display()
+        ),
+    )?;
+    let fleet = fleet(3)?;
+    let mut cmd = std::process::Command::new(&example);
+    cmd.args(["--user", TEST_USER, "--key"])
+        .arg(fleet[0].client_key());
+    cmd.arg("--known-hosts").arg(fleet[0].known_hosts());
+    for s in &fleet {
+        cmd.arg(format!("127.0.0.1:{}", s.port()));
+    }
+    // each sshd of the fixture accepts its own client key: let them all accept the first's
+    for s in &fleet[1..] {
+        s.authorize(&fleet[0].client_key().with_extension("pub"))?;
+    }
+    let out = cmd.output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure(
+        out.status.success(),
+        format!("exit {:?}\n{stdout}\n{stderr}", out.status),
+    )?;
+    for n in 1..=3 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("✓ node{n} ")))
+            .ok_or(format!("no UI line for node{n}:\n{stdout}"))?;
+        ensure(line.contains("(ticket T-5000, approved after 0.1s)"), line)?;
+    }
+    let report = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .ok_or(format!("no report:\n{stdout}"))?;
+    let report: serde_json::Value = serde_json::from_str(report)?;
+    let hosts = report["hosts"].as_array().ok_or("no hosts in the report")?;
+    ensure(hosts.len() == 3, report.to_string())?;
+    for h in hosts {
+        ensure(
+            h["outcome"] == "ok" && h["values"][0]["ticket"] == "T-5000",
+            h.to_string(),
+        )?;
+    }
+    Ok(())
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
         Trial::test(
@@ -321,5 +378,9 @@ pub fn trials() -> Vec<Trial> {
             event_stream_is_ordered_per_host,
         ),
         Trial::test("embed::public_errors", public_errors),
+        Trial::test(
+            "embed::example_runs_on_a_fleet",
+            embed_example_runs_on_a_fleet,
+        ),
     ]
 }

@@ -147,6 +147,17 @@ impl Sshd {
         self.dir.join("client_key")
     }
 
+    /// Lets the key whose public half is at `public_key` log in too.
+    pub fn authorize(&self, public_key: &std::path::Path) -> Result<(), String> {
+        use std::io::Write;
+        let key = std::fs::read(public_key).map_err(|e| e.to_string())?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("authorized_keys"))
+            .and_then(|mut f| f.write_all(&key))
+            .map_err(|e| e.to_string())
+    }
+
     /// A known_hosts file of its own (empty at first).
     pub fn known_hosts(&self) -> PathBuf {
         self.dir.join("known_hosts")
