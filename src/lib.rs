@@ -40,6 +40,11 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+// The README's Rust examples compile as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub mod cli;
 pub mod inventory;
 pub mod lua;
