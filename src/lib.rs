@@ -1,41 +1,73 @@
-//! drover: ops automation in Lua 5.4 whose coroutines are tokio futures. A plain sequential
-//! script runs as a task; every call that waits (`task.sleep`, queue `get`, `ssh.run`)
-//! suspends only its own coroutine while every other task keeps running.
+//! drover: ops automation in Lua 5.4 over SSH, as a library whose first user is the `drover`
+//! command. A plain sequential script runs as a task; every call that waits (`ssh.run`,
+//! `sftp.put`, `task.sleep`, a queue's `get`) suspends only its own coroutine while every
+//! other task keeps running, so one script run once per host fans out over hundreds of hosts.
+//!
+//! # The runtime model
+//!
+//! A [`Runtime`] owns one Lua VM. It lives on the thread that built it (Lua values are not
+//! `Send`), and its tasks — Lua coroutines turned into futures — run on a tokio `LocalSet`:
+//! the runtime's own for the blocking entry points ([`Runtime::eval`],
+//! [`Runtime::run_script`], [`Runtime::run_fanout`], [`Runtime::run_batch`]), or the caller's
+//! for their `_async` forms. Network I/O (russh sessions, SFTP) runs on a multi-thread tokio
+//! runtime beside the VM: the runtime's own, or the caller's when it was built inside one (it
+//! then starts none).
+//!
+//! A runtime outlives a run. Each eval runs its chunk as the root task of its own scope and
+//! returns when that root ends; tasks it spawned keep running into later evals, its error or
+//! cancellation touches only its own tasks, globals persist, and a host's SSH connection is
+//! reused by the next command on it. A per-host run ([`Runtime::run_fanout`]) instantiates
+//! the compiled [`Script`] once per host, each copy with its own global environment (reads
+//! fall back to the shared globals; `shared` is shared on purpose) and its own task, in which
+//! that host is current: `ssh.run` and `sftp.*` act on it.
+//!
+//! Every task carries its context — current host, the host whose output it prints, its eval's
+//! scope with the [`EventSink`] — and its children inherit it. Everything a run says is an
+//! [`Event`] on that sink: output lines, prints, transfer progress, host starts and ends,
+//! warnings, the summary. The CLI's [`Renderer`] is one sink; an embedder plugs in its own.
+//! Runs return a [`RunReport`]; the library never prints, exits the process, installs signal
+//! handlers or prompts: cancellation comes from the caller ([`EvalOptions::cancel`], a
+//! tokio-util `CancellationToken`), as the CLI does on SIGINT, SIGTERM and SIGHUP.
+//!
+//! ```
+//! let rt = drover::Runtime::builder().build()?;
+//! rt.eval("queue = task.queue(); task.spawn(function() queue:put(6 * 7) end)")?;
+//! let answer = rt.eval("return queue:get()")?;
+//! assert_eq!(answer.into_iter().next().and_then(|v| v.as_integer()), Some(42));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Layout
 //!
-//! - [`cli`]: clap glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
-//!   shared target flags, and the process: signals (SIGINT / SIGTERM / SIGHUP trigger the
-//!   run's `Stop`; a second one exits), the open-files limit, prompts, warnings on stderr,
-//!   exit codes; the only user of clap and rpassword, and the only code that prints.
-//! - [`runtime`]: the Lua VM on one thread in a tokio `LocalSet`, a multi-thread tokio runtime
-//!   beside it; loads scripts, runs the root task, waits for all tasks, maps the end to a
-//!   [`runtime::RunReport`] (exit codes 0 / 1 / 2 / 130 / 143 / 129). [`runtime::fanout`] runs
-//!   a script once per target host; [`runtime::batch`] runs exec / put / get on every host
-//!   without Lua; [`runtime::Stop`] is how a caller stops a run cleanly (the library installs
-//!   no signal handler, prints nothing and never exits the process).
+//! Dependencies point one way: `cli → runtime → lua → {ssh, inventory, report}`; the three
+//! leaves import none of each other (`nodeset` is a leaf too).
+//!
+//! - `cli`: clap glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
+//!   shared target flags, and the process: signals (the first cancels the run, a second
+//!   exits), the open-files limit, prompts, the renderer on stdout/stderr, exit codes; the only
+//!   user of clap and rpassword, and the only code that prints.
+//! - [`runtime`]: [`Runtime`] and its [`RuntimeBuilder`]; evals and scopes (`eval.rs`), compiled
+//!   scripts (`script.rs`), target resolution over the inventory (`targets.rs`), per-host
+//!   runs (`fanout.rs`, driving `stdlib/drover/fanout.lua`), batch exec / put / get without
+//!   Lua (`batch.rs`), the default Lua memory limit (`memory.rs`).
+//! - `lua`: the Lua modules and their registry (`lua::install`): `task` (the task core, its
+//!   scopes, and the module: sleep, pools, queues, events, semaphores, timeouts), `ssh`,
+//!   `sftp` and `inventory` (the Lua faces of the leaves), `output` (print and stdout writes
+//!   as events), `coroutine` (forwarders so suspensions inside user coroutines reach the
+//!   scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
+//!   tracebacks without internal frames), `exit` (`os.exit` that ends a host's script or the
+//!   eval, never the process).
 //! - [`inventory`]: the INI inventory (a strict line scan with file:line errors, cross-checked
-//!   by rust-ini; bounded node sets; the group graph; variable precedence), the one validation
-//!   path for connection values ([`inventory::connection`]: file, `-e`, `-H`, `ssh.connect`)
-//!   and target selection (`-H`, `-g`, `-l` narrowing patterns).
-//! - [`report`]: the one renderer of a run (live, gathered, JSON) and host outcomes.
-//! - [`lua`]: the Lua modules and their registry ([`lua::install`]):
-//!   - [`lua::task`]: the task core (tasks as `spawn_local`ed futures, handles, failures nobody
-//!     joined) and the `task` module (sleep, pools, queues, events, semaphores, timeouts);
-//!   - [`lua::coroutine`]: `coroutine.resume`/`wrap` forwarders so suspensions inside user
-//!     coroutines reach the scheduler;
-//!   - [`lua::preempt`]: the watchdog that preempts CPU-bound Lua through an asynchronously
-//!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
-//!   - [`lua::errors`]: error messages and tracebacks without internal frames;
-//!   - [`lua::exit`]: `os.exit` that ends a host's script or the run, never the process.
-//! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
-//!   `~/.ssh/config`, exec with options and TERM on cancel, channel caps, open-files limit),
-//!   [`ssh::sftp`] (one SFTP session per connection: atomic uploads, pipelined and bounded
-//!   transfers, trees, downloads confined below their directory by directory descriptors) and
-//!   [`ssh::cleanup`] (remote clean-ups of drop guards, drained before a run ends); no Lua.
-//!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`), and
-//!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts);
-//!   [`lua::inventory`] gives controller scripts the inventory's hosts.
+//!   by rust-ini; the group graph; variable precedence), inventories built in code
+//!   ([`inventory::InventoryBuilder`]), the one validation path for connection values, and
+//!   target selection (`-H`, `-g`, `-l` narrowing patterns).
+//! - [`report`]: [`Event`] and [`EventSink`], the [`Renderer`] (live, gathered, JSON) and
+//!   [`RunReport`].
+//! - `ssh`: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
+//!   `~/.ssh/config`, exec with TERM on cancel, channel caps), SFTP (atomic uploads, pipelined
+//!   transfers, trees, downloads confined below their directory) and remote clean-ups drained
+//!   before a run ends; no Lua.
+//! - [`nodeset`]: ClusterShell node sets (`web[01-20]`): bounded expansion and folding.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
