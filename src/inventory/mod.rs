@@ -23,6 +23,7 @@ mod build;
 pub mod connection;
 mod groups;
 mod lines;
+mod parse;
 
 pub mod select;
 mod target;
@@ -39,7 +40,6 @@ use crate::ssh::Target;
 pub use crate::nodeset::NodeSetError;
 pub use build::{HostEntry, InventoryBuilder};
 pub use connection::ConnectionError;
-use lines::Kind;
 pub use target::{TargetError, default_target, target_at, target_from_vars};
 
 /// Most hosts one inventory may hold (each node set is bounded by
@@ -270,158 +270,6 @@ impl Inventory {
     /// Whether `name` is a host of this inventory.
     pub fn has_host(&self, name: &str) -> bool {
         self.host_set.contains(name)
-    }
-
-    /// Parses inventory text; `file` names it in errors. A UTF-8 byte order mark at the start
-    /// is skipped (editors on Windows write one).
-    pub fn parse(text: &str, file: &Path) -> Result<Inventory, InventoryError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let sections = lines::scan(text, &file.display().to_string())?;
-        Inventory::from_sections(sections, file)
-    }
-
-    /// Checks scanned sections (from a file or built in code) and links hosts and groups.
-    fn from_sections(
-        sections: Vec<(Kind, Section)>,
-        file: &Path,
-    ) -> Result<Inventory, InventoryError> {
-        let fname = file.display().to_string();
-        let at = |line: usize, cause: String| InventoryError::At {
-            file: fname.clone(),
-            line,
-            cause,
-        };
-        let conn = |line: usize, source: ConnectionError| InventoryError::Connection {
-            file: fname.clone(),
-            line,
-            source,
-        };
-        let mut inv = Inventory {
-            file: file.to_path_buf(),
-            ..Default::default()
-        };
-        // Per group, its direct hosts as a set (a host listed twice is a member once).
-        let mut members: HashMap<String, HashSet<String>> = HashMap::new();
-        for (kind, section) in sections {
-            inv.has_passwords |= section.values.contains_key("password");
-            for (key, (value, line)) in &section.values {
-                connection::check_value(key, value).map_err(|e| conn(*line, e))?;
-            }
-            match kind {
-                Kind::Defaults => {
-                    for key in ["hosts", "children", "groups"] {
-                        if let Some((_, line)) = section.values.get(key) {
-                            return Err(at(
-                                *line,
-                                format!("\"{key}\" does not belong in [defaults]"),
-                            ));
-                        }
-                    }
-                    inv.defaults = section;
-                }
-                Kind::Group(name) => {
-                    if let Some((_, line)) = section.values.get("groups") {
-                        return Err(at(
-                            *line,
-                            "\"groups\" belongs in [host] sections; a group lists `children`"
-                                .into(),
-                        ));
-                    }
-                    let mut hosts = Vec::new();
-                    let set = members.entry(name.clone()).or_default();
-                    if let Some((list, line)) = section.values.get("hosts") {
-                        for item in split_list_ranges(list) {
-                            let expanded = nodeset::expand(&item).map_err(|source| {
-                                InventoryError::NodeSet {
-                                    file: fname.clone(),
-                                    line: *line,
-                                    source,
-                                }
-                            })?;
-                            for h in expanded {
-                                check_host_name(&h).map_err(|e| conn(*line, e))?;
-                                inv.add_host(&h).map_err(|cause| at(*line, cause))?;
-                                if set.insert(h.clone()) {
-                                    hosts.push(h);
-                                }
-                            }
-                        }
-                    }
-                    let children = section
-                        .values
-                        .get("children")
-                        .map(|(v, _)| split_list(v))
-                        .unwrap_or_default();
-                    inv.groups.insert(
-                        name.clone(),
-                        Group {
-                            name,
-                            hosts,
-                            children,
-                            section,
-                        },
-                    );
-                }
-                Kind::Host(name) => {
-                    for key in ["hosts", "children"] {
-                        if let Some((_, line)) = section.values.get(key) {
-                            return Err(at(
-                                *line,
-                                format!("\"{key}\" belongs in [group] sections"),
-                            ));
-                        }
-                    }
-                    check_host_name(&name).map_err(|e| conn(section.line, e))?;
-                    inv.add_host(&name)
-                        .map_err(|cause| at(section.line, cause))?;
-                    inv.host_sections.insert(name, section);
-                }
-            }
-        }
-        // Host sections' `groups =` add the host to those groups; a group named only there
-        // exists without a section of its own (as in Ansible).
-        for (host, section) in &inv.host_sections {
-            let Some((list, line)) = section.values.get("groups") else {
-                continue;
-            };
-            for g in split_list(list) {
-                if !lines::valid_name(&g) {
-                    return Err(at(
-                        *line,
-                        format!(
-                            "host {host}: bad group name \"{}\" (letters, digits, _ . - @ :)",
-                            nodeset::shown(&g)
-                        ),
-                    ));
-                }
-                let group = inv.groups.entry(g.clone()).or_insert_with(|| Group {
-                    name: g.clone(),
-                    section: Section {
-                        line: *line,
-                        values: BTreeMap::new(),
-                    },
-                    ..Group::default()
-                });
-                if members.entry(g).or_default().insert(host.clone()) {
-                    group.hosts.push(host.clone());
-                }
-            }
-        }
-        inv.check_children()?;
-        inv.index_graph();
-        Ok(inv)
-    }
-
-    fn add_host(&mut self, name: &str) -> Result<(), String> {
-        if self.host_set.insert(name.to_string()) {
-            if self.hosts.len() >= MAX_INVENTORY_HOSTS {
-                return Err(format!(
-                    "the inventory has more than {MAX_INVENTORY_HOSTS} hosts"
-                ));
-            }
-            self.hosts.push(name.to_string());
-        }
-        Ok(())
     }
 
     /// Resolves `host` (an inventory host name): variables by precedence
