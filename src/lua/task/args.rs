@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use mlua::Value;
+use mlua::{Table, Value};
 
 /// The longest wait any `task` function accepts: one year (365 days), far beyond any real
 /// deadline and far from `Instant`'s overflow.
@@ -143,6 +143,32 @@ fn trim_fraction(s: &str) -> &str {
     } else {
         s
     }
+}
+
+/// Optional timeout argument: `nil` means wait forever.
+pub(crate) fn opt_seconds(value: &Value, what: &str) -> mlua::Result<Option<Duration>> {
+    match value {
+        Value::Nil => Ok(None),
+        v => seconds(v, what).map(Some),
+    }
+}
+
+/// Rejects option keys that are not in `allowed`, naming the key.
+pub fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua::Result<()> {
+    for pair in opts.pairs::<Value, Value>() {
+        let (key, _) = pair?;
+        let name = match &key {
+            Value::String(s) => s.to_string_lossy(),
+            other => format!("{other:?}"),
+        };
+        if !allowed.contains(&name.as_str()) {
+            return Err(mlua::Error::RuntimeError(format!(
+                "{what}: unknown option '{name}' (allowed: {})",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
