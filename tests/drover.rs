@@ -28,6 +28,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 mod embed;
 #[path = "drover/inventory_cli.rs"]
 mod inventory_cli;
+#[path = "drover/readme.rs"]
+mod readme;
 #[path = "drover/sshd.rs"]
 mod sshd;
 
@@ -312,5 +314,6 @@ fn main() {
     trials.push(Trial::test("cli::usage_error_exits_2", usage_error_exits_2));
     trials.extend(inventory_cli::trials());
     trials.extend(embed::trials());
+    trials.extend(readme::trials());
     libtest_mimic::run(&args, trials).exit();
 }
