@@ -401,9 +401,13 @@ pub fn trials() -> Vec<Trial> {
                     let b = block.clone();
                     trials.push(Trial::ignorable_test(
                         format!("readme::known_bug::lua_ssh_tilde_identity_line{line}"),
-                        move || known_bug(scripts::KNOWN_BUG_TILDE_IDENTITY, || {
-                            scripts::ssh(&b, scripts::Identity::AsWritten)
-                        }),
+                        move || {
+                            known_bug(
+                                scripts::KNOWN_BUG_TILDE_IDENTITY,
+                                "cannot load identity ~/.ssh/id_ed25519",
+                                || scripts::ssh(&b, scripts::Identity::AsWritten),
+                            )
+                        },
                     ));
                 }
                 trials.push(Trial::test(
@@ -425,10 +429,22 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// A check that fails for a known product bug: reported as ignored, with the bug as the
-/// reason; once it passes, the skip must go (the check belongs in the regular trial).
-fn known_bug(bug: &str, check: impl FnOnce() -> Result<(), Failed>) -> Result<Completion, Failed> {
+/// reason, as long as it fails with `symptom`; failing otherwise is a failure, and once it
+/// passes the skip must go (the check belongs in the regular trial).
+fn known_bug(
+    bug: &str,
+    symptom: &str,
+    check: impl FnOnce() -> Result<(), Failed>,
+) -> Result<Completion, Failed> {
     match check() {
-        Err(_) => Ok(Completion::ignored_with(format!("known bug: {bug}"))),
+        Err(e) if e.message().is_some_and(|m| m.contains(symptom)) => {
+            Ok(Completion::ignored_with(format!("known bug: {bug}")))
+        }
+        Err(e) => Err(format!(
+            "expected the known bug ({bug}: {symptom:?}), got:\n{}",
+            e.message().unwrap_or("a failure without a message")
+        )
+        .into()),
         Ok(()) => Err(format!(
             "fixed: {bug} no longer fails; drop the known-bug skip in tests/drover/readme.rs"
         )
