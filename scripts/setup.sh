@@ -45,6 +45,8 @@ ensure_sshd_fixture() {
   command -v ssh-keygen >/dev/null 2>&1 || apt_install openssh-client
   # the passphrase-prompt test drives drover on a terminal through tmux
   command -v tmux >/dev/null 2>&1 || apt_install tmux
+  # the README test runs the README's `drover exec --json | jq` pipeline
+  command -v jq >/dev/null 2>&1 || apt_install jq
   if ! id drover-test >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ]; then
       echo "user drover-test missing: as root run: useradd -m -s /bin/sh drover-test && usermod -p '*' drover-test" >&2

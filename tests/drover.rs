@@ -30,6 +30,8 @@ mod embed;
 mod inventory_cli;
 #[path = "drover/public_api.rs"]
 mod public_api;
+#[path = "drover/readme.rs"]
+mod readme;
 #[path = "drover/sshd.rs"]
 mod sshd;
 
@@ -315,5 +317,6 @@ fn main() {
     trials.extend(inventory_cli::trials());
     trials.extend(embed::trials());
     trials.extend(public_api::trials());
+    trials.extend(readme::trials());
     libtest_mimic::run(&args, trials).exit();
 }
