@@ -35,11 +35,17 @@ enum Field {
 
 /// How a command ended, for an `exit` error.
 pub struct ExitStatus<'a> {
+    /// The host's name.
     pub host: &'a str,
+    /// The command as given to `run`.
     pub command: &'a str,
+    /// Its exit code, if it exited.
     pub code: Option<u32>,
+    /// The signal that ended it (`KILL`), if one did.
     pub signal: Option<&'a str>,
+    /// What it wrote (as kept: up to `max_output`).
     pub stdout: &'a [u8],
+    /// What it wrote to stderr.
     pub stderr: &'a [u8],
 }
 
@@ -329,7 +335,7 @@ mod tests {
             traceback: String::new(),
             cause: std::sync::Arc::new(raised),
         };
-        assert_eq!(wrapped.to_string().contains(&err.to_string()), true);
+        assert!(wrapped.to_string().contains(&err.to_string()));
         assert_eq!(
             error_kind(&Value::Error(Box::new(wrapped))),
             Some(ErrorKind::Auth)
