@@ -27,7 +27,6 @@
 //!   - [`lua::preempt`]: the watchdog that preempts CPU-bound Lua through an asynchronously
 //!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
 //!   - [`lua::errors`]: error messages and tracebacks without internal frames;
-//!   - [`lua::error_value`]: ssh / sftp failures as Lua values (`err.kind`, `err.host` ...);
 //!   - [`lua::exit`]: `os.exit` that ends a host's script or the run, never the process.
 //! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
 //!   `~/.ssh/config`, exec with options and TERM on cancel, channel caps, open-files limit),
