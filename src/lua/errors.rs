@@ -3,6 +3,7 @@
 
 use mlua::{Lua, Value};
 
+use crate::lua::error_value::ErrorValue;
 use crate::lua::task::core::TaskFailure;
 
 /// Chunk names of drover's own Lua code; frames from them are internal.
@@ -185,6 +186,9 @@ pub fn capture(
 ) -> mlua::Result<TaskFailure> {
     let tb = filter_traceback(&traceback);
     let pos = position.as_deref();
+    // An error value (see `error_value`) is shown and re-raised as the string it stands for
+    // would be, keeping its kind and fields.
+    let carried = ErrorValue::of_value(&value);
     let (message, reraise_original) = match &value {
         Value::String(s) => (string_message(&s.to_string_lossy(), pos), false),
         Value::Error(err) => {
@@ -202,15 +206,63 @@ pub fn capture(
             let f = ud.borrow::<TaskFailure>()?.clone();
             return Ok(f);
         }
+        Value::UserData(_) if carried.is_some() => {
+            let shown = carried.as_ref().map(ErrorValue::shown).unwrap_or_default();
+            (string_message(shown, pos), false)
+        }
         other => (with_position(pos, &describe_error_value(lua, other)), true),
     };
     let report = join_report(&message, &tb);
     let reraise = if reraise_original {
         value
     } else {
-        Value::String(lua.create_string(&report)?)
+        reraise_as(lua, carried.as_ref(), &report)?
     };
     Ok(TaskFailure { reraise, report })
+}
+
+/// What a joiner re-raises for a failure shown as `report`: the error value it carries, shown
+/// as the report, or the report itself.
+fn reraise_as(lua: &Lua, carried: Option<&ErrorValue>, report: &str) -> mlua::Result<Value> {
+    Ok(match carried {
+        Some(v) => Value::UserData(lua.create_userdata(v.shown_as(report.to_string()))?),
+        None => Value::String(lua.create_string(report)?),
+    })
+}
+
+/// What drover's `pcall` / `xpcall` hand Lua code for an error raised by a Rust function: an
+/// error value for ssh and sftp failures, else the message as a string, both positioned at
+/// the caller's `file:line:` as Lua's own `error` would; `nil` for Lua's own error values.
+fn error_text(lua: &Lua, (value, position): (Value, Option<String>)) -> mlua::Result<Value> {
+    let Value::Error(err) = value else {
+        return Ok(Value::Nil);
+    };
+    let text = positioned_message(&err, position.as_deref());
+    reraise_as(lua, ErrorValue::in_error(&err), &text)
+}
+
+/// `prefix .. tostring(value)` for a string or an error value (keeping its kind); other values
+/// unchanged. `task.retry` says how many attempts failed with it.
+fn reword_error(lua: &Lua, (value, prefix): (Value, String)) -> mlua::Result<Value> {
+    match &value {
+        Value::String(s) => Ok(Value::String(
+            lua.create_string(format!("{prefix}{}", s.to_string_lossy()))?,
+        )),
+        Value::UserData(ud) if ud.is::<ErrorValue>() => {
+            let v = ud.borrow::<ErrorValue>()?;
+            let text = format!("{prefix}{}", v.shown());
+            Ok(Value::UserData(lua.create_userdata(v.shown_as(text))?))
+        }
+        _ => Ok(value),
+    }
+}
+
+/// Adds the error helpers task.lua uses to its private table: `error_text` (for pcall and
+/// xpcall) and `reword_error` (for task.retry).
+pub fn add_helpers(lua: &Lua, private: &mlua::Table) -> mlua::Result<()> {
+    private.set("error_text", lua.create_function(error_text)?)?;
+    private.set("reword_error", lua.create_function(reword_error)?)?;
+    Ok(())
 }
 
 /// The failure of a task whose error handler could not run to its end (Lua gives up with
@@ -237,8 +289,16 @@ pub fn failure_without_handler(
     };
     if let Some(note) = note {
         failure.report = format!("{} ({note})", failure.report);
-        if let Value::String(_) = failure.reraise {
-            failure.reraise = Value::String(lua.create_string(&failure.report)?);
+        match &failure.reraise {
+            Value::String(_) => {
+                failure.reraise = Value::String(lua.create_string(&failure.report)?);
+            }
+            carrier @ Value::UserData(_) => {
+                if let Some(v) = ErrorValue::of_value(carrier) {
+                    failure.reraise = reraise_as(lua, Some(&v), &failure.report)?;
+                }
+            }
+            _ => {}
         }
     }
     Ok(failure)

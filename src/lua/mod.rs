@@ -2,6 +2,7 @@
 //! `pub fn module(lua) -> mlua::Result<Table>`; [`install`] is the one explicit registry.
 
 pub mod coroutine;
+pub mod error_value;
 pub mod errors;
 pub mod exit;
 pub mod inventory;

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::inventory::connection;
 use crate::inventory::{default_target, target_at};
+use crate::lua::error_value::{ErrorValue, ExitStatus};
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
 use crate::ssh::sftp::Sftp;
 use crate::ssh::ssh_config::{self, Explicit};
@@ -32,7 +33,13 @@ pub struct Host {
     connect_failed: Rc<Cell<bool>>,
 }
 
+/// An SSH failure as the error value Lua scripts branch on (`err.kind`, `err.host` ...).
 pub(crate) fn lua_err(e: SshError) -> mlua::Error {
+    ErrorValue::ssh(&e).into()
+}
+
+/// A failure to read the ssh config file: the caller's configuration, a plain message.
+fn config_err(e: SshError) -> mlua::Error {
     mlua::Error::RuntimeError(e.to_string())
 }
 
@@ -43,7 +50,8 @@ fn connect_err(cause: impl std::fmt::Display) -> mlua::Error {
 
 /// Parses `user@host:port` (user and port optional), checked as `-H` and the inventory are.
 fn parse_target_str(spec: &str) -> mlua::Result<Target> {
-    let dest = connection::destination(spec).map_err(connect_err)?;
+    let dest = connection::destination(spec)
+        .map_err(|e| ErrorValue::bad_destination(spec, format!("ssh.connect: {e}")))?;
     let t = target_at(dest, &default_target(""));
     connection::host_name(&t.name).map_err(connect_err)?;
     Ok(t)
@@ -264,7 +272,7 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
         ..Explicit::default()
     };
     if let Some(path) = ssh_config_path(Value::Nil)? {
-        ssh_config::apply(&mut t, &path, explicit).map_err(lua_err)?;
+        ssh_config::apply(&mut t, &path, explicit).map_err(config_err)?;
     }
     Ok(t)
 }
@@ -282,7 +290,7 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
         proxy_jump: has("proxy_jump"),
     };
     if let Some(path) = ssh_config_path(spec.get("ssh_config")?)? {
-        ssh_config::apply(&mut t, &path, explicit).map_err(lua_err)?;
+        ssh_config::apply(&mut t, &path, explicit).map_err(config_err)?;
     }
     Ok(t)
 }
@@ -341,7 +349,7 @@ impl Host {
                 .await
                 .cloned();
             failed.set(r.is_err());
-            r.map_err(lua_err)
+            r.map_err(|e| ErrorValue::connecting(&e).into())
         }
     }
 }
@@ -394,10 +402,19 @@ impl UserData for Host {
                     };
                     let tail = tail_lines(&String::from_utf8_lossy(&out.stderr), 5);
                     let tail = if tail.is_empty() { String::new() } else { format!("; stderr:\n{tail}") };
-                    return Err(mlua::Error::RuntimeError(format!(
+                    let message = format!(
                         "{}: command `{cmd}` {why}{tail} (pass {{check = false}} to get the result instead)",
                         target.name
-                    )));
+                    );
+                    let status = ExitStatus {
+                        host: &target.name,
+                        command: &cmd,
+                        code: out.code,
+                        signal: out.signal.as_deref(),
+                        stdout: &out.stdout,
+                        stderr: &out.stderr,
+                    };
+                    return Err(ErrorValue::exit(&status, message).into());
                 }
                 let result = lua.create_table()?;
                 result.set("ok", ok)?;

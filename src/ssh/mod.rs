@@ -232,3 +232,200 @@ impl SshError {
         }
     }
 }
+
+/// What kind of failure an error is, by the cause a script would act on: scripts read it as
+/// `err.kind` (the [`ErrorKind::as_str`] name) and reports name a host's failure by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// No SSH session could be opened: connection refused, no route, connect timeout, or the
+    /// SSH handshake failed.
+    Unreachable,
+    /// The server refused every credential tried, or the identity could not be loaded.
+    Auth,
+    /// The server's host key was refused (changed, or unknown under the strict policy), or
+    /// known_hosts could not be read.
+    HostKey,
+    /// A command ran past its `timeout` (the remote process was sent TERM).
+    Timeout,
+    /// A command ended with a non-zero exit code or a signal. Raised by the Lua layer
+    /// (`host:run` unless `check = false`), never by an [`SshError`].
+    Exit,
+    /// A file operation failed (missing file, permission denied, not a directory ...).
+    Sftp,
+    /// The connection ended while in use; a command may or may not have finished.
+    ConnectionLost,
+    /// The SSH layer failed in a way the other kinds do not cover (a channel refused ...).
+    Protocol,
+    /// A destination (`user@host:port`) that cannot be parsed.
+    BadDestination,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of the documentation.
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Unreachable,
+        ErrorKind::Auth,
+        ErrorKind::HostKey,
+        ErrorKind::Timeout,
+        ErrorKind::Exit,
+        ErrorKind::Sftp,
+        ErrorKind::ConnectionLost,
+        ErrorKind::Protocol,
+        ErrorKind::BadDestination,
+    ];
+
+    /// The name scripts compare `err.kind` with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Auth => "auth",
+            ErrorKind::HostKey => "host_key",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Exit => "exit",
+            ErrorKind::Sftp => "sftp",
+            ErrorKind::ConnectionLost => "connection_lost",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::BadDestination => "bad_destination",
+        }
+    }
+
+    /// Whether a host whose run failed with this kind counts as unreachable (no session could
+    /// be opened, or it was lost) rather than failed: the fan-out's outcome.
+    pub fn makes_host_unreachable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Unreachable
+                | ErrorKind::Auth
+                | ErrorKind::HostKey
+                | ErrorKind::ConnectionLost
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl SshError {
+    /// The kind of this failure (one per variant family).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SshError::Connect { .. } | SshError::Timeout { .. } => ErrorKind::Unreachable,
+            SshError::HostKeyChanged { .. }
+            | SshError::HostKeyUnknown { .. }
+            | SshError::KnownHosts { .. } => ErrorKind::HostKey,
+            SshError::Auth { .. } | SshError::Identity { .. } => ErrorKind::Auth,
+            SshError::CommandTimeout { .. } => ErrorKind::Timeout,
+            SshError::ConnectionLost { .. } => ErrorKind::ConnectionLost,
+            SshError::BadDestination { .. } => ErrorKind::BadDestination,
+            SshError::Sftp { .. } => ErrorKind::Sftp,
+            SshError::Protocol { .. } => ErrorKind::Protocol,
+        }
+    }
+
+    /// The host the failure is about (none for a destination that did not parse).
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            SshError::Connect { host, .. }
+            | SshError::Timeout { host, .. }
+            | SshError::HostKeyChanged { host, .. }
+            | SshError::HostKeyUnknown { host, .. }
+            | SshError::KnownHosts { host, .. }
+            | SshError::Auth { host, .. }
+            | SshError::Identity { host, .. }
+            | SshError::CommandTimeout { host, .. }
+            | SshError::ConnectionLost { host, .. }
+            | SshError::Sftp { host, .. }
+            | SshError::Protocol { host, .. } => Some(host),
+            SshError::BadDestination { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod error_kind_tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_distinct_snake_case_words() {
+        let names: std::collections::BTreeSet<&str> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        for name in names {
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_variant_family_has_its_kind_and_host() {
+        let h = || "web1".to_string();
+        let s = || "x".to_string();
+        let cases = [
+            (
+                SshError::Connect {
+                    host: h(),
+                    addr: s(),
+                    reason: s(),
+                },
+                ErrorKind::Unreachable,
+            ),
+            (
+                SshError::Timeout {
+                    host: h(),
+                    secs: 1.0,
+                },
+                ErrorKind::Unreachable,
+            ),
+            (
+                SshError::HostKeyUnknown {
+                    host: h(),
+                    key_type: s(),
+                    fingerprint: s(),
+                    file: s(),
+                },
+                ErrorKind::HostKey,
+            ),
+            (
+                SshError::Auth {
+                    host: h(),
+                    user: s(),
+                    tried: s(),
+                },
+                ErrorKind::Auth,
+            ),
+            (
+                SshError::CommandTimeout {
+                    host: h(),
+                    command: s(),
+                    secs: 1.0,
+                },
+                ErrorKind::Timeout,
+            ),
+            (
+                SshError::ConnectionLost {
+                    host: h(),
+                    during: s(),
+                },
+                ErrorKind::ConnectionLost,
+            ),
+            (
+                SshError::protocol("web1", "channel", "no"),
+                ErrorKind::Protocol,
+            ),
+        ];
+        for (err, kind) in cases {
+            assert_eq!(err.kind(), kind, "{err}");
+            assert_eq!(err.host(), Some("web1"), "{err}");
+        }
+        let bad = SshError::BadDestination {
+            spec: "u@".into(),
+            reason: "no host".into(),
+        };
+        assert_eq!((bad.kind(), bad.host()), (ErrorKind::BadDestination, None));
+    }
+}

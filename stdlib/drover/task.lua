@@ -39,9 +39,10 @@ end
 local bind, running = private.bind, coroutine.running
 
 -- pcall / xpcall hand errors raised by Rust functions (mlua error objects) to Lua code as
--- plain strings, "file:line: message" at the caller's line, like errors raised by Lua code.
+-- "file:line: message" at the caller's line, like errors raised by Lua code: plain strings, or
+-- for ssh / sftp failures error values (err.kind, err.host ...) whose tostring is that text.
 -- Other error values pass through unchanged.
-local error_text, raw_xpcall = private.error_text, xpcall
+local error_text, reword_error, raw_xpcall = private.error_text, private.reword_error, xpcall
 
 local function as_lua_error(e)
   if type(e) ~= "userdata" then return e end -- Lua's own error values pass untouched
@@ -166,10 +167,8 @@ function task.retry(fn, opts)
       delay = math.min(delay * backoff, max_seconds) -- growth stays a valid duration
     end
   end
-  if type(last) == "string" then
-    error(("task.retry: all %d attempts failed; last error: %s"):format(attempts, last), 0)
-  end
-  error(last, 0)
+  -- a string or an ssh error value says how many attempts failed; other values pass as they are
+  error(reword_error(last, ("task.retry: all %d attempts failed; last error: "):format(attempts)), 0)
 end
 
 -- Semaphore / lock ---------------------------------------------------------------------------

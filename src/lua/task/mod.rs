@@ -266,18 +266,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             Ok(Value::UserData(lua.create_userdata(failure)?))
         })?,
     )?;
-    private.set(
-        "error_text",
-        lua.create_function(|_, (value, position): (Value, Option<String>)| {
-            Ok(match value {
-                Value::Error(err) => Some(crate::lua::errors::positioned_message(
-                    &err,
-                    position.as_deref(),
-                )),
-                _ => None,
-            })
-        })?,
-    )?;
+    crate::lua::errors::add_helpers(lua, &private)?;
     private.set(
         "scope_table",
         lua.create_function(|lua, ()| match current_task() {

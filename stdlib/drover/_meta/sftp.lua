@@ -3,6 +3,10 @@
 -- Every function works on the task's current host (see ssh.with); host objects have the same
 -- methods (`host:put(...)`, `host:read(...)`, ...).
 
+-- Failures raise an SshError value (see _meta/ssh.lua): kind "sftp" with `op`, `path` and
+-- `reason` for a failed file operation (`if err.kind == "sftp" and err.reason == "no such file
+-- or directory" then ...`), or the connection's kind ("unreachable", "auth", ...).
+
 ---@class sftp
 sftp = {}
 

@@ -45,6 +45,51 @@ ssh = {}
 ---@field cmd string
 ---@field elapsed number
 
+---What `pcall` returns for a failed ssh or sftp call (and what `join`, `task.retry` and
+---`task.timeout` re-raise): a value to branch on. `tostring(err)` (and `print`, `..`,
+---`err:find(...)` and the other string methods) give the text drover always showed:
+---"file:line: host: what failed, why, a hint". Mistakes in the call itself (a bad argument,
+---an unknown option) stay plain strings.
+---
+---```lua
+---local ok, err = pcall(ssh.run, "systemctl is-active app")
+---if not ok and err.kind == "exit" and err.code == 3 then start_app()
+---elseif not ok then error(err) end
+---```
+---@class SshError
+---@field kind SshErrorKind
+---@field host string?          the host's name (nil for bad_destination)
+---@field message string        the text without the caller's position
+---@field code integer?         exit: the exit code (nil when killed by a signal)
+---@field signal string?        exit: the signal that ended the command ("KILL")
+---@field stdout string?        exit: the command's output
+---@field stderr string?        exit: its error output
+---@field command string?       exit, timeout: the command
+---@field seconds number?       timeout: the limit that passed (also a connect timeout)
+---@field op string?            sftp: the operation ("put", "get", "read", "stat", ...)
+---@field path string?          sftp: the remote path; auth: the identity that did not load
+---@field reason string?        why, in the remote or system's words (unreachable, auth, sftp, ...)
+---@field user string?          auth: the user
+---@field tried string?         auth: the methods tried ("publickey, password")
+---@field address string?       unreachable: the address tried
+---@field key_type string?      host_key: the key type the server offered
+---@field fingerprint string?   host_key: its SHA256 fingerprint
+---@field file string?          host_key: the known_hosts file
+---@field line integer?         host_key: the known_hosts line with the other key (changed key)
+---@field during string?        connection_lost, protocol: what was going on
+---@field destination string?   bad_destination: the text that did not parse
+
+---@alias SshErrorKind
+---| "unreachable"     # no SSH session: connection refused, no route, connect timeout, handshake failed
+---| "auth"            # every credential refused, or the identity could not be loaded
+---| "host_key"        # host key changed, unknown under host_key_policy = "strict", or known_hosts unreadable
+---| "timeout"         # the command ran past its `timeout` (the remote process was sent TERM)
+---| "exit"            # the command exited non-zero or was killed (host:run without check = false)
+---| "sftp"            # a file operation failed (see op, path, reason)
+---| "connection_lost" # the connection ended while in use; the command may or may not have finished
+---| "protocol"        # another SSH-level failure (a channel refused ...)
+---| "bad_destination" # "user@host:port" that does not parse
+
 ---A host reachable over SSH; one connection, opened on first use, shared by all tasks.
 ---@class Host
 ---@field name string
@@ -55,7 +100,8 @@ ssh = {}
 ---@field groups string[]             inventory groups, direct and through children
 local Host = {}
 
----Runs `cmd`, suspending only the calling task.
+---Runs `cmd`, suspending only the calling task. Failures raise an SshError value (kind
+---"exit" for a non-zero exit unless `check = false`).
 ---@param cmd string
 ---@param opts? RunOptions
 ---@return RunResult
