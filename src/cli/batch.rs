@@ -105,7 +105,13 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
             return super::EXIT_USAGE;
         }
     };
-    match run_batch(hosts, op, opts, renderer, stop) {
+    // Warnings go to stderr; no passphrase prompt here (as before: batch commands
+    // render many hosts' output live, a prompt would land in it).
+    let ssh = crate::ssh::SshContext::new(crate::ssh::SshHooks {
+        warn: Some(super::stderr_warnings()),
+        passphrase: None,
+    });
+    match run_batch(hosts, op, opts, renderer, stop, ssh) {
         Ok(report) => report.exit_code(),
         Err(e) => {
             eprintln!("drover: cannot start: {e}");

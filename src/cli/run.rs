@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use std::io::IsTerminal;
-
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
@@ -86,11 +84,6 @@ fn fanout_plan(args: &RunArgs, total: usize) -> Result<(FanoutOptions, Mode), St
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    if std::io::stdin().is_terminal() {
-        crate::ssh::set_passphrase_prompt(std::sync::Arc::new(|path: &str| {
-            rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
-        }));
-    }
     let extra = match args.targets.extra_vars() {
         Ok(e) => e,
         Err(e) => {
@@ -139,6 +132,8 @@ pub fn run(args: RunArgs) -> i32 {
         stop: Some(stop),
         timeout: run_timeout,
         memory_limit: None,
+        warnings: Some(super::stderr_warnings()),
+        passphrase: super::terminal_passphrase_prompt(),
     }) {
         Ok(rt) => rt,
         Err(e) => return load_failed(&e),

@@ -106,13 +106,22 @@ impl TargetArgs {
         if spec.is_empty() {
             spec.hosts = inv.hosts.clone();
         }
-        let ssh_config = crate::ssh::ssh_config::user_config();
+        // Read once for every host resolved here (the run's own context reads it again for
+        // hosts a script makes).
+        let configs = crate::ssh::ssh_config::ConfigCache::default();
+        let user_config = crate::ssh::ssh_config::user_config();
+        let ssh_config = user_config
+            .as_deref()
+            .map(|path| crate::ssh::ssh_config::SshConfig {
+                cache: &configs,
+                path,
+            });
         let mut out = Vec::new();
         let chosen = select(&inv, &spec).map_err(|e| e.to_string())?;
         for chosen in chosen {
             match chosen {
                 Chosen::Inventory(name) => out.push(
-                    inv.resolve(&name, &extra, ssh_config.as_deref())
+                    inv.resolve(&name, &extra, ssh_config)
                         .map_err(|e| e.to_string())?,
                 ),
                 Chosen::AdHoc(spec) => {
@@ -134,7 +143,7 @@ impl TargetArgs {
                     if let Some(p) = dest.port {
                         vars.insert("port".into(), p.to_string());
                     }
-                    let target = target_from_vars(&spec, &vars, ssh_config.as_deref())
+                    let target = target_from_vars(&spec, &vars, ssh_config)
                         .map_err(|e| format!("host {spec}: {e}"))?;
                     let vars = vars
                         .into_iter()
@@ -212,9 +221,9 @@ impl FanFlags {
             .transpose()
     }
 
-    /// `--forks`, capped by the connections the open-files limit allows (raised first).
+    /// `--forks`, capped by the connections the open-files limit allows (raised at start).
     pub fn forks(&self) -> usize {
-        let cap = crate::ssh::limits::raise_nofile_limit()
+        let cap = crate::ssh::limits::nofile_limit()
             .map(crate::ssh::limits::connection_cap)
             .unwrap_or(1000) as usize;
         self.forks.clamp(1, cap.max(1))

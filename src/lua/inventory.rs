@@ -50,7 +50,7 @@ fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
         .unwrap_or_else(|| PathBuf::from("inventory.ini"));
     let inv = Rc::new(Inventory::load(&path).map_err(|e| err(format!("inventory: {e}")))?);
     if let Some(w) = inv.password_warning() {
-        crate::ssh::warn(&w);
+        crate::lua::ssh::ssh_context(lua)?.warn(&w);
     }
     let _ = loaded.inventory.set(Rc::clone(&inv));
     Ok(inv)
@@ -69,11 +69,18 @@ fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserDa
     if let Some(h) = cache.get::<Option<AnyUserData>>(name)? {
         return Ok(h);
     }
-    let ssh_config = crate::ssh::ssh_config::user_config();
+    let ssh = crate::lua::ssh::ssh_context(lua)?;
+    let path = crate::ssh::ssh_config::user_config();
+    let ssh_config = path
+        .as_deref()
+        .map(|path| crate::ssh::ssh_config::SshConfig {
+            cache: ssh.ssh_configs(),
+            path,
+        });
     let r = inv
-        .resolve(name, &source(lua).extra, ssh_config.as_deref())
+        .resolve(name, &source(lua).extra, ssh_config)
         .map_err(|e| err(format!("inventory: {e}")))?;
-    let h = lua.create_userdata(Host::new(r.target, r.vars, r.groups))?;
+    let h = lua.create_userdata(Host::new(ssh, r.target, r.vars, r.groups))?;
     cache.set(name, &h)?;
     Ok(h)
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::stop::Stop;
 use crate::inventory::ResolvedHost;
 use crate::report::{HostEnd, HostsReport, Outcome, Renderer, StopSignal};
-use crate::ssh::sftp::{GetOptions, PutOptions, Source, Transfer};
-use crate::ssh::{ExecOptions, OutputSink, Session, SshError, Stream};
+use crate::ssh::sftp::{GetOptions, PutOptions, Sftp, Source, Transfer};
+use crate::ssh::{ExecOptions, OutputSink, Session, SshContext, SshError, Stream};
 
 /// What to do on every host.
 #[derive(Debug, Clone)]
@@ -53,6 +53,7 @@ enum Failure {
 }
 
 async fn on_host(
+    ssh: &SshContext,
     host: &ResolvedHost,
     op: &BatchOp,
     opts: &BatchOptions,
@@ -60,7 +61,7 @@ async fn on_host(
 ) -> Result<Option<u32>, Failure> {
     // Dropped when this host is done: open connections follow --forks, not the host count.
     let session = Arc::new(
-        Session::connect(host.target.clone())
+        Session::connect(ssh, host.target.clone())
             .await
             .map_err(|e| Failure::Unreachable(e.to_string()))?,
     );
@@ -85,7 +86,7 @@ async fn on_host(
             }
         }
         BatchOp::Put { local, remote } => {
-            let sftp = session.sftp().await.map_err(fail)?;
+            let sftp = Sftp::open(&session).await.map_err(fail)?;
             let put = PutOptions {
                 sink: Some(Arc::clone(&sink)),
                 ..opts.put.clone()
@@ -107,7 +108,7 @@ async fn on_host(
             Ok(Some(0))
         }
         BatchOp::Get { remote, local_dir } => {
-            let sftp = session.sftp().await.map_err(fail)?;
+            let sftp = Sftp::open(&session).await.map_err(fail)?;
             // LOCAL_DIR/<host>/<name>: the host name and the name taken from the (lexically
             // normalised) remote path are single checked names, and nothing below LOCAL_DIR
             // is reached through a symlink, so no host can write beside another or outside.
@@ -137,14 +138,15 @@ async fn on_host(
     }
 }
 
-/// Runs `op` on every host; blocks until all are done, or until `stop` is requested (then
-/// running hosts are cancelled and the rest never start).
+/// Runs `op` on every host, connecting through `ssh`; blocks until all are done, or until
+/// `stop` is requested (then running hosts are cancelled and the rest never start).
 pub fn run_batch(
     hosts: Vec<ResolvedHost>,
     op: BatchOp,
     opts: BatchOptions,
     renderer: Arc<Renderer>,
     stop: Arc<Stop>,
+    ssh: Arc<SshContext>,
 ) -> std::io::Result<HostsReport> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -157,11 +159,12 @@ pub fn run_batch(
         let mut jobs = tokio::task::JoinSet::new();
         let mut names = std::collections::HashMap::new();
         for host in hosts {
-            let (forks, op, opts, renderer) = (
+            let (forks, op, opts, renderer, ssh) = (
                 Arc::clone(&forks),
                 Arc::clone(&op),
                 Arc::clone(&opts),
                 Arc::clone(&renderer),
+                Arc::clone(&ssh),
             );
             let name = host.name.clone();
             let id = jobs
@@ -169,7 +172,7 @@ pub fn run_batch(
                     let _slot = forks.acquire_owned().await;
                     renderer.started(&host.name);
                     let started = Instant::now();
-                    let work = on_host(&host, &op, &opts, &renderer);
+                    let work = on_host(&ssh, &host, &op, &opts, &renderer);
                     let result = match opts.timeout {
                         None => work.await,
                         Some(d) => match tokio::time::timeout(d, work).await {
@@ -222,7 +225,7 @@ pub fn run_batch(
         }
         // Cancelled commands send TERM from their drop guards over connections that stay
         // open until those requests went out: wait for them (bounded).
-        crate::ssh::cleanup::drain(Duration::from_secs(5)).await;
+        ssh.drain_cleanups(Duration::from_secs(5)).await;
         stopped
     });
     let ends = renderer.finish();

@@ -54,9 +54,10 @@ impl Runtime {
             .map_err(setup)?;
         let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
         let host_objects = lua.create_table().map_err(setup)?;
+        let ssh = crate::lua::ssh::ssh_context(lua).map_err(setup)?;
         for (i, h) in hosts.into_iter().enumerate() {
             let obj = lua
-                .create_userdata(Host::new(h.target, h.vars, h.groups))
+                .create_userdata(Host::new(Arc::clone(&ssh), h.target, h.vars, h.groups))
                 .map_err(setup)?;
             host_objects.raw_set(i + 1, obj).map_err(setup)?;
         }

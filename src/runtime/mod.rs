@@ -58,7 +58,7 @@ impl RunReport {
 }
 
 /// Options for a [`Runtime`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RuntimeOptions {
     /// The caller's way to stop a run cleanly (tasks cancelled, remote commands sent TERM);
     /// the CLI triggers it on SIGINT, SIGTERM and SIGHUP.
@@ -68,6 +68,23 @@ pub struct RuntimeOptions {
     /// Bytes the Lua VM may allocate (a script past it gets a catchable "not enough memory"
     /// error instead of aborting the process); `None`: [`default_memory_limit`].
     pub memory_limit: Option<usize>,
+    /// Where warnings for a person go (host key checking off, ...); `None` drops them.
+    pub warnings: Option<crate::ssh::WarningSink>,
+    /// Asks for the passphrase of an encrypted identity given without one; `None`: such a
+    /// key fails to load.
+    pub passphrase: Option<crate::ssh::PassphrasePrompt>,
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("stop", &self.stop)
+            .field("timeout", &self.timeout)
+            .field("memory_limit", &self.memory_limit)
+            .field("warnings", &self.warnings.is_some())
+            .field("passphrase", &self.passphrase.is_some())
+            .finish()
+    }
 }
 
 /// Clean-ups (TERM to cancelled commands, temp files) a run waits for before it returns.
@@ -155,6 +172,8 @@ pub struct Runtime {
     lua: Lua,
     tokio: tokio::runtime::Runtime,
     options: RuntimeOptions,
+    /// This runtime's SSH state (shared with no other runtime); also in the Lua app data.
+    ssh: Arc<crate::ssh::SshContext>,
 }
 
 impl Runtime {
@@ -188,11 +207,22 @@ impl Runtime {
         lua.gc_set_mode(mlua::prelude::LuaGcMode::Generational(Default::default()));
         crate::lua::install(&lua)
             .map_err(|e| LoadError::Setup(crate::lua::errors::render_error(&e)))?;
+        let ssh = crate::ssh::SshContext::new(crate::ssh::SshHooks {
+            warn: options.warnings.clone(),
+            passphrase: options.passphrase.clone(),
+        });
+        lua.set_app_data(Arc::clone(&ssh));
         Ok(Runtime {
             lua,
             tokio,
             options,
+            ssh,
         })
+    }
+
+    /// This runtime's SSH context (its connections' caps, key cache, clean-ups).
+    pub fn ssh(&self) -> &Arc<crate::ssh::SshContext> {
+        &self.ssh
     }
 
     /// The Lua VM (to add your own globals or modules before running).
@@ -271,7 +301,7 @@ impl Runtime {
             }
             // Cancelled remote commands send TERM, abandoned uploads remove their temp files:
             // let those reach the hosts before the connections close with the process.
-            crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+            self.ssh.drain_cleanups(CLEANUP_WAIT).await;
             report.exit = exits.take_run_exit();
             report.stopped = stop.reason();
             report.interrupted =
