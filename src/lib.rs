@@ -28,11 +28,18 @@
 //!     installed hook, so timeouts and Ctrl-C stop even a busy loop;
 //!   - [`lua::errors`]: error messages and tracebacks without internal frames;
 //!   - [`lua::exit`]: `os.exit` that ends a host's script or the run, never the process.
-//! - [`ssh`]: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
-//!   `~/.ssh/config`, exec with options and TERM on cancel, channel caps, open-files limit),
-//!   [`ssh::sftp`] (one SFTP session per connection: atomic uploads, pipelined and bounded
-//!   transfers, trees, downloads confined below their directory by directory descriptors) and
-//!   [`ssh::cleanup`] (remote clean-ups of drop guards, drained before a run ends); no Lua.
+//! - [`ssh`]: russh client sessions, no Lua and no process-wide state: an [`ssh::SshContext`]
+//!   (`context.rs`) owns what connections share (handshake caps, decrypted keys, the
+//!   passphrase prompt and its answers, warnings, `~/.ssh/config` files read, clean-ups), one
+//!   per runtime. `connect.rs` makes a [`ssh::Session`] (caps, retries by `io::ErrorKind`,
+//!   ProxyJump), `jump.rs` is the one ProxyJump chain guard, `auth.rs` authenticates (agent,
+//!   keys and their cache, password, keyboard-interactive), `host_key.rs` checks known_hosts,
+//!   `session.rs` is the connection and its channel slots, `exec.rs` runs commands (TERM on
+//!   cancel), [`ssh::ssh_config`] reads `~/.ssh/config`, [`ssh::limits`] reads the open-files
+//!   limit; [`ssh::sftp`] (one SFTP session per connection in an [`ssh::sftp::SftpSlot`]:
+//!   atomic uploads, pipelined and bounded transfers, trees, downloads confined below their
+//!   directory by directory descriptors) and [`ssh::cleanup`] (remote clean-ups of drop
+//!   guards, drained by their context before a run ends).
 //!   [`lua::ssh`] is its Lua face (`ssh.connect`, `host:run`, `ssh.with`, `ssh.run`), and
 //!   [`lua::sftp`] the file half (`sftp.put/get/read/write/...`, the same methods on hosts);
 //!   [`lua::inventory`] gives controller scripts the inventory's hosts.

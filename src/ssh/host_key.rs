@@ -138,4 +138,24 @@ mod tests {
             "host_key_policy \"Strict\" must be accept-new, strict or off"
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Any text parses to a policy or to an error naming exactly that text, never a panic.
+        #[test]
+        fn any_text_parses_or_is_named(text in "\\PC{0,40}|accept-new|strict|off") {
+            match text.parse::<HostKeyPolicy>() {
+                Ok(_) => proptest::prop_assert!(["accept-new", "strict", "off"].contains(&text.as_str())),
+                Err(e) => {
+                    proptest::prop_assert_eq!(&e.value, &text);
+                    proptest::prop_assert!(e.to_string().contains(HostKeyPolicy::ACCEPTED));
+                }
+            }
+        }
+    }
 }
