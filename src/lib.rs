@@ -52,7 +52,8 @@
 //!   Lua (`batch.rs`), the default Lua memory limit (`memory.rs`).
 //! - `lua`: the Lua modules and their registry (`lua::install`): `task` (the task core, its
 //!   scopes, and the module: sleep, pools, queues, events, semaphores, timeouts), `ssh`,
-//!   `sftp` and `inventory` (the Lua faces of the leaves), `output` (print and stdout writes
+//!   `sftp` and `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp
+//!   failures as Lua values: `err.kind`, `err.host`, ...), `output` (print and stdout writes
 //!   as events), `coroutine` (forwarders so suspensions inside user coroutines reach the
 //!   scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
 //!   tracebacks without internal frames), `exit` (`os.exit` that ends a host's script or the
@@ -63,10 +64,18 @@
 //!   target selection (`-H`, `-g`, `-l` narrowing patterns).
 //! - [`report`]: [`Event`] and [`EventSink`], the [`Renderer`] (live, gathered, JSON) and
 //!   [`RunReport`].
-//! - `ssh`: russh client sessions (handshake caps and retries, host keys, auth, ProxyJump,
-//!   `~/.ssh/config`, exec with TERM on cancel, channel caps), SFTP (atomic uploads, pipelined
-//!   transfers, trees, downloads confined below their directory) and remote clean-ups drained
-//!   before a run ends; no Lua.
+//! - `ssh`: russh client sessions, no Lua and no process-wide state: an `SshContext`
+//!   (`context.rs`) owns what connections share (handshake caps, decrypted keys, the
+//!   passphrase prompt and its answers, warnings, `~/.ssh/config` files read, clean-ups), one
+//!   per runtime. `connect.rs` makes a session (caps, retries by `io::ErrorKind`, ProxyJump),
+//!   `jump.rs` is the one ProxyJump chain guard, `auth.rs` authenticates (agent, keys and
+//!   their cache, password, keyboard-interactive), `host_key.rs` checks known_hosts,
+//!   `session.rs` is the connection and its channel slots, `exec.rs` runs commands (TERM on
+//!   cancel), `ssh_config.rs` reads `~/.ssh/config`, `limits.rs` reads the open-files limit;
+//!   `sftp/` (one SFTP session per connection: atomic uploads, pipelined and bounded
+//!   transfers, trees, downloads confined below their directory by directory descriptors) and
+//!   `cleanup.rs` (remote clean-ups of drop guards, drained by their context before a run
+//!   ends).
 //! - [`nodeset`]: ClusterShell node sets (`web[01-20]`): bounded expansion and folding.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 

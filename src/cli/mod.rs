@@ -6,6 +6,7 @@
 
 mod batch;
 mod hosts;
+mod limits;
 mod run;
 mod signals;
 mod targets;
@@ -14,6 +15,17 @@ use clap::{Parser, Subcommand};
 
 /// Exit code for usage, inventory and script-load errors (before any task ran).
 pub const EXIT_USAGE: i32 = 2;
+
+/// On a terminal, asks for a key's passphrase without echo; elsewhere there is nobody to ask.
+fn terminal_passphrase_prompt() -> Option<crate::ssh::PassphrasePrompt> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    Some(std::sync::Arc::new(|path: &str| {
+        rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
+    }))
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,7 +64,7 @@ pub fn main() -> i32 {
     };
     // One socket per host: the soft open-files limit (often 1024) is lifted to the hard one
     // before anything connects; `--forks` is capped by what it allows.
-    if let Err(e) = crate::ssh::limits::raise_nofile_limit() {
+    if let Err(e) = limits::raise_nofile_limit() {
         eprintln!("drover: warning: cannot raise the open-files limit: {e}");
     }
     match cli.command {

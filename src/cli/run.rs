@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use std::io::IsTerminal;
-
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
@@ -87,11 +85,6 @@ fn fanout_plan(args: &RunArgs, total: usize) -> Result<(FanoutOptions, Mode), St
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    if std::io::stdin().is_terminal() {
-        crate::ssh::set_passphrase_prompt(std::sync::Arc::new(|path: &str| {
-            rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
-        }));
-    }
     let stop = match super::signals::install() {
         Ok(stop) => stop,
         Err(e) => {
@@ -105,6 +98,10 @@ pub fn run(args: RunArgs) -> i32 {
     let runtime = match args
         .targets
         .builder(forward.clone())
+        .map(|b| match super::terminal_passphrase_prompt() {
+            Some(ask) => b.passphrase_prompt(move |path: &str| ask(path)),
+            None => b,
+        })
         .and_then(|b| b.build().map_err(|e| e.to_string()))
     {
         Ok(rt) => rt,

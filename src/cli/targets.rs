@@ -167,9 +167,9 @@ impl FanFlags {
             .transpose()
     }
 
-    /// `--forks`, capped by the connections the open-files limit allows (raised first).
+    /// `--forks`, capped by the connections the open-files limit allows (raised at start).
     pub fn forks(&self) -> usize {
-        let cap = crate::ssh::limits::raise_nofile_limit()
+        let cap = crate::ssh::limits::nofile_limit()
             .map(crate::ssh::limits::connection_cap)
             .unwrap_or(1000) as usize;
         self.forks.clamp(1, cap.max(1))

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::nodeset::{MAX_NAME_BYTES, shown};
-use crate::ssh::HostKeyPolicy;
+use crate::ssh::{BadHostKeyPolicy, HostKeyPolicy};
 
 /// Longest `connect_timeout`: a day. Past that a typo (`1e20`) is likelier than intent, and
 /// huge durations overflow deadlines.
@@ -20,8 +20,8 @@ pub enum ConnectionError {
         "connect_timeout \"{0}\" is not a number of seconds (more than 0, at most {MAX_CONNECT_TIMEOUT_SECS})"
     )]
     ConnectTimeout(String),
-    #[error("host_key_policy \"{0}\" must be accept-new, strict or off")]
-    HostKeyPolicy(String),
+    #[error(transparent)]
+    HostKeyPolicy(BadHostKeyPolicy),
     #[error("{0} is empty")]
     Empty(&'static str),
     #[error("bad key \"{0}\": keys are single words (no spaces, not empty)")]
@@ -106,13 +106,13 @@ pub fn bounded_seconds(secs: f64, max: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(secs).ok()
 }
 
+/// A policy by [`HostKeyPolicy`]'s one parser, a long bad value shortened in the error.
 pub fn host_key_policy(value: &str) -> Result<HostKeyPolicy, ConnectionError> {
-    match value {
-        "accept-new" => Ok(HostKeyPolicy::AcceptNew),
-        "strict" => Ok(HostKeyPolicy::Strict),
-        "off" => Ok(HostKeyPolicy::Off),
-        other => Err(ConnectionError::HostKeyPolicy(shown(other))),
-    }
+    value.parse().map_err(|_| {
+        ConnectionError::HostKeyPolicy(BadHostKeyPolicy {
+            value: shown(value),
+        })
+    })
 }
 
 fn printable(what: &'static str, value: &str) -> Result<(), ConnectionError> {

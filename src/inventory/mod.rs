@@ -279,7 +279,7 @@ impl Inventory {
         &self,
         host: &str,
         extra: &BTreeMap<String, String>,
-        ssh_config: Option<&Path>,
+        ssh_config: Option<crate::ssh::ssh_config::SshConfig<'_>>,
     ) -> Result<ResolvedHost, InventoryError> {
         let groups = self.groups_of(host);
         let mut merged: BTreeMap<String, String> = BTreeMap::new();

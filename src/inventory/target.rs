@@ -3,7 +3,7 @@
 //! `~/.ssh/config` fills what none of them set.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::connection::{self, ConnectionError, Destination};
@@ -75,7 +75,7 @@ pub fn default_target(name: &str) -> Target {
 pub fn target_from_vars(
     name: &str,
     vars: &BTreeMap<String, String>,
-    ssh_config: Option<&Path>,
+    ssh_config: Option<crate::ssh::ssh_config::SshConfig<'_>>,
 ) -> Result<Target, TargetError> {
     let get = |k: &str| vars.get(k).filter(|v| !v.is_empty());
     let mut t = default_target(name);
@@ -89,8 +89,9 @@ pub fn target_from_vars(
         known_hosts: get("known_hosts").is_some(),
         proxy_jump: get("proxy_jump").is_some(),
     };
-    if let Some(path) = ssh_config {
-        crate::ssh::ssh_config::apply(&mut t, path, explicit)
+    if let Some(config) = ssh_config {
+        config
+            .apply(&mut t, explicit)
             .map_err(|e| TargetError::SshConfig(e.to_string()))?;
     }
     if let Some(p) = vars.get("port") {

@@ -88,11 +88,18 @@ fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserDa
     if let Some(h) = cache.get::<Option<AnyUserData>>(name)? {
         return Ok(h);
     }
-    let ssh_config = crate::ssh::ssh_config::user_config();
+    let ssh = crate::lua::ssh::ssh_context(lua)?;
+    let path = crate::ssh::ssh_config::user_config();
+    let ssh_config = path
+        .as_deref()
+        .map(|path| crate::ssh::ssh_config::SshConfig {
+            cache: ssh.ssh_configs(),
+            path,
+        });
     let r = inv
-        .resolve(name, &source(lua).extra, ssh_config.as_deref())
+        .resolve(name, &source(lua).extra, ssh_config)
         .map_err(|e| err(format!("inventory: {e}")))?;
-    let h = lua.create_userdata(Host::new(r.target, r.vars, r.groups))?;
+    let h = lua.create_userdata(Host::new(ssh, r.target, r.vars, r.groups))?;
     cache.set(name, &h)?;
     Ok(h)
 }

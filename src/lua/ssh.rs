@@ -16,15 +16,31 @@ use crate::inventory::connection;
 use crate::inventory::{default_target, target_at};
 use crate::lua::error_value::{ErrorValue, ExitStatus};
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
-use crate::ssh::sftp::Sftp;
-use crate::ssh::ssh_config::{self, Explicit};
-use crate::ssh::{ExecOptions, Secret, Session, SshError, Target};
+use crate::ssh::sftp::{Sftp, SftpSlot};
+use crate::ssh::ssh_config::{self, Explicit, SshConfig};
+use crate::ssh::{ExecOptions, Secret, Session, SshContext, SshError, Target};
+
+/// The runtime's SSH context (connections, key cache, prompts), kept in the Lua app data.
+pub(crate) fn ssh_context(lua: &Lua) -> mlua::Result<Arc<SshContext>> {
+    lua.app_data_ref::<Arc<SshContext>>()
+        .map(|ctx| Arc::clone(&ctx))
+        .ok_or_else(|| mlua::Error::RuntimeError("ssh: no SSH context in this Lua state".into()))
+}
+
+/// One connection of a host and its SFTP session, both opened on first use.
+#[derive(Default)]
+struct Connection {
+    session: OnceCell<Arc<Session>>,
+    sftp: SftpSlot,
+}
 
 /// A host reachable over SSH, with its lazily opened connection.
 pub struct Host {
     target: Target,
-    /// The current connection; replaced by a fresh cell once that connection has ended.
-    session: RefCell<Rc<OnceCell<Arc<Session>>>>,
+    /// The context the host connects through.
+    ssh: Arc<SshContext>,
+    /// The current connection; replaced by a fresh one once that connection has ended.
+    connection: RefCell<Rc<Connection>>,
     /// Inventory variables and groups (empty for `ssh.connect` hosts).
     vars: BTreeMap<String, String>,
     groups: Vec<String>,
@@ -90,7 +106,7 @@ fn port_value(v: &Value) -> mlua::Result<u16> {
     .map_err(connect_err)
 }
 
-fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
+fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
     check_options(
         spec,
         &[
@@ -158,8 +174,8 @@ fn parse_target_table(spec: &Table) -> mlua::Result<Target> {
     };
     t.proxy_jump = match spec.get::<Value>("proxy_jump")? {
         Value::Nil => None,
-        Value::String(s) => Some(Box::new(target_from_str(&s.to_str()?)?)),
-        Value::Table(j) => Some(Box::new(target_from_table(&j)?)),
+        Value::String(s) => Some(Box::new(target_from_str(ssh, &s.to_str()?)?)),
+        Value::Table(j) => Some(Box::new(target_from_table(ssh, &j)?)),
         Value::UserData(ud) => match ud.borrow::<Host>() {
             Ok(h) => Some(Box::new(h.target.clone())),
             Err(_) => {
@@ -260,7 +276,7 @@ fn ssh_config_path(opt: Value) -> mlua::Result<Option<PathBuf>> {
 }
 
 /// A target from `"user@host:port"`, with `~/.ssh/config` applied.
-fn target_from_str(spec: &str) -> mlua::Result<Target> {
+fn target_from_str(ssh: &SshContext, spec: &str) -> mlua::Result<Target> {
     let mut t = parse_target_str(spec)?;
     let (user_part, rest) = spec
         .rsplit_once('@')
@@ -272,14 +288,18 @@ fn target_from_str(spec: &str) -> mlua::Result<Target> {
         ..Explicit::default()
     };
     if let Some(path) = ssh_config_path(Value::Nil)? {
-        ssh_config::apply(&mut t, &path, explicit).map_err(config_err)?;
+        let config = SshConfig {
+            cache: ssh.ssh_configs(),
+            path: &path,
+        };
+        config.apply(&mut t, explicit).map_err(config_err)?;
     }
     Ok(t)
 }
 
 /// A target from a spec table, with the ssh config file applied under the explicit fields.
-fn target_from_table(spec: &Table) -> mlua::Result<Target> {
-    let mut t = parse_target_table(spec)?;
+fn target_from_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
+    let mut t = parse_target_table(ssh, spec)?;
     let address: String = spec.get("address")?;
     let has = |k: &str| spec.contains_key(k).unwrap_or(false);
     let explicit = Explicit {
@@ -290,7 +310,11 @@ fn target_from_table(spec: &Table) -> mlua::Result<Target> {
         proxy_jump: has("proxy_jump"),
     };
     if let Some(path) = ssh_config_path(spec.get("ssh_config")?)? {
-        ssh_config::apply(&mut t, &path, explicit).map_err(config_err)?;
+        let config = SshConfig {
+            cache: ssh.ssh_configs(),
+            path: &path,
+        };
+        config.apply(&mut t, explicit).map_err(config_err)?;
     }
     Ok(t)
 }
@@ -302,11 +326,18 @@ fn tail_lines(text: &str, n: usize) -> String {
 }
 
 impl Host {
-    /// A host object for `target`, with inventory variables and groups.
-    pub fn new(target: Target, vars: BTreeMap<String, String>, groups: Vec<String>) -> Host {
+    /// A host object for `target`, connected through `ssh`, with inventory variables and
+    /// groups.
+    pub fn new(
+        ssh: Arc<SshContext>,
+        target: Target,
+        vars: BTreeMap<String, String>,
+        groups: Vec<String>,
+    ) -> Host {
         Host {
             target,
-            session: RefCell::new(Rc::new(OnceCell::new())),
+            ssh,
+            connection: RefCell::default(),
             vars,
             groups,
             connect_failed: Rc::default(),
@@ -326,7 +357,7 @@ impl Host {
     /// Lets go of the host's connection: it closes once no task uses it any more, and the
     /// next call opens a new one.
     pub fn disconnect(&self) {
-        *self.session.borrow_mut() = Rc::new(OnceCell::new());
+        *self.connection.borrow_mut() = Rc::default();
     }
 
     /// The host's connection, opened on first use (single flight) and shared; a connection
@@ -334,23 +365,27 @@ impl Host {
     pub(crate) fn connection(
         &self,
     ) -> impl std::future::Future<Output = mlua::Result<Arc<Session>>> + use<> {
-        let cell = {
-            let mut slot = self.session.borrow_mut();
-            if slot.get().is_some_and(|s| s.is_closed()) {
-                *slot = Rc::new(OnceCell::new());
-            }
-            Rc::clone(&slot)
-        };
-        let target = self.target.clone();
+        let conn = self.current_connection();
+        let (target, ssh) = (self.target.clone(), Arc::clone(&self.ssh));
         let failed = Rc::clone(&self.connect_failed);
         async move {
-            let r = cell
-                .get_or_try_init(|| async { Session::connect(target).await.map(Arc::new) })
+            let r = conn
+                .session
+                .get_or_try_init(|| async { Session::connect(&ssh, target).await.map(Arc::new) })
                 .await
                 .cloned();
             failed.set(r.is_err());
             r.map_err(|e| ErrorValue::connecting(&e).into())
         }
+    }
+
+    /// The connection in use, or a fresh (not yet opened) one when it has ended.
+    fn current_connection(&self) -> Rc<Connection> {
+        let mut current = self.connection.borrow_mut();
+        if current.session.get().is_some_and(|s| s.is_closed()) {
+            *current = Rc::default();
+        }
+        Rc::clone(&current)
     }
 }
 
@@ -359,10 +394,10 @@ impl Host {
     pub(crate) fn sftp(
         &self,
     ) -> impl std::future::Future<Output = mlua::Result<(Arc<Session>, Arc<Sftp>)>> + use<> {
-        let conn = self.connection();
+        let (opened, conn) = (self.connection(), self.current_connection());
         async move {
-            let session = conn.await?;
-            let sftp = session.sftp().await.map_err(lua_err)?;
+            let session = opened.await?;
+            let sftp = conn.sftp.get(&session).await.map_err(lua_err)?;
             Ok((session, sftp))
         }
     }
@@ -482,10 +517,11 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     )?;
     m.set(
         "connect",
-        lua.create_function(|_, spec: Value| {
+        lua.create_function(|lua, spec: Value| {
+            let ssh = ssh_context(lua)?;
             let target = match spec {
-                Value::String(s) => target_from_str(&s.to_str()?)?,
-                Value::Table(t) => target_from_table(&t)?,
+                Value::String(s) => target_from_str(&ssh, &s.to_str()?)?,
+                Value::Table(t) => target_from_table(&ssh, &t)?,
                 other => {
                     return Err(mlua::Error::RuntimeError(format!(
                         "ssh.connect: expected \"user@host:port\" or a table, got {}",
@@ -493,7 +529,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
                     )));
                 }
             };
-            Ok(Host::new(target, BTreeMap::new(), Vec::new()))
+            Ok(Host::new(ssh, target, BTreeMap::new(), Vec::new()))
         })?,
     )?;
     m.set(

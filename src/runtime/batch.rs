@@ -17,8 +17,8 @@ use super::fanout::host_finished;
 use super::{CLEANUP_WAIT, Runtime};
 use crate::inventory::ResolvedHost;
 use crate::report::{Event, HostReport, Outcome, RunReport, SharedSink};
-use crate::ssh::sftp::{GetOptions, PutOptions, Source, Transfer};
-use crate::ssh::{ExecOptions, OutputSink, Session, SshError, Stream};
+use crate::ssh::sftp::{GetOptions, PutOptions, Sftp, Source, Transfer};
+use crate::ssh::{ExecOptions, OutputSink, Session, SshContext, SshError, Stream};
 
 /// What to do on every host.
 #[derive(Debug, Clone)]
@@ -61,6 +61,7 @@ enum Failure {
 }
 
 async fn on_host(
+    ssh: &SshContext,
     host: &ResolvedHost,
     op: &BatchOp,
     opts: &BatchOptions,
@@ -68,7 +69,7 @@ async fn on_host(
 ) -> Result<Option<u32>, Failure> {
     // Dropped when this host is done: open connections follow --forks, not the host count.
     let session = Arc::new(
-        Session::connect(host.target.clone())
+        Session::connect(ssh, host.target.clone())
             .await
             .map_err(|e| Failure::Unreachable(e.to_string()))?,
     );
@@ -92,7 +93,7 @@ async fn on_host(
             }
         }
         BatchOp::Put { local, remote } => {
-            let sftp = session.sftp().await.map_err(fail)?;
+            let sftp = Sftp::open(&session).await.map_err(fail)?;
             let put = PutOptions {
                 sink: Some(Arc::clone(sink)),
                 ..opts.put.clone()
@@ -114,7 +115,7 @@ async fn on_host(
             Ok(Some(0))
         }
         BatchOp::Get { remote, local_dir } => {
-            let sftp = session.sftp().await.map_err(fail)?;
+            let sftp = Sftp::open(&session).await.map_err(fail)?;
             // LOCAL_DIR/<host>/<name>: the host name and the name taken from the (lexically
             // normalised) remote path are single checked names, and nothing below LOCAL_DIR
             // is reached through a symlink, so no host can write beside another or outside.
@@ -171,7 +172,8 @@ impl Runtime {
         let mut jobs = tokio::task::JoinSet::new();
         let mut ids = std::collections::HashMap::new();
         for host in hosts {
-            let (slots, op, opts, sink, output) = (
+            let (ssh, slots, op, opts, sink, output) = (
+                Arc::clone(&self.ssh),
                 Arc::clone(&slots),
                 Arc::clone(&op),
                 Arc::clone(&opts),
@@ -180,9 +182,9 @@ impl Runtime {
             );
             let name = host.name.clone();
             let id = jobs
-                .spawn(
-                    async move { on_host_bounded(&host, &op, &opts, &sink, &output, slots).await },
-                )
+                .spawn(async move {
+                    on_host_bounded(&ssh, &host, &op, &opts, &sink, &output, slots).await
+                })
                 .id();
             ids.insert(id, name);
         }
@@ -224,7 +226,7 @@ impl Runtime {
         }
         // Cancelled commands send TERM from their drop guards over connections that stay
         // open until those requests went out: wait for them (bounded).
-        crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+        self.ssh.drain_cleanups(CLEANUP_WAIT).await;
         let report = RunReport {
             hosts: names.iter().filter_map(|n| ends.remove(n)).collect(),
             cancelled,
@@ -250,6 +252,7 @@ impl Runtime {
 
 /// One host of a batch: waits for a slot, runs, reports its start and end.
 async fn on_host_bounded(
+    ssh: &SshContext,
     host: &ResolvedHost,
     op: &BatchOp,
     opts: &BatchOptions,
@@ -262,7 +265,7 @@ async fn on_host_bounded(
         host: host.name.clone(),
     });
     let started = Instant::now();
-    let work = on_host(host, op, opts, output);
+    let work = on_host(ssh, host, op, opts, output);
     let result = match opts.timeout {
         None => work.await,
         Some(d) => match tokio::time::timeout(d, work).await {

@@ -21,6 +21,7 @@ pub struct RuntimeBuilder {
     forks: usize,
     host_timeout: Option<Duration>,
     inventory: crate::lua::inventory::InventorySource,
+    passphrase: Option<crate::ssh::PassphrasePrompt>,
 }
 
 impl Default for RuntimeBuilder {
@@ -33,6 +34,7 @@ impl Default for RuntimeBuilder {
             forks: 10,
             host_timeout: None,
             inventory: Default::default(),
+            passphrase: None,
         }
     }
 }
@@ -109,6 +111,17 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Asks for the passphrase of an encrypted key that has none configured (the CLI: a
+    /// prompt without echo on a terminal); called once per key file, answers remembered by
+    /// this runtime only. Without one, such keys are skipped.
+    pub fn passphrase_prompt(
+        mut self,
+        ask: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.passphrase = Some(Arc::new(ask));
+        self
+    }
+
     /// Builds the runtime. Inside a tokio runtime it starts none of its own (use the async
     /// entry points inside a `LocalSet` then); elsewhere it starts a multi-thread one for
     /// the blocking entry points.
@@ -150,6 +163,17 @@ impl RuntimeBuilder {
         crate::lua::install(&lua).map_err(setup)?;
         lua.set_app_data(self.inventory);
         lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&self.sink)));
+        // Connections, key cache, handshake caps and prompts belong to this runtime alone.
+        let warnings = Arc::clone(&self.sink);
+        let ssh = crate::ssh::SshContext::new(crate::ssh::SshHooks {
+            warn: Some(Arc::new(move |text: &str| {
+                warnings.event(&crate::report::Event::Warning {
+                    message: text.to_string(),
+                })
+            })),
+            passphrase: self.passphrase,
+        });
+        lua.set_app_data(Arc::clone(&ssh));
         let loaded: Table = lua
             .globals()
             .get::<Table>("package")
@@ -172,6 +196,7 @@ impl RuntimeBuilder {
             tokio,
             local: tokio::task::LocalSet::new(),
             sink: self.sink,
+            ssh,
             base_path,
             forks: self.forks,
             host_timeout: self.host_timeout,

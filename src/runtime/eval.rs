@@ -192,7 +192,7 @@ impl Runtime {
         let end = self.run_root(scope, chunk, argv, opts, true).await?;
         // Cancelled remote commands send TERM, abandoned uploads remove their temp files:
         // let those reach the hosts before the caller ends the process.
-        crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+        self.ssh.drain_cleanups(CLEANUP_WAIT).await;
         Ok(self.report_of(&end))
     }
 

@@ -59,9 +59,10 @@ impl Runtime {
             hosts: names.clone(),
         });
         let host_objects = lua.create_table().map_err(setup)?;
+        let ssh = crate::lua::ssh::ssh_context(lua).map_err(setup)?;
         for (i, h) in hosts.into_iter().enumerate() {
             let obj = lua
-                .create_userdata(Host::new(h.target, h.vars, h.groups))
+                .create_userdata(Host::new(Arc::clone(&ssh), h.target, h.vars, h.groups))
                 .map_err(setup)?;
             host_objects.raw_set(i + 1, obj).map_err(setup)?;
         }
@@ -181,7 +182,7 @@ impl Runtime {
         let end = self
             .run_root(Rc::clone(&scope), driver, call_args, &opts.eval, true)
             .await?;
-        crate::ssh::cleanup::drain(CLEANUP_WAIT).await;
+        self.ssh.drain_cleanups(CLEANUP_WAIT).await;
         let why = if end.cancelled {
             "cancelled: the run was cancelled".to_string()
         } else if let Some(t) = end.timed_out {

@@ -49,6 +49,8 @@ pub struct Runtime {
     /// running goes on during the next one.
     local: tokio::task::LocalSet,
     sink: SharedSink,
+    /// SSH state of this runtime: handshake caps, key cache, prompts, clean-ups.
+    ssh: std::sync::Arc<crate::ssh::SshContext>,
     /// `package.path` before any script's directory was added.
     base_path: String,
     forks: usize,

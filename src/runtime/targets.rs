@@ -2,7 +2,6 @@
 //! resolved into hosts with their variables and connection targets before any connection.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::rc::Rc;
 
 use super::Runtime;
@@ -25,8 +24,14 @@ impl Runtime {
     pub fn targets(&self, spec: &TargetSpec) -> Result<Vec<ResolvedHost>, String> {
         let inv = self.inventory()?;
         let extra = crate::lua::inventory::extra_vars(&self.lua);
-        let ssh_config = crate::ssh::ssh_config::user_config();
-        resolve(&inv, spec, &extra, ssh_config.as_deref())
+        let path = crate::ssh::ssh_config::user_config();
+        let ssh_config = path
+            .as_deref()
+            .map(|path| crate::ssh::ssh_config::SshConfig {
+                cache: self.ssh.ssh_configs(),
+                path,
+            });
+        resolve(&inv, spec, &extra, ssh_config)
     }
 }
 
@@ -36,7 +41,7 @@ fn resolve(
     inv: &Inventory,
     spec: &TargetSpec,
     extra: &BTreeMap<String, String>,
-    ssh_config: Option<&Path>,
+    ssh_config: Option<crate::ssh::ssh_config::SshConfig<'_>>,
 ) -> Result<Vec<ResolvedHost>, String> {
     let mut out = Vec::new();
     let chosen = select(inv, spec).map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@ use russh::client;
 use russh::{ChannelMsg, Sig};
 
 use super::SshError;
+use super::cleanup::Cleanups;
 use super::session::{ConnectionKeeper, Session};
 
 /// How to run one command (one struct for every caller).
@@ -203,6 +204,7 @@ impl Session {
             channel: Some(channel),
             permit: Some(permit),
             connection: self.keep_open(),
+            cleanups: self.cleanups().clone(),
         };
         let channel = guard.channel.as_mut().expect("held");
         if opts.pty {
@@ -295,6 +297,8 @@ struct TermOnDrop {
     channel: Option<russh::Channel<client::Msg>>,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
     connection: ConnectionKeeper,
+    /// The session's context's clean-ups, which the end of its run waits for.
+    cleanups: Cleanups,
 }
 
 impl Drop for TermOnDrop {
@@ -302,7 +306,7 @@ impl Drop for TermOnDrop {
         let permit = self.permit.take();
         let connection = self.connection.clone();
         if let Some(mut channel) = self.channel.take() {
-            super::cleanup::spawn(async move {
+            self.cleanups.spawn(async move {
                 let _open = connection;
                 let _ = channel.signal(Sig::TERM).await;
                 let _ = channel.close().await;

@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use russh::client;
 use russh::keys::{HashAlg, PublicKey};
 
-use super::{HostKeyPolicy, SshError, Target};
+use super::{HostKeyPolicy, SshError, Target, WarningSink};
 
 pub(super) struct Client {
     pub(super) target: Target,
     /// Why the host key was refused, for the error message.
     pub(super) refusal: Arc<Mutex<Option<SshError>>>,
+    /// The context's warning sink (a key accepted unverified is warned about).
+    pub(super) warnings: Option<WarningSink>,
 }
 
 /// russh numbers known_hosts entries without counting `#` comment lines; this maps its number
@@ -35,10 +37,12 @@ impl Client {
         let key_type = key.algorithm().to_string();
         let file = t.known_hosts.display().to_string();
         if t.host_key_policy == HostKeyPolicy::Off {
-            super::warn(&format!(
-                "WARNING: host key checking is off for {}: {key_type} {fingerprint} accepted unverified",
-                t.name
-            ));
+            if let Some(warn) = &self.warnings {
+                warn(&format!(
+                    "WARNING: host key checking is off for {}: {key_type} {fingerprint} accepted unverified",
+                    t.name
+                ));
+            }
             return Ok(true);
         }
         // russh reads a known_hosts file it cannot open as empty: out of descriptors
@@ -113,6 +117,44 @@ impl client::Handler for Client {
             Err(e) => {
                 *self.refusal.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
                 Ok(false)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_parse_and_bad_ones_list_the_accepted() {
+        assert_eq!("accept-new".parse(), Ok(HostKeyPolicy::AcceptNew));
+        assert_eq!("strict".parse(), Ok(HostKeyPolicy::Strict));
+        assert_eq!("off".parse(), Ok(HostKeyPolicy::Off));
+        let e = "Strict".parse::<HostKeyPolicy>().expect_err("case matters");
+        assert_eq!(e.value, "Strict");
+        assert_eq!(
+            e.to_string(),
+            "host_key_policy \"Strict\" must be accept-new, strict or off"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Any text parses to a policy or to an error naming exactly that text, never a panic.
+        #[test]
+        fn any_text_parses_or_is_named(text in "\\PC{0,40}|accept-new|strict|off") {
+            match text.parse::<HostKeyPolicy>() {
+                Ok(_) => proptest::prop_assert!(["accept-new", "strict", "off"].contains(&text.as_str())),
+                Err(e) => {
+                    proptest::prop_assert_eq!(&e.value, &text);
+                    proptest::prop_assert!(e.to_string().contains(HostKeyPolicy::ACCEPTED));
+                }
             }
         }
     }

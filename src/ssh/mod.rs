@@ -1,19 +1,23 @@
 //! SSH transport over russh: connect, authenticate, verify host keys, run commands.
 //! Knows nothing of Lua.
 
+mod auth;
 pub mod cleanup;
+mod connect;
+mod context;
 mod exec;
 mod host_key;
+mod jump;
 pub mod limits;
 mod session;
 pub mod sftp;
 pub mod ssh_config;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use self::context::{SshContext, SshHooks};
 pub use self::exec::{
     ExecOptions, ExecOutput, LineSplitter, MAX_LINE, OutputSink, Stream, shell_quote,
 };
@@ -30,6 +34,34 @@ pub enum HostKeyPolicy {
     Off,
 }
 
+impl HostKeyPolicy {
+    /// The spellings [`HostKeyPolicy::from_str`](std::str::FromStr::from_str) accepts.
+    pub const ACCEPTED: &'static str = "accept-new, strict or off";
+}
+
+/// A host key policy that is none of [`HostKeyPolicy::ACCEPTED`] (the value as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("host_key_policy \"{value}\" must be {}", HostKeyPolicy::ACCEPTED)]
+pub struct BadHostKeyPolicy {
+    pub value: String,
+}
+
+/// The one parser of a policy (inventory, `-e`, `ssh.connect` all come through here).
+impl std::str::FromStr for HostKeyPolicy {
+    type Err = BadHostKeyPolicy;
+
+    fn from_str(value: &str) -> Result<HostKeyPolicy, BadHostKeyPolicy> {
+        match value {
+            "accept-new" => Ok(HostKeyPolicy::AcceptNew),
+            "strict" => Ok(HostKeyPolicy::Strict),
+            "off" => Ok(HostKeyPolicy::Off),
+            _ => Err(BadHostKeyPolicy {
+                value: value.to_string(),
+            }),
+        }
+    }
+}
+
 /// A secret (password, key text) that never shows in Debug output or errors.
 #[derive(Clone)]
 pub struct Secret(pub String);
@@ -43,47 +75,8 @@ impl std::fmt::Debug for Secret {
 /// Receives warnings for a person (host key checking turned off, a readable file of passwords).
 pub type WarningSink = Arc<dyn Fn(&str) + Send + Sync>;
 
-static WARNINGS: OnceLock<WarningSink> = OnceLock::new();
-
-/// Installs where warnings go (the CLI: stderr). Without one they are dropped.
-pub fn set_warning_sink(sink: WarningSink) {
-    let _ = WARNINGS.set(sink);
-}
-
-/// Passes `text` to the installed warning sink.
-pub fn warn(text: &str) {
-    if let Some(sink) = WARNINGS.get() {
-        sink(text);
-    }
-}
-
 /// Asks a person for the passphrase of the key at the given path (None: no answer).
 pub type PassphrasePrompt = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
-static PROMPT: OnceLock<PassphrasePrompt> = OnceLock::new();
-
-/// Installs the passphrase prompt (the CLI does, when stdin is a terminal). Encrypted keys
-/// without a configured passphrase are then asked for once per key file, one prompt at a time.
-pub fn set_passphrase_prompt(prompt: PassphrasePrompt) {
-    let _ = PROMPT.set(prompt);
-}
-
-/// Asks for (or recalls) the passphrase of `path`, if a prompt is installed.
-pub(crate) async fn prompt_passphrase(path: &std::path::Path) -> Option<Secret> {
-    static ANSWERS: OnceLock<tokio::sync::Mutex<HashMap<PathBuf, Secret>>> = OnceLock::new();
-    let prompt = PROMPT.get()?.clone();
-    let mut answers = ANSWERS.get_or_init(Default::default).lock().await;
-    if let Some(known) = answers.get(path) {
-        return Some(known.clone());
-    }
-    let shown = path.display().to_string();
-    let answer = tokio::task::spawn_blocking(move || prompt(&shown))
-        .await
-        .ok()??;
-    let secret = Secret(answer);
-    answers.insert(path.to_path_buf(), secret.clone());
-    Some(secret)
-}
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]

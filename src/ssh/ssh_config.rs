@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
+use super::jump::JumpChain;
 use super::{SshError, Target};
 
 /// What the caller set explicitly (the file does not override those).
@@ -22,7 +23,7 @@ pub fn user_config() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/config"))
 }
 
-/// A config file read once per process, with its `Host` patterns compiled once.
+/// A config file read once per [`ConfigCache`], with its `Host` patterns compiled once.
 ///
 /// russh-config compiles every `Host` pattern into a regex on each lookup: resolving 100,000
 /// hosts took 3.5 s of the 4 s, where the same run without a config took 0.5 s. What a lookup
@@ -110,101 +111,126 @@ impl ConfigFile {
     }
 }
 
-/// The config file at `path` (`None` when there is none), read once per process.
-fn read_config(path: &Path) -> std::io::Result<Option<Arc<ConfigFile>>> {
-    type Cache = Mutex<HashMap<PathBuf, Option<Arc<ConfigFile>>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(known) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
-        return Ok(known.clone());
-    }
-    let file = match std::fs::read_to_string(path) {
-        Ok(t) => Some(Arc::new(ConfigFile::new(t))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(path.to_path_buf(), file.clone());
-    Ok(file)
+/// One config file to apply, read through a cache (`~/.ssh/config` through the context's).
+#[derive(Clone, Copy)]
+pub struct SshConfig<'a> {
+    pub cache: &'a ConfigCache,
+    pub path: &'a Path,
 }
 
-/// Deepest ProxyJump chain followed.
-const MAX_JUMPS: usize = 8;
-
-/// Applies the config file at `path` (if it exists) to `target`, whose `address` is the alias.
-pub fn apply(target: &mut Target, path: &Path, explicit: Explicit) -> Result<(), SshError> {
-    apply_depth(target, path, explicit, 0)
+impl SshConfig<'_> {
+    /// Applies the file to `target` (see [`ConfigCache::apply`]).
+    pub fn apply(&self, target: &mut Target, explicit: Explicit) -> Result<(), SshError> {
+        self.cache.apply(target, self.path, explicit)
+    }
 }
 
-fn apply_depth(
-    target: &mut Target,
-    path: &Path,
-    explicit: Explicit,
-    depth: usize,
-) -> Result<(), SshError> {
-    let what = || format!("ssh config {}", path.display());
-    let Some(file) = read_config(path).map_err(|e| SshError::protocol(&target.name, &what(), e))?
-    else {
-        return Ok(());
-    };
-    let alias = target.address.clone();
-    let hc = file
-        .lookup(&alias)
-        .map_err(|e| SshError::protocol(&target.name, &what(), e))?;
-    if let Some(hostname) = hc.hostname {
-        target.address = hostname;
-    }
-    if !explicit.user
-        && let Some(user) = hc.user
-    {
-        target.user = user;
-    }
-    if !explicit.port
-        && let Some(port) = hc.port
-    {
-        target.port = port;
-    }
-    if !explicit.identity
-        && let Some(first) = hc.identity_file.and_then(|files| files.into_iter().next())
-    {
-        target.identity = Some(first);
-    }
-    if !explicit.known_hosts
-        && let Some(file) = hc.user_known_hosts_file
-    {
-        target.known_hosts = file;
-    }
-    if !explicit.proxy_jump
-        && let Some(jumps) = hc.proxy_jump.filter(|j| !j.eq_ignore_ascii_case("none"))
-    {
-        if depth >= MAX_JUMPS {
-            return Err(SshError::Protocol {
-                host: target.name.clone(),
-                what: "proxy_jump".into(),
-                reason: format!(
-                    "ProxyJump chain in {} is longer than {MAX_JUMPS} hops or loops",
-                    path.display()
-                ),
-            });
+/// The config files read so far, each once (an [`SshContext`](super::SshContext) holds one).
+#[derive(Default)]
+pub struct ConfigCache {
+    files: Mutex<HashMap<PathBuf, Option<Arc<ConfigFile>>>>,
+}
+
+impl ConfigCache {
+    /// The config file at `path` (`None` when there is none), read on first use.
+    fn read(&self, path: &Path) -> std::io::Result<Option<Arc<ConfigFile>>> {
+        if let Some(known) = self
+            .files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Ok(known.clone());
         }
-        // "j1,j2": j1 first, then j2 through j1, then the target through j2.
-        let mut via: Option<Box<Target>> = None;
-        for hop in jumps.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-            let mut t = Target::parse(hop, target)?;
-            let explicit = Explicit {
-                user: hop.contains('@'),
-                port: hop.contains(':'),
-                ..Explicit::default()
-            };
-            apply_depth(&mut t, path, explicit, depth + 1)?;
-            t.proxy_jump = via.take();
-            via = Some(Box::new(t));
-        }
-        target.proxy_jump = via;
+        let file = match std::fs::read_to_string(path) {
+            Ok(t) => Some(Arc::new(ConfigFile::new(t))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_path_buf(), file.clone());
+        Ok(file)
     }
-    Ok(())
+
+    /// Applies the config file at `path` (if it exists) to `target`, whose `address` is the
+    /// alias. ProxyJump hops get their own entries applied too.
+    pub fn apply(
+        &self,
+        target: &mut Target,
+        path: &Path,
+        explicit: Explicit,
+    ) -> Result<(), SshError> {
+        let mut chain = JumpChain::to(target, format!("ProxyJump in {}", path.display()));
+        self.apply_hop(target, path, explicit, &mut chain)
+    }
+
+    fn apply_hop(
+        &self,
+        target: &mut Target,
+        path: &Path,
+        explicit: Explicit,
+        chain: &mut JumpChain,
+    ) -> Result<(), SshError> {
+        let what = || format!("ssh config {}", path.display());
+        let Some(file) = self
+            .read(path)
+            .map_err(|e| SshError::protocol(&target.name, &what(), e))?
+        else {
+            return Ok(());
+        };
+        let alias = target.address.clone();
+        let hc = file
+            .lookup(&alias)
+            .map_err(|e| SshError::protocol(&target.name, &what(), e))?;
+        if let Some(hostname) = hc.hostname {
+            target.address = hostname;
+        }
+        if !explicit.user
+            && let Some(user) = hc.user
+        {
+            target.user = user;
+        }
+        if !explicit.port
+            && let Some(port) = hc.port
+        {
+            target.port = port;
+        }
+        if !explicit.identity
+            && let Some(first) = hc.identity_file.and_then(|files| files.into_iter().next())
+        {
+            target.identity = Some(first);
+        }
+        if !explicit.known_hosts
+            && let Some(file) = hc.user_known_hosts_file
+        {
+            target.known_hosts = file;
+        }
+        if !explicit.proxy_jump
+            && let Some(jumps) = hc.proxy_jump.filter(|j| !j.eq_ignore_ascii_case("none"))
+        {
+            // "j1,j2": j1 first, then j2 through j1, then the target through j2.
+            let mut via: Option<Box<Target>> = None;
+            for hop in jumps.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+                let mut t = Target::parse(hop, target)?;
+                // The hop as written (an alias, before its own entry applies): aliases that
+                // jump through each other are refused here instead of expanding forever.
+                let mut hop_chain = chain.branch();
+                hop_chain.through(&t.address, t.port)?;
+                let explicit = Explicit {
+                    user: hop.contains('@'),
+                    port: hop.contains(':'),
+                    ..Explicit::default()
+                };
+                self.apply_hop(&mut t, path, explicit, &mut hop_chain)?;
+                t.proxy_jump = via.take();
+                via = Some(Box::new(t));
+            }
+            target.proxy_jump = via;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -233,5 +259,40 @@ mod tests {
         // web1 and web10 share a class: one russh-config lookup served both
         assert_eq!(file.class_of("web1"), file.class_of("web10"));
         assert_ne!(file.class_of("web1"), file.class_of("web9"));
+    }
+
+    #[test]
+    fn aliases_jumping_through_each_other_are_refused() {
+        let dir = std::env::temp_dir().join(format!("drover-sshcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("config");
+        std::fs::write(
+            &path,
+            "Host a\n  ProxyJump b\nHost b\n  ProxyJump a\nHost c\n  ProxyJump b2,b1\n",
+        )
+        .expect("write");
+        let cache = ConfigCache::default();
+        let mut t = crate::ssh::jump::tests::target("a", None);
+        let e = cache
+            .apply(&mut t, &path, Explicit::default())
+            .expect_err("a loop")
+            .to_string();
+        assert!(e.contains("the jump chain loops"), "{e}");
+        assert!(
+            e.contains(&format!("ProxyJump in {}", path.display())),
+            "{e}"
+        );
+        // two hops in one line: c through b1 through b2
+        let mut c = crate::ssh::jump::tests::target("c", None);
+        cache
+            .apply(&mut c, &path, Explicit::default())
+            .expect("applies");
+        let via = c.proxy_jump.as_deref().expect("a jump");
+        assert_eq!(via.address, "b1");
+        assert_eq!(
+            via.proxy_jump.as_deref().map(|j| j.address.as_str()),
+            Some("b2")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

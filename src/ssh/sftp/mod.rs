@@ -1,11 +1,13 @@
 //! File transfer over a host's connection: one SFTP subsystem channel per connection, opened
-//! lazily and shared by every task, beside the command channels.
+//! lazily ([`SftpSlot`], held beside the [`Session`] by whoever owns the connection) and shared
+//! by every task, beside the command channels. This module uses the session; the session
+//! knows nothing of SFTP.
 //!
 //! - Uploads are atomic: data goes to a temp file in the destination directory (a hidden
 //!   `.NAME.drover-RANDOM.tmp`, which `*.conf`-style globs do not match), then
 //!   `posix-rename@openssh.com` replaces the target in one step. On failure the temp file is
-//!   removed before the call returns (on cancellation, by a tracked clean-up,
-//!   [`crate::ssh::cleanup`]) and the old file is left as it was; temp files orphaned by a
+//!   removed before the call returns (on cancellation, by a clean-up tracked by the session's
+//!   context, [`crate::ssh::cleanup`]) and the old file is left as it was; temp files orphaned by a
 //!   dropped connection are removed, once stale, by the first upload of each connection to
 //!   that directory.
 //! - Data is pumped by our own loop with many requests in flight, on tokio's worker threads
@@ -38,6 +40,7 @@ use russh_sftp::client::error::Error as SftpProtoError;
 use russh_sftp::protocol::{FileAttributes, FileType, Packet, StatusCode};
 
 use super::OutputSink;
+use super::cleanup::Cleanups;
 use super::session::{ConnectionKeeper, Session};
 use super::{Secret, SshError};
 
@@ -74,6 +77,25 @@ pub struct Sftp {
     _slot: tokio::sync::OwnedSemaphorePermit,
     /// The connection, for clean-ups that outlive the session (see `temp.rs`).
     connection: ConnectionKeeper,
+    /// Where those clean-ups go: the connection's context's.
+    cleanups: Cleanups,
+}
+
+/// The SFTP session of one connection, opened on first use and then shared. Whoever holds a
+/// connection holds its slot beside it (and a new slot with a new connection).
+#[derive(Default)]
+pub struct SftpSlot {
+    sftp: tokio::sync::OnceCell<Arc<Sftp>>,
+}
+
+impl SftpSlot {
+    /// The SFTP session on `session` (opened by the first caller; later callers wait for it).
+    pub async fn get(&self, session: &Session) -> Result<Arc<Sftp>, SshError> {
+        self.sftp
+            .get_or_try_init(|| async { Sftp::open(session).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
 }
 
 /// The SFTP channel, closed once nothing holds it any more: not the session alone, since a
@@ -335,8 +357,9 @@ fn missing(host: &str, op: &str, path: &str) -> SshError {
 }
 
 impl Sftp {
-    /// Opens the `sftp` subsystem on `session`, taking one of its channel slots.
-    pub(super) async fn open(session: &Session) -> Result<Sftp, SshError> {
+    /// Opens the `sftp` subsystem on `session`, taking one of its channel slots (share it
+    /// through an [`SftpSlot`] rather than opening one per transfer).
+    pub async fn open(session: &Session) -> Result<Sftp, SshError> {
         let host = session.name().to_string();
         let proto = |what: &str, e: &dyn std::fmt::Display| SshError::protocol(&host, what, e);
         let slot = session.channel_slot().await?;
@@ -386,6 +409,7 @@ impl Sftp {
             cleaned_dirs: Default::default(),
             _slot: slot,
             connection: session.keep_open(),
+            cleanups: session.cleanups().clone(),
         })
     }
 

@@ -4,17 +4,18 @@
 use std::sync::Arc;
 
 use super::{FileKind, STALE_TEMP_AFTER, Sftp, SftpChannel, join};
-use crate::ssh::cleanup;
+use crate::ssh::cleanup::Cleanups;
 use crate::ssh::session::ConnectionKeeper;
 
 /// What a failed or cancelled upload leaves remotely and must remove: an open handle (closed
 /// first), a temp or staging file, a staging directory. Removal is awaited with
 /// [`RemoteTemp::release`] on the success and error paths; only a dropped (cancelled) upload
-/// hands it to [`cleanup::spawn`], which the end of a run waits for.
+/// hands it to the session's [`Cleanups`], which the end of its run waits for.
 pub(super) struct RemoteTemp {
     pub(super) raw: Arc<SftpChannel>,
     /// Keeps the connection open for a removal spawned from `drop`.
     pub(super) connection: ConnectionKeeper,
+    pub(super) cleanups: Cleanups,
     pub(super) path: Option<String>,
     pub(super) handle: Option<String>,
     /// A staging directory to remove after the file.
@@ -35,6 +36,7 @@ impl RemoteTemp {
         RemoteTemp {
             raw: Arc::clone(&sftp.raw),
             connection: sftp.connection.clone(),
+            cleanups: sftp.cleanups.clone(),
             path: None,
             handle: None,
             dir: dir.map(str::to_string),
@@ -80,7 +82,7 @@ impl RemoteTemp {
 impl Drop for RemoteTemp {
     fn drop(&mut self) {
         if let Some(work) = self.take_work() {
-            cleanup::spawn(work);
+            self.cleanups.spawn(work);
         }
     }
 }
