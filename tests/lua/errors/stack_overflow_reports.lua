@@ -22,7 +22,7 @@ for round = 1, 8 do
   end)
   task.join_all({ t })
   check.eq(t:error():match("^[^\n]*"),
-    "tests/lua/errors/stack_overflow_reports.lua:19: stack overflow", "overflow " .. round)
+    "tests/lua/errors/stack_overflow_reports.lua:20: stack overflow", "overflow " .. round)
 end
 stop = true
 litter:join()
