@@ -40,7 +40,7 @@ use crate::ssh::Target;
 pub use crate::nodeset::NodeSetError;
 pub use build::{HostEntry, InventoryBuilder};
 pub use connection::ConnectionError;
-pub use target::{TargetError, default_target, target_at, target_from_vars};
+pub use target::{TargetError, default_target, expand_tilde, target_at, target_from_vars};
 
 /// Most hosts one inventory may hold (each node set is bounded by
 /// [`nodeset::MAX_EXPANSION`]; this bounds many of them).

@@ -26,7 +26,8 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/root"))
 }
 
-fn expand_tilde(p: &str) -> PathBuf {
+/// `~/rest` under the home directory; other paths as they are.
+pub fn expand_tilde(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => home().join(rest),
         None => PathBuf::from(p),

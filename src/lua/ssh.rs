@@ -2,7 +2,7 @@
 //! the calling task while the command runs remotely. One connection per host object, opened
 //! on first use and shared by every task that uses it (single flight).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -44,9 +44,6 @@ pub struct Host {
     /// Inventory variables and groups (empty for `ssh.connect` hosts).
     vars: BTreeMap<String, String>,
     groups: Vec<String>,
-    /// Set when connecting failed or the connection was lost mid-command: a failed host run
-    /// is then `unreachable`.
-    connect_failed: Rc<Cell<bool>>,
 }
 
 /// An SSH failure as the error value Lua scripts branch on (`err.kind`, `err.host` ...).
@@ -157,9 +154,12 @@ fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
         })?;
         t.passphrase = Some(Secret(value));
     }
-    t.identity = spec.get::<Option<String>>("identity")?.map(PathBuf::from);
+    // `~/` as in the inventory and ~/.ssh/config
+    t.identity = spec
+        .get::<Option<String>>("identity")?
+        .map(|p| crate::inventory::expand_tilde(&p));
     if let Some(kh) = spec.get::<Option<String>>("known_hosts")? {
-        t.known_hosts = PathBuf::from(kh);
+        t.known_hosts = crate::inventory::expand_tilde(&kh);
     }
     t.agent = match spec.get::<Value>("agent")? {
         Value::Nil => None,
@@ -340,18 +340,12 @@ impl Host {
             connection: RefCell::default(),
             vars,
             groups,
-            connect_failed: Rc::default(),
         }
     }
 
     /// The host's name.
     pub fn name(&self) -> &str {
         &self.target.name
-    }
-
-    /// Whether connecting to it has failed.
-    pub fn connect_failed(&self) -> bool {
-        self.connect_failed.get()
     }
 
     /// Lets go of the host's connection: it closes once no task uses it any more, and the
@@ -367,15 +361,12 @@ impl Host {
     ) -> impl std::future::Future<Output = mlua::Result<Arc<Session>>> + use<> {
         let conn = self.current_connection();
         let (target, ssh) = (self.target.clone(), Arc::clone(&self.ssh));
-        let failed = Rc::clone(&self.connect_failed);
         async move {
-            let r = conn
-                .session
+            conn.session
                 .get_or_try_init(|| async { Session::connect(&ssh, target).await.map(Arc::new) })
                 .await
-                .cloned();
-            failed.set(r.is_err());
-            r.map_err(|e| ErrorValue::connecting(&e).into())
+                .cloned()
+                .map_err(|e| ErrorValue::connecting(&e).into())
         }
     }
 
@@ -410,22 +401,14 @@ impl UserData for Host {
             let allowed = ensure_can_suspend(&lua, "host:run");
             let target = this.target.clone();
             let conn = this.connection();
-            let lost = Rc::clone(&this.connect_failed);
             async move {
                 allowed?;
                 let (check, exec_opts) = exec_options(opts.as_ref())?;
                 let started = Instant::now();
                 let session = conn.await?;
-                let out = match session.exec(&cmd, &exec_opts).await {
-                    Ok(out) => out,
-                    Err(e) => {
-                        // A host that went away mid-command is unreachable, not failed.
-                        if matches!(e, SshError::ConnectionLost { .. }) {
-                            lost.set(true);
-                        }
-                        return Err(lua_err(e));
-                    }
-                };
+                // (a host that went away mid-command raises kind connection_lost: the
+                // fan-out counts it unreachable)
+                let out = session.exec(&cmd, &exec_opts).await.map_err(lua_err)?;
                 let stdout = lua.create_string(&out.stdout)?;
                 let stderr = lua.create_string(&out.stderr)?;
                 let ok = out.code == Some(0);

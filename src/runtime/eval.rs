@@ -61,9 +61,22 @@ pub(crate) struct RootEnd {
     pub timed_out: Option<Duration>,
 }
 
-/// The error report of a failed task (kind from the error value, when it has one).
+/// An error report from text alone (no error value to take a kind from).
 pub(crate) fn error_report(report: &str) -> ErrorReport {
     ErrorReport::from_text(None, report)
+}
+
+/// The error report of a failed task, its kind from the value it failed with; marks the
+/// failure observed.
+pub(crate) fn task_error(task: &TaskInner) -> Option<ErrorReport> {
+    let text = task.failure_report()?;
+    task.mark_observed();
+    let kind = task
+        .failure_value()
+        .as_ref()
+        .and_then(crate::lua::error_value::error_kind)
+        .map(|k| k.as_str().to_string());
+    Some(ErrorReport::from_text(kind, &text))
 }
 
 impl Runtime {
@@ -215,12 +228,11 @@ impl Runtime {
             exit: end.scope.exit_code(),
             ..RunReport::default()
         };
-        if let Some(text) = end.root.failure_report() {
-            end.root.mark_observed();
+        if let Some(error) = task_error(&end.root) {
             report.failures.push(Failure {
                 task: end.root.id,
                 root: true,
-                error: error_report(&text),
+                error,
             });
         }
         if end.root.status() == TaskStatus::Done
@@ -277,11 +289,9 @@ impl Runtime {
                 values.pop_front();
                 Ok(values)
             }
-            TaskStatus::Failed => {
-                end.root.mark_observed();
-                let text = end.root.failure_report().unwrap_or_default();
-                Err(EvalError::Failed(error_report(&text)))
-            }
+            TaskStatus::Failed => Err(EvalError::Failed(
+                task_error(&end.root).unwrap_or_else(|| error_report("failed")),
+            )),
             TaskStatus::Cancelled | TaskStatus::Running => Err(EvalError::Cancelled),
         }
     }

@@ -16,9 +16,11 @@ use mlua::{AnyUserData, MultiValue, Table, Value};
 use super::eval::{EvalOptions, error_report, json_value};
 use super::{CLEANUP_WAIT, LoadError, Runtime, Script};
 use crate::inventory::ResolvedHost;
+use crate::lua::error_value::error_kind;
 use crate::lua::ssh::Host;
 use crate::lua::task::{Scope, TaskHandle};
-use crate::report::{Event, HostReport, Outcome, RunReport, Stream};
+use crate::report::{ErrorReport, Event, HostReport, Outcome, RunReport, Stream};
+use crate::ssh::ErrorKind;
 
 const FANOUT_LUA: &str = include_str!("../../stdlib/drover/fanout.lua");
 
@@ -82,24 +84,39 @@ impl Runtime {
             let (ends, scope, sink) = (Rc::clone(&ends), Rc::clone(&scope), Arc::clone(&self.sink));
             lua.create_function(
                 move |lua,
-                      (h, outcome, err, elapsed, values): (
+                      (h, outcome, err, elapsed, values, child): (
                     AnyUserData,
                     String,
                     Option<String>,
                     f64,
                     Option<Table>,
+                    Option<AnyUserData>,
                 )| {
                     let host = h.borrow::<Host>()?;
                     let name = host.name().to_string();
+                    // The kind of the script's error decides "unreachable" (it could not connect,
+                    // authenticate, trust the host key, or lost the connection).
+                    let kind = match &child {
+                        Some(c) => c
+                            .borrow::<TaskHandle>()?
+                            .0
+                            .failure_value()
+                            .as_ref()
+                            .and_then(error_kind),
+                        None => None,
+                    };
                     let (outcome, err) = match (scope.take_host_exit(&name), outcome.as_str()) {
                         (Some(0), _) => (Outcome::Ok, None),
                         (Some(code), _) => (Outcome::Failed, Some(format!("os.exit({code})"))),
                         (None, "ok") => (Outcome::Ok, err),
                         (None, "timed_out") => (Outcome::TimedOut, err),
                         (None, "cancelled") => (Outcome::Cancelled, err),
-                        (None, _) if host.connect_failed() => (Outcome::Unreachable, err),
+                        (None, _) if kind.is_some_and(ErrorKind::makes_host_unreachable) => {
+                            (Outcome::Unreachable, err)
+                        }
                         (None, _) => (Outcome::Failed, err),
                     };
+                    let kind = kind.map(|k| k.as_str().to_string());
                     // Descriptors follow --forks, not the number of hosts: a finished host's
                     // connection closes now (tasks it left running reconnect if they need to).
                     host.disconnect();
@@ -131,7 +148,9 @@ impl Runtime {
                         outcome,
                         code: None,
                         values,
-                        error: err.as_deref().map(error_report),
+                        error: err
+                            .as_deref()
+                            .map(|text| ErrorReport::from_text(kind.clone(), text)),
                         elapsed,
                     };
                     sink.event(&host_finished(&report));
@@ -215,12 +234,11 @@ impl Runtime {
             };
             report.hosts.push(host);
         }
-        if let Some(text) = end.root.failure_report() {
-            end.root.mark_observed();
+        if let Some(error) = super::eval::task_error(&end.root) {
             report.failures.push(crate::report::Failure {
                 task: end.root.id,
                 root: true,
-                error: error_report(&text),
+                error,
             });
         }
         for (task, text) in end.scope.unobserved_failures() {

@@ -5,7 +5,7 @@
 -- current, at most opts.forks at once, in batches of opts.serial hosts when given (stopping
 -- once more than opts.max_fail percent have failed), each bounded by opts.timeout seconds;
 -- reports every start through started(host, task) and every end through
--- finished(host, outcome, error, elapsed, values). Barriers and once-blocks of the run live in
+-- finished(host, outcome, error, elapsed, values, task). Barriers and once-blocks of the run live in
 -- `scope`, the run's own table.
 local instantiate, hosts, opts, finished, args, started, scope = ...
 local task, ssh, G = task, ssh, _G
@@ -105,7 +105,7 @@ local function run_host(h)
   end
   running = running - 1
   release_ready()
-  finished(h, outcome, err, task.now() - t0, values)
+  finished(h, outcome, err, task.now() - t0, values, child)
   return outcome
 end
 

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use libtest_mimic::{Completion, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 
 /// One fenced block: its info string (`rust,no_run`), the line of its opening fence, its text.
 #[derive(Debug, Clone)]
@@ -398,16 +398,11 @@ pub fn trials() -> Vec<Trial> {
         match claim(&block) {
             Some(handler) => {
                 if handler == Handler::LuaSsh {
+                    // the block as written: `identity = "~/.ssh/id_ed25519"` under the test's HOME
                     let b = block.clone();
-                    trials.push(Trial::ignorable_test(
-                        format!("readme::known_bug::lua_ssh_tilde_identity_line{line}"),
-                        move || {
-                            known_bug(
-                                scripts::KNOWN_BUG_TILDE_IDENTITY,
-                                "cannot load identity ~/.ssh/id_ed25519",
-                                || scripts::ssh(&b, scripts::Identity::AsWritten),
-                            )
-                        },
+                    trials.push(Trial::test(
+                        format!("readme::lua_ssh_identity_as_written_line{line}"),
+                        move || scripts::ssh(&b, scripts::Identity::AsWritten),
                     ));
                 }
                 trials.push(Trial::test(
@@ -426,30 +421,6 @@ pub fn trials() -> Vec<Trial> {
     }
     trials.push(Trial::test("readme::fences_parse", fences_parse));
     trials
-}
-
-/// A check that fails for a known product bug: reported as ignored, with the bug as the
-/// reason, as long as it fails with `symptom`; failing otherwise is a failure, and once it
-/// passes the skip must go (the check belongs in the regular trial).
-fn known_bug(
-    bug: &str,
-    symptom: &str,
-    check: impl FnOnce() -> Result<(), Failed>,
-) -> Result<Completion, Failed> {
-    match check() {
-        Err(e) if e.message().is_some_and(|m| m.contains(symptom)) => {
-            Ok(Completion::ignored_with(format!("known bug: {bug}")))
-        }
-        Err(e) => Err(format!(
-            "expected the known bug ({bug}: {symptom:?}), got:\n{}",
-            e.message().unwrap_or("a failure without a message")
-        )
-        .into()),
-        Ok(()) => Err(format!(
-            "fixed: {bug} no longer fails; drop the known-bug skip in tests/drover/readme.rs"
-        )
-        .into()),
-    }
 }
 
 /// The fence parser itself: info strings, lines, bodies, an unclosed fence.

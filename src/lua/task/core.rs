@@ -187,6 +187,14 @@ impl TaskInner {
         Ok(out)
     }
 
+    /// The value the task failed with (what `join` re-raises), if it failed.
+    pub fn failure_value(&self) -> Option<Value> {
+        match self.outcome.borrow().as_ref() {
+            Some(Outcome::Failed(f)) => Some(f.reraise.clone()),
+            _ => None,
+        }
+    }
+
     /// The failure report, if the task failed.
     pub fn failure_report(&self) -> Option<String> {
         match self.outcome.borrow().as_ref() {

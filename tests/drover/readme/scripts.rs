@@ -11,18 +11,12 @@ use crate::sshd::{Sshd, TEST_PASSWORD, TEST_USER};
 /// `ensure_sudo_fixture`): stands in for root and for the README's `app`.
 const SUDO_TARGET: &str = "drover-sudo-target";
 
-/// `ssh.connect { identity = "~/.ssh/id_ed25519" }` looks for a file named literally
-/// `~/.ssh/id_ed25519`: the Lua spec's `identity` (and `known_hosts`) are taken as paths
-/// without expanding `~/`, where the inventory expands them (src/lua/ssh.rs, `PathBuf::from`).
-pub const KNOWN_BUG_TILDE_IDENTITY: &str =
-    "ssh.connect does not expand ~/ in identity (src/lua/ssh.rs)";
-
 /// How the ssh block's `identity = "~/.ssh/id_ed25519"` is given the fixture's key.
 pub enum Identity {
     /// Replaced by the key's absolute path.
     FixtureKey,
-    /// As written, with the key copied to the test HOME's ~/.ssh/id_ed25519
-    /// (fails until [`KNOWN_BUG_TILDE_IDENTITY`] is fixed).
+    /// As written, with the key copied to the test HOME's ~/.ssh/id_ed25519 (`ssh.connect`
+    /// expands `~/` as the inventory does).
     AsWritten,
 }
 
