@@ -107,7 +107,7 @@ impl RuntimeBuilder {
 
     /// Variables that override the inventory's for every host (`-e key=value`).
     pub fn extra_vars(mut self, vars: std::collections::BTreeMap<String, String>) -> Self {
-        self.inventory.extra = vars;
+        self.inventory.extra.extend(vars);
         self
     }
 
@@ -119,6 +119,25 @@ impl RuntimeBuilder {
         ask: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.passphrase = Some(Arc::new(ask));
+        self
+    }
+
+    /// The host key policy of every host of the inventory and of `-H` hosts, over what the
+    /// inventory says (default `accept-new`: unknown keys recorded, changed keys refused).
+    pub fn host_key_policy(mut self, policy: crate::ssh::HostKeyPolicy) -> Self {
+        self.inventory
+            .extra
+            .insert("host_key_policy".into(), policy.as_str().into());
+        self
+    }
+
+    /// The known_hosts file of every host of the inventory and of `-H` hosts, over what the
+    /// inventory says (default `~/.ssh/known_hosts`).
+    pub fn known_hosts(mut self, path: impl Into<PathBuf>) -> Self {
+        let path: PathBuf = path.into();
+        self.inventory
+            .extra
+            .insert("known_hosts".into(), path.display().to_string());
         self
     }
 

@@ -47,6 +47,17 @@ pub struct BadHostKeyPolicy {
 }
 
 /// The one parser of a policy (inventory, `-e`, `ssh.connect` all come through here).
+impl HostKeyPolicy {
+    /// `accept-new`, `strict` or `off`, as inventories and `ssh.connect` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyPolicy::AcceptNew => "accept-new",
+            HostKeyPolicy::Strict => "strict",
+            HostKeyPolicy::Off => "off",
+        }
+    }
+}
+
 impl std::str::FromStr for HostKeyPolicy {
     type Err = BadHostKeyPolicy;
 

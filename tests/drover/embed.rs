@@ -249,6 +249,47 @@ fn event_stream_is_ordered_per_host() -> Result<(), Failed> {
     Ok(())
 }
 
+/// The builder's host key policy and known_hosts apply to every inventory host.
+fn builder_host_key_settings() -> Result<(), Failed> {
+    let fleet = fleet(1)?;
+    let inv = || -> Result<Inventory, Failed> {
+        Ok(Inventory::builder()
+            .default_var("user", TEST_USER)
+            .host(
+                "h1",
+                HostEntry::new()
+                    .address("127.0.0.1")
+                    .port(fleet[0].port())
+                    .identity(fleet[0].client_key()),
+            )
+            .build()?)
+    };
+    let known = fleet[0].known_hosts().with_file_name("builder_known_hosts");
+    std::fs::write(&known, "")?;
+    let strict = Runtime::builder()
+        .inventory(inv()?)
+        .known_hosts(&known)
+        .host_key_policy(drover::ssh::HostKeyPolicy::Strict)
+        .build()?;
+    match strict.eval("return inventory.host('h1'):run('true').code") {
+        Err(EvalError::Failed(e)) => {
+            ensure(e.kind.as_deref() == Some("host_key"), format!("{e:?}"))?
+        }
+        other => return Err(format!("strict: {other:?}").into()),
+    }
+    let accept = Runtime::builder()
+        .inventory(inv()?)
+        .known_hosts(&known)
+        .build()?;
+    let code = first_string(accept.eval("return inventory.host('h1'):run('true').code")?);
+    ensure(code.as_deref() == Some("0"), format!("{code:?}"))?;
+    let recorded = std::fs::read_to_string(&known)?;
+    ensure(
+        recorded.contains(&format!("[127.0.0.1]:{}", fleet[0].port())),
+        recorded,
+    )
+}
+
 /// Every public error variant, as a caller meets it.
 fn public_errors() -> Result<(), Failed> {
     let rt = Runtime::builder().build()?;
@@ -378,6 +419,10 @@ pub fn trials() -> Vec<Trial> {
             event_stream_is_ordered_per_host,
         ),
         Trial::test("embed::public_errors", public_errors),
+        Trial::test(
+            "embed::builder_host_key_settings",
+            builder_host_key_settings,
+        ),
         Trial::test(
             "embed::example_runs_on_a_fleet",
             embed_example_runs_on_a_fleet,
