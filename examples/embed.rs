@@ -144,7 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     let script = Script::from_source("embedded", SCRIPT)?;
-    let hosts = runtime.targets(&drover::inventory::select::TargetSpec {
+    let hosts = runtime.targets(&drover::inventory::TargetSpec {
         groups: vec!["fleet".into()],
         ..Default::default()
     })?;

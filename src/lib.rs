@@ -76,9 +76,10 @@
 //!   transfers, trees, downloads confined below their directory by directory descriptors) and
 //!   `cleanup.rs` (remote clean-ups of drop guards, drained by their context before a run
 //!   ends).
-//! - [`nodeset`]: ClusterShell node sets (`web[01-20]`): bounded expansion and folding.
+//! - `nodeset`: ClusterShell node sets (`web[01-20]`): bounded expansion and folding.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
+#![deny(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 // The README's Rust examples compile as doc tests.
@@ -86,13 +87,12 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub mod cli;
 pub mod inventory;
-pub mod lua;
-pub mod nodeset;
+mod lua;
+mod nodeset;
 pub mod report;
 pub mod runtime;
-pub mod ssh;
+mod ssh;
 
 pub use report::{
     ErrorReport, Event, EventSink, Failure, HostReport, JsonEvent, Mode, Outcome, RenderOptions,
@@ -103,3 +103,4 @@ pub use runtime::fanout::FanoutOptions;
 pub use runtime::{
     EvalError, EvalOptions, LoadError, Runtime, RuntimeBuilder, RuntimeError, Script,
 };
+pub use ssh::{BadHostKeyPolicy, HostKeyPolicy, Secret, Target};

@@ -3,6 +3,9 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// The CLI is the library's first user and uses only its public API.
+mod cli;
+
 fn main() {
-    std::process::exit(drover::cli::main());
+    std::process::exit(cli::main());
 }

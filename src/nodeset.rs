@@ -15,17 +15,51 @@ pub const MAX_NAME_BYTES: usize = 255;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NodeSetError {
     #[error("unmatched '{bracket}' in \"{pattern}\"")]
-    Unmatched { bracket: char, pattern: String },
+    /// A bracket without its partner.
+    Unmatched {
+        /// The bracket without its partner.
+        bracket: char,
+        /// The node set as given.
+        pattern: String,
+    },
     #[error("empty range [] in \"{pattern}\"")]
-    EmptyRange { pattern: String },
+    /// An empty `[]` range.
+    EmptyRange {
+        /// The node set as given.
+        pattern: String,
+    },
     #[error("bad range \"{part}\" in \"{pattern}\" (expected N or N-M, digits)")]
-    BadRange { part: String, pattern: String },
+    /// A range part that is not `N` or `N-M`.
+    BadRange {
+        /// The offending part of the range.
+        part: String,
+        /// The node set as given.
+        pattern: String,
+    },
     #[error("range \"{part}\" in \"{pattern}\" runs backwards")]
-    Backwards { part: String, pattern: String },
+    /// A range that runs backwards (`[5-1]`).
+    Backwards {
+        /// The offending part of the range.
+        part: String,
+        /// The node set as given.
+        pattern: String,
+    },
     #[error("\"{pattern}\" expands to more than {limit} hosts")]
-    TooMany { pattern: String, limit: usize },
+    /// An expansion past the limit of names.
+    TooMany {
+        /// The node set as given.
+        pattern: String,
+        /// The limit.
+        limit: usize,
+    },
     #[error("\"{pattern}\" expands to names longer than {limit} bytes")]
-    NameTooLong { pattern: String, limit: usize },
+    /// An expanded name past the length limit.
+    NameTooLong {
+        /// The node set as given.
+        pattern: String,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// `n` in decimal, zero-padded to `width` digits (by hand: a format width past u16 panics).

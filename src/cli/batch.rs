@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
-use crate::runtime::batch::{BatchOp, BatchOptions};
-use crate::ssh::ExecOptions;
-use crate::ssh::sftp::{GetOptions, PutOptions};
+use drover::runtime::batch::{BatchOp, BatchOptions};
 
 /// Options every batch command takes.
 #[derive(Args, Debug, Clone)]
@@ -93,19 +91,8 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
         forks: Some(forks),
         timeout,
         cancel: None,
-        exec: ExecOptions {
-            sudo: flags.sudo,
-            ..ExecOptions::default()
-        },
-        put: PutOptions {
-            recursive,
-            sudo: flags.sudo,
-            ..PutOptions::default()
-        },
-        get: GetOptions {
-            recursive,
-            sink: None,
-        },
+        sudo: flags.sudo,
+        recursive,
     };
     let stop = match super::signals::install() {
         Ok(stop) => stop,

@@ -7,8 +7,8 @@ use clap::Args;
 use super::targets::TargetArgs;
 use std::collections::BTreeMap;
 
-use crate::inventory::ResolvedHost;
-use crate::inventory::connection::is_secret_name;
+use drover::inventory::ResolvedHost;
+use drover::inventory::is_secret_name;
 
 const REDACTED: &str = "<redacted>";
 
@@ -52,8 +52,8 @@ fn to_json(h: &ResolvedHost) -> serde_json::Value {
 }
 
 pub fn run(args: HostsArgs) -> i32 {
-    let warnings = std::sync::Arc::new(|e: &crate::report::Event| {
-        if let crate::report::Event::Warning { message } = e {
+    let warnings = std::sync::Arc::new(|e: &drover::report::Event| {
+        if let drover::report::Event::Warning { message } = e {
             eprintln!("drover: {message}");
         }
     });

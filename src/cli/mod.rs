@@ -16,15 +16,9 @@ use clap::{Parser, Subcommand};
 /// Exit code for usage, inventory and script-load errors (before any task ran).
 pub const EXIT_USAGE: i32 = 2;
 
-/// On a terminal, asks for a key's passphrase without echo; elsewhere there is nobody to ask.
-fn terminal_passphrase_prompt() -> Option<crate::ssh::PassphrasePrompt> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return None;
-    }
-    Some(std::sync::Arc::new(|path: &str| {
-        rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
-    }))
+/// Asks for a key's passphrase on the terminal, without echo.
+fn ask_passphrase(path: &str) -> Option<String> {
+    rpassword::prompt_password(format!("Enter passphrase for {path}: ")).ok()
 }
 
 #[derive(Parser, Debug)]
@@ -78,14 +72,14 @@ pub fn main() -> i32 {
 
 /// The renderer for `mode` on this process's stdout and stderr: colour when stdout is a
 /// terminal and `NO_COLOR` is unset, a progress line when stderr is a terminal.
-fn renderer(mode: crate::report::Mode) -> std::sync::Arc<crate::report::Renderer> {
+fn renderer(mode: drover::report::Mode) -> std::sync::Arc<drover::report::Renderer> {
     use std::io::IsTerminal;
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let options = crate::report::RenderOptions {
+    let options = drover::report::RenderOptions {
         colour: std::io::stdout().is_terminal() && !no_colour,
         progress: std::io::stderr().is_terminal(),
     };
-    std::sync::Arc::new(crate::report::Renderer::new(
+    std::sync::Arc::new(drover::report::Renderer::new(
         mode,
         options,
         Box::new(std::io::stdout()),
@@ -95,7 +89,7 @@ fn renderer(mode: crate::report::Mode) -> std::sync::Arc<crate::report::Renderer
 
 /// The one exit-code mapping: 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP, the code given
 /// to `os.exit`, 1 when anything failed or timed out, else 0.
-fn exit_code(report: &crate::report::RunReport, stop: &signals::Stop) -> i32 {
+fn exit_code(report: &drover::report::RunReport, stop: &signals::Stop) -> i32 {
     if let Some(s) = stop.reason() {
         s.exit_code()
     } else if let Some(code) = report.exit {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::targets::{FanFlags, TargetArgs};
-use crate::report::Mode;
-use crate::runtime::fanout::FanoutOptions;
-use crate::runtime::{EvalOptions, LoadError, Script};
+use drover::report::Mode;
+use drover::runtime::fanout::FanoutOptions;
+use drover::runtime::{EvalOptions, LoadError, Script};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -98,10 +98,13 @@ pub fn run(args: RunArgs) -> i32 {
     let runtime = match args
         .targets
         .builder(forward.clone())
-        .map(|b| match super::terminal_passphrase_prompt() {
-            Some(ask) => b.passphrase_prompt(move |path: &str| ask(path)),
-            None => b,
-        })
+        // on a terminal someone can answer a key's passphrase; elsewhere nobody can
+        .map(
+            |b| match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                true => b.passphrase_prompt(super::ask_passphrase),
+                false => b,
+            },
+        )
         .and_then(|b| b.build().map_err(|e| e.to_string()))
     {
         Ok(rt) => rt,
@@ -198,19 +201,19 @@ fn load_failed(e: &LoadError) -> i32 {
 
 /// Forwards events to a sink set later (warnings before it is set go to stderr).
 #[derive(Default)]
-struct Forward(std::sync::OnceLock<crate::report::SharedSink>);
+struct Forward(std::sync::OnceLock<drover::report::SharedSink>);
 
 impl Forward {
-    fn set(&self, sink: crate::report::SharedSink) {
+    fn set(&self, sink: drover::report::SharedSink) {
         let _ = self.0.set(sink);
     }
 }
 
-impl crate::report::EventSink for Forward {
-    fn event(&self, event: &crate::report::Event) {
+impl drover::report::EventSink for Forward {
+    fn event(&self, event: &drover::report::Event) {
         match (self.0.get(), event) {
             (Some(sink), e) => sink.event(e),
-            (None, crate::report::Event::Warning { message }) => eprintln!("drover: {message}"),
+            (None, drover::report::Event::Warning { message }) => eprintln!("drover: {message}"),
             (None, _) => {}
         }
     }

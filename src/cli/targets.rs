@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::inventory::ResolvedHost;
-use crate::inventory::connection::{self, ConnectionError};
-use crate::inventory::select::TargetSpec;
-use crate::report::Mode;
-use crate::runtime::{Runtime, RuntimeBuilder};
+use drover::inventory::ConnectionError;
+use drover::inventory::ResolvedHost;
+use drover::inventory::TargetSpec;
+use drover::report::Mode;
+use drover::runtime::{Runtime, RuntimeBuilder};
 
 /// Longest `--timeout`: a year. Past that a typo (`1e20`) is likelier than intent, and huge
 /// durations overflow deadlines.
@@ -67,7 +67,7 @@ impl TargetArgs {
             hosts: self
                 .hosts
                 .iter()
-                .flat_map(|h| crate::inventory::split_list_ranges(h))
+                .flat_map(|h| drover::inventory::split_list_ranges(h))
                 .collect(),
             groups: self.groups.clone(),
             pattern: self.pattern.clone(),
@@ -76,7 +76,7 @@ impl TargetArgs {
 
     /// A runtime builder with these flags' inventory and `-e` variables, its events going
     /// to `sink`.
-    pub fn builder(&self, sink: crate::report::SharedSink) -> Result<RuntimeBuilder, String> {
+    pub fn builder(&self, sink: drover::report::SharedSink) -> Result<RuntimeBuilder, String> {
         let mut builder = Runtime::builder()
             .shared_event_sink(sink)
             .extra_vars(self.extra_vars()?);
@@ -122,8 +122,8 @@ pub fn parse_extra(args: &[String]) -> Result<BTreeMap<String, String>, FlagErro
             arg: arg.clone(),
             source,
         };
-        let key = connection::key(k.trim()).map_err(bad)?;
-        connection::check_value(key, v).map_err(bad)?;
+        let key = k.trim();
+        drover::inventory::check_variable(key, v).map_err(bad)?;
         out.insert(key.to_string(), v.to_string());
     }
     Ok(out)
@@ -161,17 +161,16 @@ impl FanFlags {
     pub fn timeout(&self) -> Result<Option<Duration>, String> {
         self.timeout
             .map(|value| {
-                connection::bounded_seconds(value, MAX_TIMEOUT_SECS)
+                (value > 0.0 && value <= MAX_TIMEOUT_SECS)
+                    .then(|| Duration::try_from_secs_f64(value).ok())
+                    .flatten()
                     .ok_or_else(|| FlagError::Timeout { value }.to_string())
             })
             .transpose()
     }
 
-    /// `--forks`, capped by the connections the open-files limit allows (raised at start).
+    /// `--forks` (the runtime caps it by the connections the open-files limit allows).
     pub fn forks(&self) -> usize {
-        let cap = crate::ssh::limits::nofile_limit()
-            .map(crate::ssh::limits::connection_cap)
-            .unwrap_or(1000) as usize;
-        self.forks.clamp(1, cap.max(1))
+        self.forks.max(1)
     }
 }

@@ -15,26 +15,47 @@ pub const MAX_CONNECT_TIMEOUT_SECS: f64 = 86_400.0;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionError {
     #[error("bad port \"{0}\": not a port number (1-65535, digits only)")]
+    /// A port that is not a number from 1 to 65535.
     Port(String),
     #[error(
         "connect_timeout \"{0}\" is not a number of seconds (more than 0, at most {MAX_CONNECT_TIMEOUT_SECS})"
     )]
+    /// A connect timeout that is not a number of seconds in range.
     ConnectTimeout(String),
     #[error(transparent)]
+    /// An unknown host key policy.
     HostKeyPolicy(BadHostKeyPolicy),
     #[error("{0} is empty")]
+    /// A value that must not be empty is.
     Empty(&'static str),
     #[error("bad key \"{0}\": keys are single words (no spaces, not empty)")]
+    /// A key that is not one word.
     Key(String),
     #[error("{what} \"{value}\" contains whitespace or a control character")]
-    Unprintable { what: &'static str, value: String },
+    /// A value with whitespace or a control character.
+    Unprintable {
+        /// Which value.
+        what: &'static str,
+        /// The value as given.
+        value: String,
+    },
     #[error("host name \"{name}\" {reason}")]
-    HostName { name: String, reason: &'static str },
+    /// A host name drover cannot use.
+    HostName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
     #[error("no host (the address is empty)")]
+    /// A destination without a host.
     NoHost,
     #[error("bad destination \"{spec}\": {cause}")]
+    /// A `user@host:port` destination that does not parse.
     Destination {
+        /// The destination as given.
         spec: String,
+        /// What is wrong.
         cause: Box<ConnectionError>,
     },
 }
@@ -133,6 +154,7 @@ pub fn address(value: &str) -> Result<&str, ConnectionError> {
     printable("address", value).map(|()| value)
 }
 
+/// A login user: printable, not empty.
 pub fn user(value: &str) -> Result<&str, ConnectionError> {
     printable("user", value).map(|()| value)
 }
@@ -167,8 +189,11 @@ pub fn host_name(name: &str) -> Result<&str, ConnectionError> {
 /// `[user@]address[:port]`, as given to `-H`, `proxy_jump` or `ssh.connect`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
+    /// The user.
     pub user: Option<String>,
+    /// The address.
     pub address: String,
+    /// The port.
     pub port: Option<u16>,
 }
 

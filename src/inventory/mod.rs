@@ -13,19 +13,19 @@
 //! groups = db
 //! ```
 //!
-//! `lines.rs` scans the text (every error with its file and line), [`connection`] checks the
+//! `lines.rs` scans the text (every error with its file and line), `connection.rs` checks the
 //! connection values, this module builds the model: groups (a group named only by hosts'
 //! `groups =` exists, as in Ansible), their graph (no cycles) and each host's resolution.
 //! Indexes built once keep resolving 100,000 hosts or a 3,000-deep `children` chain linear.
 //! Knows nothing of Lua.
 
 mod build;
-pub mod connection;
+pub(crate) mod connection;
 mod groups;
 mod lines;
 mod parse;
 
-pub mod select;
+pub(crate) mod select;
 mod target;
 
 #[cfg(test)]
@@ -40,41 +40,73 @@ use crate::ssh::Target;
 pub use crate::nodeset::NodeSetError;
 pub use build::{HostEntry, InventoryBuilder};
 pub use connection::ConnectionError;
-pub use target::{TargetError, default_target, expand_tilde, target_at, target_from_vars};
+pub use connection::is_secret_name;
+
+/// Checks a variable given outside a file (`-e KEY=VALUE`) as an inventory line is checked:
+/// the key one word, a connection value valid (a port a port, ...).
+pub fn check_variable(key: &str, value: &str) -> Result<(), ConnectionError> {
+    connection::key(key)?;
+    connection::check_value(key, value)
+}
+pub use select::{SelectError, TargetSpec};
+pub use target::TargetError;
+pub(crate) use target::{default_target, expand_tilde, target_at, target_from_vars};
 
 /// Most hosts one inventory may hold (each node set is bounded by
-/// [`nodeset::MAX_EXPANSION`]; this bounds many of them).
+/// `nodeset::MAX_EXPANSION`; this bounds many of them).
 pub const MAX_INVENTORY_HOSTS: usize = 1_000_000;
 
 /// Why an inventory could not be used: always names the file, and the line when there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     #[error("{file}:{line}: {cause}")]
+    /// A problem at a line of the file.
     At {
+        /// The inventory file.
         file: String,
+        /// The line (1-based).
         line: usize,
+        /// What is wrong.
         cause: String,
     },
     #[error("{file}:{line}: {source}")]
+    /// A bad connection value.
     Connection {
+        /// The inventory file.
         file: String,
+        /// The line (1-based).
         line: usize,
+        /// The underlying error.
         source: ConnectionError,
     },
     #[error("{file}:{line}: {source}")]
+    /// A bad node set.
     NodeSet {
+        /// The inventory file.
         file: String,
+        /// The line (1-based).
         line: usize,
+        /// The underlying error.
         source: NodeSetError,
     },
     #[error("{file}: host {host}: {source}")]
+    /// A host whose variables do not make a connection target.
     Host {
+        /// The inventory file.
         file: String,
+        /// The host.
         host: String,
+        /// The underlying error.
         source: TargetError,
     },
     #[error("{file}: {cause}")]
-    File { file: String, cause: String },
+    /// The file as a whole (unreadable, too big, ...).
+    File {
+        /// The inventory file.
+        file: String,
+        /// What is wrong.
+        cause: String,
+    },
 }
 
 /// Keys with a connection meaning; any other key is a variable.
@@ -97,24 +129,33 @@ pub const CONNECTION_KEYS: &[&str] = &[
 /// A section's keys, in file order, with their lines.
 #[derive(Debug, Clone, Default)]
 pub struct Section {
+    /// The line (1-based).
     pub line: usize,
+    /// The values.
     pub values: BTreeMap<String, (String, usize)>,
 }
 
 /// A group: its direct hosts (expanded), child groups and variables.
 #[derive(Debug, Clone, Default)]
 pub struct Group {
+    /// The name.
     pub name: String,
+    /// The hosts.
     pub hosts: Vec<String>,
+    /// The children.
     pub children: Vec<String>,
+    /// The section.
     pub section: Section,
 }
 
 /// An inventory file, parsed and checked.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
+    /// The inventory file.
     pub file: PathBuf,
+    /// The defaults.
     pub defaults: Section,
+    /// The groups.
     pub groups: BTreeMap<String, Group>,
     /// `[host NAME]` sections.
     pub host_sections: BTreeMap<String, Section>,
@@ -135,11 +176,13 @@ pub struct Inventory {
 /// A host with everything resolved: groups, variables by precedence, and how to connect.
 #[derive(Debug, Clone)]
 pub struct ResolvedHost {
+    /// The name.
     pub name: String,
     /// Every group the host belongs to, directly or through `children`, sorted.
     pub groups: Vec<String>,
     /// Variables (not connection keys): defaults < groups (parent < child) < host < CLI.
     pub vars: BTreeMap<String, String>,
+    /// The target.
     pub target: Target,
 }
 

@@ -16,12 +16,16 @@ use crate::nodeset::{self, NodeSetError, shown};
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]
 pub struct TargetSpec {
+    /// `-H`: host names, node sets or `user@address:port`.
     pub hosts: Vec<String>,
+    /// `-g`: groups.
     pub groups: Vec<String>,
+    /// `-l`: a pattern that narrows (or alone selects) the hosts.
     pub pattern: Option<String>,
 }
 
 impl TargetSpec {
+    /// Whether no flag selects anything (a run without targets).
     pub fn is_empty(&self) -> bool {
         self.hosts.is_empty() && self.groups.is_empty() && self.pattern.is_none()
     }
@@ -36,51 +40,68 @@ pub enum Chosen {
     AdHoc(String),
 }
 
-impl Chosen {
-    pub fn name(&self) -> &str {
-        match self {
-            Chosen::Inventory(n) | Chosen::AdHoc(n) => n,
-        }
-    }
-}
-
 /// Why the targets name no usable host. Each carries the name as given and a hint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
     #[error("host \"{name}\" (from {from}) is not in {file}{hint}")]
+    /// A name that is not in the node set it was looked for in.
     NotInNodeSet {
+        /// The name.
         name: String,
+        /// The node set the name was looked for in.
         from: String,
+        /// The inventory file.
         file: String,
+        /// A hint ("did you mean ..."), or empty.
         hint: String,
     },
     #[error(
         "host \"{name}\" is not in {file}{hint} (write user@address or address:port for a host outside the inventory)"
     )]
+    /// A `-H` name that is not an inventory host.
     NotInInventory {
+        /// The name.
         name: String,
+        /// The inventory file.
         file: String,
+        /// A hint ("did you mean ..."), or empty.
         hint: String,
     },
     #[error("group \"{group}\" is not in {file}{hint}")]
+    /// A group the inventory does not have.
     UnknownGroup {
+        /// The group.
         group: String,
+        /// The inventory file.
         file: String,
+        /// A hint ("did you mean ..."), or empty.
         hint: String,
     },
     #[error("\"{term}\" is neither a group nor a host of {file}{hint}")]
+    /// A `-l` term that names no group, host or node set.
     UnknownTerm {
+        /// The pattern term.
         term: String,
+        /// The inventory file.
         file: String,
+        /// A hint ("did you mean ..."), or empty.
         hint: String,
     },
     #[error("pattern \"{term}\" matches no host or group")]
-    NoMatch { term: String },
+    /// A pattern that matches no host.
+    NoMatch {
+        /// The pattern term.
+        term: String,
+    },
     #[error(transparent)]
+    /// A bad node set.
     NodeSet(#[from] NodeSetError),
     #[error("-H {spec}: {source}")]
+    /// A bad ad-hoc `user@address:port` host.
     AdHoc {
+        /// The destination as given.
         spec: String,
+        /// The underlying error.
         source: ConnectionError,
     },
 }
@@ -312,7 +333,11 @@ mod tests {
     }
 
     fn names(c: Vec<Chosen>) -> Vec<String> {
-        c.into_iter().map(|c| c.name().to_string()).collect()
+        c.into_iter()
+            .map(|c| match c {
+                Chosen::Inventory(n) | Chosen::AdHoc(n) => n,
+            })
+            .collect()
     }
 
     fn pat(p: &str) -> Result<Vec<String>, String> {

@@ -13,10 +13,18 @@ use crate::ssh::{HostKeyPolicy, Secret, Target};
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error(transparent)]
+    /// A bad connection value.
     Connection(#[from] ConnectionError),
     #[error("{key} names {var}, which is not set")]
-    UnsetEnv { key: &'static str, var: String },
+    /// A `*_env` key names an environment variable that is not set.
+    UnsetEnv {
+        /// The inventory key.
+        key: &'static str,
+        /// The environment variable.
+        var: String,
+    },
     #[error("{0}")]
+    /// `~/.ssh/config` could not be applied.
     SshConfig(String),
 }
 

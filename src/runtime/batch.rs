@@ -26,9 +26,19 @@ pub enum BatchOp {
     /// Run a shell command.
     Exec(String),
     /// Upload a file or (recursive) a tree.
-    Put { local: PathBuf, remote: String },
+    Put {
+        /// The local file or directory.
+        local: PathBuf,
+        /// Where it goes (an existing directory receives it inside).
+        remote: String,
+    },
     /// Download to `local_dir/<host>/<name>`, so hosts never overwrite each other.
-    Get { remote: String, local_dir: PathBuf },
+    Get {
+        /// The remote file or directory.
+        remote: String,
+        /// The local directory that receives `<host>/<name>`.
+        local_dir: PathBuf,
+    },
 }
 
 /// How to run a batch.
@@ -41,11 +51,10 @@ pub struct BatchOptions {
     pub timeout: Option<Duration>,
     /// Stops the batch: no new hosts, running ones cancelled.
     pub cancel: Option<CancellationToken>,
-    /// Options of the command (sudo, ...).
-    pub exec: ExecOptions,
-    /// Options of put (recursive, sudo, mode, ...) and of get (recursive).
-    pub put: PutOptions,
-    pub get: GetOptions,
+    /// Run the command (or move the uploaded file into place) through `sudo -n`.
+    pub sudo: bool,
+    /// Copy directory trees (put and get).
+    pub recursive: bool,
 }
 
 /// "1 file, 12 bytes".
@@ -82,7 +91,8 @@ async fn on_host(
         BatchOp::Exec(cmd) => {
             let exec = ExecOptions {
                 sink: Some(Arc::clone(sink)),
-                ..opts.exec.clone()
+                sudo: opts.sudo,
+                ..ExecOptions::default()
             };
             let out = session.exec(cmd, &exec).await.map_err(fail)?;
             match (out.code, out.signal) {
@@ -96,7 +106,9 @@ async fn on_host(
             let sftp = Sftp::open(&session).await.map_err(fail)?;
             let put = PutOptions {
                 sink: Some(Arc::clone(sink)),
-                ..opts.put.clone()
+                sudo: opts.sudo,
+                recursive: opts.recursive,
+                ..PutOptions::default()
             };
             let t = sftp
                 .put(&session, Source::Path(local.clone()), remote, &put)
@@ -123,7 +135,7 @@ async fn on_host(
                 crate::ssh::sftp::download_name(&host.name, remote).map_err(fail)?;
             let get = GetOptions {
                 sink: Some(Arc::clone(sink)),
-                ..opts.get.clone()
+                recursive: opts.recursive,
             };
             let t = sftp
                 .get_confined(&source, local_dir, &[&host.name, &name], &get)
@@ -160,7 +172,7 @@ impl Runtime {
         sink.event(&Event::RunStarted {
             hosts: names.clone(),
         });
-        let forks = opts.forks.unwrap_or(self.forks).max(1);
+        let forks = self.forks_for(opts.forks);
         let opts = BatchOptions {
             timeout: opts.timeout.or(self.host_timeout),
             ..opts

@@ -70,8 +70,7 @@ impl Runtime {
         }
         let timeout = opts.timeout.or(self.host_timeout);
         let o = lua.create_table().map_err(setup)?;
-        o.set("forks", opts.forks.unwrap_or(self.forks).max(1))
-            .map_err(setup)?;
+        o.set("forks", self.forks_for(opts.forks)).map_err(setup)?;
         o.set("timeout", timeout.map(|d| d.as_secs_f64()))
             .map_err(setup)?;
         o.set("serial", opts.serial).map_err(setup)?;

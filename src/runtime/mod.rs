@@ -83,6 +83,15 @@ impl Runtime {
         self.sink.event(event);
     }
 
+    /// `requested` hosts in flight, capped by the connections the open-files limit allows
+    /// (one socket per host; the CLI raises the soft limit to the hard one at start).
+    pub(crate) fn forks_for(&self, requested: Option<usize>) -> usize {
+        let cap = crate::ssh::limits::nofile_limit()
+            .map(crate::ssh::limits::connection_cap)
+            .map_or(1000, |c| usize::try_from(c).unwrap_or(usize::MAX));
+        requested.unwrap_or(self.forks).clamp(1, cap.max(1))
+    }
+
     /// Runs `fut` on the runtime's own `LocalSet` and tokio runtime.
     fn block_on<F: std::future::Future>(
         &self,

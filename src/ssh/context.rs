@@ -40,12 +40,6 @@ impl std::fmt::Debug for SshHooks {
 }
 
 /// The shared state of every connection made through it (see the module docs).
-///
-/// ```
-/// use drover::ssh::{SshContext, SshHooks};
-/// let ctx = SshContext::new(SshHooks::default());
-/// ctx.warn("dropped: no warning sink was given");
-/// ```
 pub struct SshContext {
     total_handshakes: Arc<Semaphore>,
     handshakes_per_server: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -68,13 +62,6 @@ impl SshContext {
             ssh_configs: ConfigCache::default(),
             cleanups: Cleanups::default(),
         })
-    }
-
-    /// Passes `text` to the warning sink, if there is one.
-    pub fn warn(&self, text: &str) {
-        if let Some(sink) = &self.warnings {
-            sink(text);
-        }
     }
 
     /// The warning sink (host key checks hold a copy).

@@ -18,10 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::context::{SshContext, SshHooks};
-pub use self::exec::{
-    ExecOptions, ExecOutput, LineSplitter, MAX_LINE, OutputSink, Stream, shell_quote,
-};
-pub use self::session::{CHANNELS_PER_CONNECTION, Session};
+pub use self::exec::{ExecOptions, LineSplitter, OutputSink, Stream, shell_quote};
+pub use self::session::Session;
 
 /// What to do with a server key that is not yet in known_hosts, or has changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +41,7 @@ impl HostKeyPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("host_key_policy \"{value}\" must be {}", HostKeyPolicy::ACCEPTED)]
 pub struct BadHostKeyPolicy {
+    /// The value as given.
     pub value: String,
 }
 
@@ -94,20 +93,29 @@ pub type PassphrasePrompt = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct Target {
     /// Name used in messages (the inventory name, or `address:port`).
     pub name: String,
+    /// The address to connect to.
     pub address: String,
+    /// The SSH port.
     pub port: u16,
+    /// The login user.
     pub user: String,
+    /// A password for password or keyboard-interactive authentication.
     pub password: Option<Secret>,
+    /// A private key file.
     pub identity: Option<PathBuf>,
+    /// A private key as text.
     pub key_text: Option<Secret>,
     /// Passphrase for an encrypted identity or key text.
     pub passphrase: Option<Secret>,
+    /// The known_hosts file the server key is checked against.
     pub known_hosts: PathBuf,
     /// ssh-agent socket: `None` uses `SSH_AUTH_SOCK`; `Some(None)` disables the agent.
     pub agent: Option<Option<PathBuf>>,
+    /// What to do with unknown and changed server keys.
     pub host_key_policy: HostKeyPolicy,
     /// Reach this host through another one (a direct-tcpip channel, no extra process).
     pub proxy_jump: Option<Box<Target>>,
+    /// How long the TCP connect and handshake may take.
     pub connect_timeout: Duration,
 }
 

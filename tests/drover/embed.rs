@@ -119,7 +119,7 @@ fn two_runtimes_side_by_side() -> Result<(), Failed> {
                 .map_err(|e| e.to_string())?;
             let script = Script::from_source("side", "mine = host.name; task.sleep(0.2); return ssh.run('echo $SSH_CONNECTION').stdout:match('%d+ (%d+)%s*$'), mine")
                 .map_err(|e| e.to_string())?;
-            let hosts = rt.targets(&drover::inventory::select::TargetSpec {
+            let hosts = rt.targets(&drover::inventory::TargetSpec {
                 groups: vec!["all".into()],
                 ..Default::default()
             })?;
@@ -193,7 +193,7 @@ fn event_stream_is_ordered_per_host() -> Result<(), Failed> {
         "five",
         "print('one'); ssh.run('echo two; echo three >&2', {stream = true}); print('four')",
     )?;
-    let hosts = rt.targets(&drover::inventory::select::TargetSpec {
+    let hosts = rt.targets(&drover::inventory::TargetSpec {
         groups: vec!["all".into()],
         ..Default::default()
     })?;
@@ -269,7 +269,7 @@ fn builder_host_key_settings() -> Result<(), Failed> {
     let strict = Runtime::builder()
         .inventory(inv()?)
         .known_hosts(&known)
-        .host_key_policy(drover::ssh::HostKeyPolicy::Strict)
+        .host_key_policy(drover::HostKeyPolicy::Strict)
         .build()?;
     match strict.eval("return inventory.host('h1'):run('true').code") {
         Err(EvalError::Failed(e)) => {

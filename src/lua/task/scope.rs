@@ -93,11 +93,6 @@ impl Scope {
         }
     }
 
-    /// Tasks of the scope not yet finished.
-    pub fn live_count(&self) -> usize {
-        self.live.borrow().len()
-    }
-
     /// Waits until every task of the scope has finished.
     pub async fn wait_idle(&self) {
         loop {
