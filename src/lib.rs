@@ -42,7 +42,8 @@
 //! Dependencies point one way: `cli → runtime → lua → {ssh, inventory, report}`; the three
 //! leaves import none of each other (`nodeset` is a leaf too).
 //!
-//! - `cli`: clap glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
+//! - `cli` (a module of the binary, `src/main.rs`, so it can use only this public API): clap
+//!   glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
 //!   shared target flags, and the process: signals (the first cancels the run, a second
 //!   exits), the open-files limit, prompts, the renderer on stdout/stderr, exit codes; the only
 //!   user of clap and rpassword, and the only code that prints.
@@ -80,6 +81,7 @@
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 // The README's Rust examples compile as doc tests.

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 /// Most names one node set may expand to: a typo such as `a[1-1000]b[1-1000]` must be an
 /// error, not gigabytes of names.
-pub const MAX_EXPANSION: usize = 100_000;
+pub(crate) const MAX_EXPANSION: usize = 100_000;
 
 /// Longest name a node set may produce: a host name is a file name under `get`'s local
 /// directory, and file names stop at 255 bytes.
-pub const MAX_NAME_BYTES: usize = 255;
+pub(crate) const MAX_NAME_BYTES: usize = 255;
 
 /// Why a node set cannot be expanded; each names the pattern (shortened when huge).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,7 +204,7 @@ fn parse(pattern: &str) -> Result<(Vec<String>, Vec<Range>), NodeSetError> {
 /// Expands every `[a-b,c]` range of `pattern` (several brackets give their product, at most
 /// [`MAX_EXPANSION`] names). Numbers keep the zero padding of the range's first bound (`[01-10]`
 /// gives `01`..`10`). Iterative, so any number of brackets is safe for the stack.
-pub fn expand(pattern: &str) -> Result<Vec<String>, NodeSetError> {
+pub(crate) fn expand(pattern: &str) -> Result<Vec<String>, NodeSetError> {
     let (texts, ranges) = parse(pattern)?;
     // texts[i] precedes ranges[i]; the last text follows the last range.
     let mut out = vec![texts[0].clone()];
@@ -249,7 +249,7 @@ fn is_digits(s: &str) -> bool {
 /// Folds names into node sets, e.g. `web01 web02 web03 web05 db1` → `db1, web[01-03,05]`.
 /// Names of the same shape fold on the digit run that varies (`node[001-250].dc1`). The
 /// result is sorted and expands back to exactly the input set.
-pub fn fold(names: &[String]) -> String {
+pub(crate) fn fold(names: &[String]) -> String {
     // shape (text parts, digit runs marked) -> names
     let mut shapes: BTreeMap<Vec<String>, Vec<Vec<&str>>> = BTreeMap::new();
     for name in names {

@@ -9,7 +9,7 @@ use crate::ssh::{BadHostKeyPolicy, HostKeyPolicy};
 
 /// Longest `connect_timeout`: a day. Past that a typo (`1e20`) is likelier than intent, and
 /// huge durations overflow deadlines.
-pub const MAX_CONNECT_TIMEOUT_SECS: f64 = 86_400.0;
+pub(crate) const MAX_CONNECT_TIMEOUT_SECS: f64 = 86_400.0;
 
 /// What is wrong with a connection value. Each variant carries the value as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,7 +62,7 @@ pub enum ConnectionError {
 
 /// Keys whose values must be checked (and are converted by [`super::target_from_vars`]).
 /// Other connection keys are paths, variable names or free text.
-pub fn check_value(key: &str, value: &str) -> Result<(), ConnectionError> {
+pub(crate) fn check_value(key: &str, value: &str) -> Result<(), ConnectionError> {
     match key {
         "port" => port(value).map(drop),
         "connect_timeout" => connect_timeout(value).map(drop),
@@ -75,7 +75,7 @@ pub fn check_value(key: &str, value: &str) -> Result<(), ConnectionError> {
 }
 
 /// A variable or connection key: one word, as in an inventory line or `-e KEY=VALUE`.
-pub fn key(key: &str) -> Result<&str, ConnectionError> {
+pub(crate) fn key(key: &str) -> Result<&str, ConnectionError> {
     if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ConnectionError::Key(shown(key)));
     }
@@ -83,7 +83,7 @@ pub fn key(key: &str) -> Result<&str, ConnectionError> {
 }
 
 /// `1`..`65535`, digits only (no sign: `+22` is a typo, not a port).
-pub fn port(value: &str) -> Result<u16, ConnectionError> {
+pub(crate) fn port(value: &str) -> Result<u16, ConnectionError> {
     let bad = || ConnectionError::Port(shown(value));
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -96,7 +96,7 @@ pub fn port(value: &str) -> Result<u16, ConnectionError> {
 }
 
 /// A port given as a number (Lua): 1..65535.
-pub fn port_number(n: i64) -> Result<u16, ConnectionError> {
+pub(crate) fn port_number(n: i64) -> Result<u16, ConnectionError> {
     u16::try_from(n)
         .ok()
         .filter(|p| *p != 0)
@@ -104,7 +104,7 @@ pub fn port_number(n: i64) -> Result<u16, ConnectionError> {
 }
 
 /// Seconds as text: a positive finite number, at most [`MAX_CONNECT_TIMEOUT_SECS`].
-pub fn connect_timeout(value: &str) -> Result<Duration, ConnectionError> {
+pub(crate) fn connect_timeout(value: &str) -> Result<Duration, ConnectionError> {
     let secs: f64 = value
         .trim()
         .parse()
@@ -113,14 +113,14 @@ pub fn connect_timeout(value: &str) -> Result<Duration, ConnectionError> {
 }
 
 /// Seconds as a number (Lua, or parsed text).
-pub fn connect_timeout_secs(secs: f64) -> Result<Duration, ConnectionError> {
+pub(crate) fn connect_timeout_secs(secs: f64) -> Result<Duration, ConnectionError> {
     bounded_seconds(secs, MAX_CONNECT_TIMEOUT_SECS)
         .ok_or_else(|| ConnectionError::ConnectTimeout(secs.to_string()))
 }
 
 /// `secs` as a Duration when it is finite, more than 0 and at most `max` (never panics,
 /// unlike `Duration::from_secs_f64`).
-pub fn bounded_seconds(secs: f64, max: f64) -> Option<Duration> {
+pub(crate) fn bounded_seconds(secs: f64, max: f64) -> Option<Duration> {
     if !(secs > 0.0 && secs <= max) {
         return None; // also NaN and infinities
     }
@@ -128,7 +128,7 @@ pub fn bounded_seconds(secs: f64, max: f64) -> Option<Duration> {
 }
 
 /// A policy by [`HostKeyPolicy`]'s one parser, a long bad value shortened in the error.
-pub fn host_key_policy(value: &str) -> Result<HostKeyPolicy, ConnectionError> {
+pub(crate) fn host_key_policy(value: &str) -> Result<HostKeyPolicy, ConnectionError> {
     value.parse().map_err(|_| {
         ConnectionError::HostKeyPolicy(BadHostKeyPolicy {
             value: shown(value),
@@ -150,18 +150,18 @@ fn printable(what: &'static str, value: &str) -> Result<(), ConnectionError> {
 }
 
 /// A host's address: not empty (no silent fallback to the name), no whitespace.
-pub fn address(value: &str) -> Result<&str, ConnectionError> {
+pub(crate) fn address(value: &str) -> Result<&str, ConnectionError> {
     printable("address", value).map(|()| value)
 }
 
 /// A login user: printable, not empty.
-pub fn user(value: &str) -> Result<&str, ConnectionError> {
+pub(crate) fn user(value: &str) -> Result<&str, ConnectionError> {
     printable("user", value).map(|()| value)
 }
 
 /// A host name is also a directory name (`get` writes to `LOCAL_DIR/<host>/`): one safe path
 /// component, not `.` or `..`, at most 255 bytes, no `/`, whitespace or control characters.
-pub fn host_name(name: &str) -> Result<&str, ConnectionError> {
+pub(crate) fn host_name(name: &str) -> Result<&str, ConnectionError> {
     let bad = |reason| {
         Err(ConnectionError::HostName {
             name: shown(name),
@@ -188,7 +188,7 @@ pub fn host_name(name: &str) -> Result<&str, ConnectionError> {
 
 /// `[user@]address[:port]`, as given to `-H`, `proxy_jump` or `ssh.connect`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
+pub(crate) struct Destination {
     /// The user.
     pub user: Option<String>,
     /// The address.
@@ -198,7 +198,7 @@ pub struct Destination {
 }
 
 /// Parses `[user@]address[:port]`. A bare IPv6 address (several colons) has no port.
-pub fn destination(spec: &str) -> Result<Destination, ConnectionError> {
+pub(crate) fn destination(spec: &str) -> Result<Destination, ConnectionError> {
     let wrap = |cause| ConnectionError::Destination {
         spec: shown(spec),
         cause: Box::new(cause),

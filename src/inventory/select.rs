@@ -33,7 +33,7 @@ impl TargetSpec {
 
 /// One chosen host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Chosen {
+pub(crate) enum Chosen {
     /// An inventory host, by name.
     Inventory(String),
     /// A host outside the inventory: `user@addr:port` (user and port optional), checked.
@@ -107,7 +107,7 @@ pub enum SelectError {
 }
 
 /// `*` and `?` glob match (linear backtracking on the last star: no blow-up).
-pub fn glob_match(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
     while ni < n.len() {
@@ -226,7 +226,7 @@ impl Universe<'_> {
 }
 
 /// A pattern's terms: split on `:` and `,` outside brackets, trimmed, empty ones dropped.
-pub fn pattern_terms(pattern: &str) -> Vec<String> {
+pub(crate) fn pattern_terms(pattern: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth: usize = 0;
     let mut cur = String::new();
@@ -251,7 +251,7 @@ pub fn pattern_terms(pattern: &str) -> Vec<String> {
 
 /// The hosts `spec` names, in inventory order (ad-hoc hosts after, as given). Errors say what
 /// is unknown and suggest a close name.
-pub fn select(inv: &Inventory, spec: &TargetSpec) -> Result<Vec<Chosen>, SelectError> {
+pub(crate) fn select(inv: &Inventory, spec: &TargetSpec) -> Result<Vec<Chosen>, SelectError> {
     let file = || inv.file.display().to_string();
     let mut chosen: HashSet<String> = HashSet::new();
     let mut adhoc: Vec<String> = Vec::new();

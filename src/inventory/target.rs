@@ -35,7 +35,7 @@ fn home() -> PathBuf {
 }
 
 /// `~/rest` under the home directory; other paths as they are.
-pub fn expand_tilde(p: &str) -> PathBuf {
+pub(crate) fn expand_tilde(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => home().join(rest),
         None => PathBuf::from(p),
@@ -44,7 +44,7 @@ pub fn expand_tilde(p: &str) -> PathBuf {
 
 /// A target for `dest` over `base` (user and everything else from `base`); named `address`,
 /// or `address:port` when the port is not 22.
-pub fn target_at(dest: Destination, base: &Target) -> Target {
+pub(crate) fn target_at(dest: Destination, base: &Target) -> Target {
     let port = dest.port.unwrap_or(22);
     Target {
         name: if port == 22 {
@@ -61,7 +61,7 @@ pub fn target_at(dest: Destination, base: &Target) -> Target {
 }
 
 /// The target a host gets when nothing sets its values.
-pub fn default_target(name: &str) -> Target {
+pub(crate) fn default_target(name: &str) -> Target {
     Target {
         name: name.to_string(),
         address: name.to_string(),
@@ -81,7 +81,7 @@ pub fn default_target(name: &str) -> Target {
 
 /// The connection target for `name` from merged variables, `~/.ssh/config` under them. Empty
 /// values of path and variable-name keys mean unset; the others were refused when read.
-pub fn target_from_vars(
+pub(crate) fn target_from_vars(
     name: &str,
     vars: &BTreeMap<String, String>,
     ssh_config: Option<crate::ssh::ssh_config::SshConfig<'_>>,

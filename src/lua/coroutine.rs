@@ -13,7 +13,7 @@ const COROUTINE_LUA: &str = include_str!("../../stdlib/drover/coroutine.lua");
 static PREEMPTED_MARK: u8 = 0;
 
 /// Installs the forwarders into the global `coroutine` table.
-pub fn install(lua: &Lua) -> mlua::Result<()> {
+pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {
     let private = lua.create_table()?;
     private.set("pending", Lua::poll_pending())?;
     private.set(

@@ -210,7 +210,7 @@ impl ErrorValue {
 
 /// The kind of the error a Lua value is or carries: an error value, or the error object of a
 /// Rust callback that raised one (for a failed task, pass its `TaskFailure::reraise`).
-pub fn error_kind(value: &Value) -> Option<ErrorKind> {
+pub(crate) fn error_kind(value: &Value) -> Option<ErrorKind> {
     match value {
         Value::Error(err) => ErrorValue::in_error(err).map(ErrorValue::kind),
         Value::UserData(ud) => ud.borrow::<ErrorValue>().ok().map(|v| v.kind),

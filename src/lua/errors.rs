@@ -7,7 +7,7 @@ use crate::lua::error_value::ErrorValue;
 use crate::lua::task::core::TaskFailure;
 
 /// Chunk names of drover's own Lua code; frames from them are internal.
-pub const INTERNAL_SOURCES: &[&str] = &[
+pub(crate) const INTERNAL_SOURCES: &[&str] = &[
     "__mlua",
     "[drover]",
     "[C]: in ?",
@@ -16,7 +16,7 @@ pub const INTERNAL_SOURCES: &[&str] = &[
 ];
 
 /// The message of an mlua error without its wrappers (callback chains, context).
-pub fn root_message(err: &mlua::Error) -> String {
+pub(crate) fn root_message(err: &mlua::Error) -> String {
     match err {
         mlua::Error::CallbackError { cause, .. } => root_message(cause),
         mlua::Error::WithContext { context, cause } => {
@@ -46,14 +46,14 @@ pub fn root_message(err: &mlua::Error) -> String {
 }
 
 /// The message of an mlua error, without wrappers and without any embedded traceback.
-pub fn message_of(err: &mlua::Error) -> String {
+pub(crate) fn message_of(err: &mlua::Error) -> String {
     let msg = root_message(err);
     split_traceback(&msg).0.to_string()
 }
 
 /// The message of an mlua error raised by a Rust function, prefixed with the caller's
 /// `file:line:` (what Lua's own `error` would have added).
-pub fn positioned_message(err: &mlua::Error, position: Option<&str>) -> String {
+pub(crate) fn positioned_message(err: &mlua::Error, position: Option<&str>) -> String {
     let msg = message_of(err);
     match position {
         Some(pos) if !msg.starts_with(pos) => format!("{pos} {msg}"),
@@ -62,7 +62,7 @@ pub fn positioned_message(err: &mlua::Error, position: Option<&str>) -> String {
 }
 
 /// An error that escaped to Rust, rendered for a report (message, then its traceback if any).
-pub fn render_error(err: &mlua::Error) -> String {
+pub(crate) fn render_error(err: &mlua::Error) -> String {
     let mut traceback = None;
     let mut cur = err;
     while let mlua::Error::CallbackError {
@@ -99,7 +99,7 @@ fn join_report(message: &str, traceback: &str) -> String {
 
 /// Drops frames that belong to mlua's async machinery or to drover's own Lua prelude, and the
 /// C functions those call (`raw_xpcall`, `ssh.with` of the fan-out driver ...).
-pub fn filter_traceback(traceback: &str) -> String {
+pub(crate) fn filter_traceback(traceback: &str) -> String {
     let lines: Vec<&str> = traceback.lines().map(str::trim).collect();
     // A frame's caller is the next line; walk from the outermost frame inward so that a C
     // function called by internal code is known internal when it is reached.
@@ -178,7 +178,7 @@ const STACK_EXHAUSTED: &str = "stack overflow (error in error handling: no room 
 
 /// Builds the failure of a task from the value its code raised (called by the message handler,
 /// with the traceback taken at the raise point and the position of the first Lua frame).
-pub fn capture(
+pub(crate) fn capture(
     lua: &Lua,
     value: Value,
     traceback: String,
@@ -259,7 +259,7 @@ fn reword_error(lua: &Lua, (value, prefix): (Value, String)) -> mlua::Result<Val
 
 /// Adds the error helpers task.lua uses to its private table: `error_text` (for pcall and
 /// xpcall) and `reword_error` (for task.retry).
-pub fn add_helpers(lua: &Lua, private: &mlua::Table) -> mlua::Result<()> {
+pub(crate) fn add_helpers(lua: &Lua, private: &mlua::Table) -> mlua::Result<()> {
     private.set("error_text", lua.create_function(error_text)?)?;
     private.set("reword_error", lua.create_function(reword_error)?)?;
     Ok(())
@@ -268,7 +268,7 @@ pub fn add_helpers(lua: &Lua, private: &mlua::Table) -> mlua::Result<()> {
 /// The failure of a task whose error handler could not run to its end (Lua gives up with
 /// "error in error handling", typically out of stack): built after the stack has unwound, from
 /// the value first raised if the handler got to record it. No traceback survives.
-pub fn failure_without_handler(
+pub(crate) fn failure_without_handler(
     lua: &Lua,
     value: Value,
     first_raised: Value,
@@ -313,7 +313,7 @@ fn with_position(position: Option<&str>, message: &str) -> String {
 
 /// A non-string error value as text: its `__tostring`, else a table's `message` field, else
 /// a short look at its contents (never `table: 0x...`).
-pub fn describe_error_value(lua: &Lua, value: &Value) -> String {
+pub(crate) fn describe_error_value(lua: &Lua, value: &Value) -> String {
     let has_tostring = match value {
         Value::Table(t) => t
             .metatable()

@@ -40,7 +40,7 @@ fn exit_code(code: &Value) -> mlua::Result<i32> {
 }
 
 /// Replaces `os.exit`.
-pub fn install(lua: &Lua) -> mlua::Result<()> {
+pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {
     let os: Table = lua.globals().get("os")?;
     let exit = lua.create_async_function(|lua, (code, _close): (Value, Value)| async move {
         // Where the task cannot suspend (a table.sort comparator, a gsub callback) it could

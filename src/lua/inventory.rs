@@ -17,7 +17,7 @@ use crate::lua::ssh::Host;
 /// Where the inventory comes from (set by the CLI from `-i` and `-e`); without it,
 /// `$DROVER_INVENTORY`, else `./inventory.ini`.
 #[derive(Debug, Clone, Default)]
-pub struct InventorySource {
+pub(crate) struct InventorySource {
     /// The file to read (`-i`).
     pub path: Option<PathBuf>,
     /// Variables over the inventory's (`-e`).
@@ -41,12 +41,12 @@ fn source(lua: &Lua) -> InventorySource {
 }
 
 /// The `-e` variables of the runtime.
-pub fn extra_vars(lua: &Lua) -> BTreeMap<String, String> {
+pub(crate) fn extra_vars(lua: &Lua) -> BTreeMap<String, String> {
     source(lua).extra
 }
 
 /// The runtime's inventory (read once).
-pub fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
+pub(crate) fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
     if lua.app_data_ref::<Loaded>().is_none() {
         lua.set_app_data(Loaded {
             inventory: OnceCell::new(),
@@ -105,7 +105,7 @@ fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserDa
 }
 
 /// Builds the `inventory` module.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "hosts",

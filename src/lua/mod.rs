@@ -1,24 +1,24 @@
 //! Lua modules and the glue they share. One file (or folder) per module, each exposing
 //! `pub fn module(lua) -> mlua::Result<Table>`; [`install`] is the one explicit registry.
 
-pub mod coroutine;
-pub mod error_value;
-pub mod errors;
-pub mod exit;
-pub mod inventory;
-pub mod output;
-pub mod preempt;
-pub mod sftp;
-pub mod ssh;
-pub mod task;
+pub(crate) mod coroutine;
+pub(crate) mod error_value;
+pub(crate) mod errors;
+pub(crate) mod exit;
+pub(crate) mod inventory;
+pub(crate) mod output;
+pub(crate) mod preempt;
+pub(crate) mod sftp;
+pub(crate) mod ssh;
+pub(crate) mod task;
 
 use mlua::{Lua, Table};
 
 /// Builds one module's table.
-pub type ModuleFn = fn(&Lua) -> mlua::Result<Table>;
+pub(crate) type ModuleFn = fn(&Lua) -> mlua::Result<Table>;
 
 /// Every module drover registers: name and constructor.
-pub const MODULES: &[(&str, ModuleFn)] = &[
+pub(crate) const MODULES: &[(&str, ModuleFn)] = &[
     ("task", task::module),
     ("ssh", ssh::module),
     ("sftp", sftp::module),
@@ -27,7 +27,7 @@ pub const MODULES: &[(&str, ModuleFn)] = &[
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),
 /// and installs the coroutine forwarders and `os.exit`.
-pub fn install(lua: &Lua) -> mlua::Result<()> {
+pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     for (name, module) in MODULES {
         let table = module(lua)?;

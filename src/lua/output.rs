@@ -13,7 +13,7 @@ use crate::ssh::OutputSink;
 const OUTPUT_LUA: &str = include_str!("../../stdlib/drover/output.lua");
 
 /// Routes `print` and the writes to stdout through the calling task's sink.
-pub fn install(lua: &Lua) -> mlua::Result<()> {
+pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {
     let write = lua.create_function(|_, text: LuaString| {
         let Some(task) = current_task() else {
             return Ok(false);
@@ -33,10 +33,10 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
 }
 
 /// The runtime's own sink, for events outside any task (warnings while loading).
-pub struct RuntimeSink(pub SharedSink);
+pub(crate) struct RuntimeSink(pub SharedSink);
 
 /// Sends a warning to the runtime's sink.
-pub fn warn(lua: &Lua, message: String) {
+pub(crate) fn warn(lua: &Lua, message: String) {
     if let Some(sink) = lua.app_data_ref::<RuntimeSink>() {
         sink.0.event(&Event::Warning { message });
     }
@@ -68,12 +68,12 @@ impl OutputSink for EventOutput {
 }
 
 /// An output sink for the ssh layer that sends to `sink`.
-pub fn output_to(sink: SharedSink) -> Arc<dyn OutputSink> {
+pub(crate) fn output_to(sink: SharedSink) -> Arc<dyn OutputSink> {
     Arc::new(EventOutput(sink))
 }
 
 /// The ssh output sink of the calling task (`stream = true`, `progress = true`).
-pub fn task_output(op: &str) -> mlua::Result<Arc<dyn OutputSink>> {
+pub(crate) fn task_output(op: &str) -> mlua::Result<Arc<dyn OutputSink>> {
     let task = current_task()
         .ok_or_else(|| mlua::Error::RuntimeError(format!("{op}: called outside any task")))?;
     Ok(output_to(Arc::clone(&task.scope().sink)))

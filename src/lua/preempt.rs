@@ -17,7 +17,7 @@ use std::time::Duration;
 use mlua::{HookTriggers, Lua, VmState, ffi};
 
 /// How long one task may run without yielding before it is preempted (default).
-pub const QUANTUM: Duration = Duration::from_millis(20);
+pub(crate) const QUANTUM: Duration = Duration::from_millis(20);
 
 /// The quantum in force: `DROVER_PREEMPT_QUANTUM_MS` overrides it (0 turns preemption off;
 /// meant for benchmarks and tuning).
@@ -68,18 +68,18 @@ impl Slot {
 }
 
 /// The watchdog's shared view of the Lua thread.
-pub struct Preempt {
+pub(crate) struct Preempt {
     slot: Mutex<Slot>,
 }
 
 /// Decides, on the Lua thread, whether the task running when the hook fired must stop now.
-pub type StopCheck = std::rc::Rc<dyn Fn() -> Option<String>>;
+pub(crate) type StopCheck = std::rc::Rc<dyn Fn() -> Option<String>>;
 
 impl Preempt {
     /// Installs the hook machinery on `lua` and starts the watchdog thread. `must_stop` says
     /// whether the current task has to stop (cancelled, past a deadline, run interrupted): that
     /// matters only where Lua cannot yield, so the hook raises an error instead.
-    pub fn install(lua: &Lua, must_stop: StopCheck) -> mlua::Result<Arc<Preempt>> {
+    pub(crate) fn install(lua: &Lua, must_stop: StopCheck) -> mlua::Result<Arc<Preempt>> {
         let callback = move |_lua: &Lua, debug: &mlua::debug::Debug| -> mlua::Result<VmState> {
             // Never preempt inside mlua's async-call wrapper: a yield there lost wakeups (a
             // task waiting in task.join_all was never polled again). It yields on its own
@@ -133,7 +133,7 @@ impl Preempt {
 
     /// Marks the start of a task poll running `state` (null until the task has bound its
     /// coroutine, which it does first thing).
-    pub fn begin_poll(&self, state: *mut ffi::lua_State) {
+    pub(crate) fn begin_poll(&self, state: *mut ffi::lua_State) {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         slot.leave();
         slot.epoch = slot.epoch.wrapping_add(1);
@@ -141,7 +141,7 @@ impl Preempt {
     }
 
     /// Marks the end of a task poll; says whether the task was preempted during it.
-    pub fn end_poll(&self) -> bool {
+    pub(crate) fn end_poll(&self) -> bool {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         slot.leave();
         slot.state = 0;
@@ -151,20 +151,20 @@ impl Preempt {
     }
 
     /// Records `state` as the innermost running state; returns the previous one.
-    pub fn set_current(&self, state: *mut ffi::lua_State) -> *mut ffi::lua_State {
+    pub(crate) fn set_current(&self, state: *mut ffi::lua_State) -> *mut ffi::lua_State {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         slot.leave();
         std::mem::replace(&mut slot.state, state as usize) as *mut ffi::lua_State
     }
 
     /// The innermost running state (null outside task polls).
-    pub fn current(&self) -> *mut ffi::lua_State {
+    pub(crate) fn current(&self) -> *mut ffi::lua_State {
         self.slot.lock().unwrap_or_else(|e| e.into_inner()).state as *mut ffi::lua_State
     }
 }
 
 /// Takes the "preempted" flag set by the hook (true once per preemption).
-pub fn take_hook_yielded() -> bool {
+pub(crate) fn take_hook_yielded() -> bool {
     HOOK_YIELDED.with(|f| f.replace(false))
 }
 

@@ -117,7 +117,7 @@ fn stat_table(lua: &Lua, st: &FileStat) -> mlua::Result<Table> {
 }
 
 /// Adds `put get read write stat list mkdir remove rename chmod` to host objects.
-pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
+pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
     methods.add_async_method(
         "put",
         |lua, this, (local, remote, opts): (String, String, Option<Table>)| {
@@ -282,7 +282,7 @@ pub fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
 const SFTP_LUA: &str = include_str!("../../stdlib/drover/sftp.lua");
 
 /// Builds the `sftp` module.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     let current =
         lua.create_function(|_, ()| Ok(crate::lua::task::current_task().and_then(|t| t.host())))?;

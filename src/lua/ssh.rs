@@ -35,7 +35,7 @@ struct Connection {
 }
 
 /// A host reachable over SSH, with its lazily opened connection.
-pub struct Host {
+pub(crate) struct Host {
     target: Target,
     /// The context the host connects through.
     ssh: Arc<SshContext>,
@@ -328,7 +328,7 @@ fn tail_lines(text: &str, n: usize) -> String {
 impl Host {
     /// A host object for `target`, connected through `ssh`, with inventory variables and
     /// groups.
-    pub fn new(
+    pub(crate) fn new(
         ssh: Arc<SshContext>,
         target: Target,
         vars: BTreeMap<String, String>,
@@ -344,13 +344,13 @@ impl Host {
     }
 
     /// The host's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.target.name
     }
 
     /// Lets go of the host's connection: it closes once no task uses it any more, and the
     /// next call opens a new one.
-    pub fn disconnect(&self) {
+    pub(crate) fn disconnect(&self) {
         *self.connection.borrow_mut() = Rc::default();
     }
 
@@ -476,7 +476,7 @@ impl UserData for Host {
 const SSH_LUA: &str = include_str!("../../stdlib/drover/ssh.lua");
 
 /// Builds the `ssh` module.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     let private = lua.create_table()?;
     private.set(

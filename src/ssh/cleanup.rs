@@ -13,13 +13,13 @@ use tokio_util::task::TaskTracker;
 
 /// The clean-ups of one context (cheap to clone: clones share the same set).
 #[derive(Clone, Default)]
-pub struct Cleanups {
+pub(crate) struct Cleanups {
     tracker: TaskTracker,
 }
 
 impl Cleanups {
     /// Runs `work` on the tokio runtime of the caller, tracked until it ends.
-    pub fn spawn<F>(&self, work: F)
+    pub(crate) fn spawn<F>(&self, work: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -27,13 +27,13 @@ impl Cleanups {
     }
 
     /// Clean-ups spawned and not yet finished.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.tracker.len()
     }
 
     /// Waits until every clean-up spawned so far has finished, at most `limit`; says whether
     /// all did. Clean-ups spawned meanwhile are waited for too.
-    pub async fn drain(&self, limit: Duration) -> bool {
+    pub(crate) async fn drain(&self, limit: Duration) -> bool {
         self.tracker.close();
         let done = tokio::time::timeout(limit, self.tracker.wait())
             .await

@@ -89,7 +89,7 @@ impl Session {
     /// Connects through `ctx` (its handshake caps, key cache, passphrase prompt, warnings and
     /// clean-ups), verifies the host key, and authenticates (agent, key text, identity file,
     /// password, keyboard-interactive).
-    pub async fn connect(ctx: &SshContext, target: Target) -> Result<Session, SshError> {
+    pub(crate) async fn connect(ctx: &SshContext, target: Target) -> Result<Session, SshError> {
         super::jump::check(&target)?;
         let (mut handle, jump) = handshake_with_retries(ctx, &target).await?;
         super::auth::authenticate(&mut handle, &target, &ctx.keys, &ctx.passphrases).await?;

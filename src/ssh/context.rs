@@ -21,7 +21,7 @@ pub(super) const HANDSHAKES_TOTAL: usize = 64;
 
 /// What the embedding program lends the SSH layer (both optional).
 #[derive(Clone, Default)]
-pub struct SshHooks {
+pub(crate) struct SshHooks {
     /// Where warnings for a person go (host key checking off, a readable file of passwords);
     /// without one they are dropped.
     pub warn: Option<WarningSink>,
@@ -40,7 +40,7 @@ impl std::fmt::Debug for SshHooks {
 }
 
 /// The shared state of every connection made through it (see the module docs).
-pub struct SshContext {
+pub(crate) struct SshContext {
     total_handshakes: Arc<Semaphore>,
     handshakes_per_server: Mutex<HashMap<String, Arc<Semaphore>>>,
     pub(super) keys: KeyCache,
@@ -52,7 +52,7 @@ pub struct SshContext {
 
 impl SshContext {
     /// A context with nothing shared yet.
-    pub fn new(hooks: SshHooks) -> Arc<SshContext> {
+    pub(crate) fn new(hooks: SshHooks) -> Arc<SshContext> {
         Arc::new(SshContext {
             total_handshakes: Arc::new(Semaphore::new(HANDSHAKES_TOTAL)),
             handshakes_per_server: Mutex::default(),
@@ -70,18 +70,18 @@ impl SshContext {
     }
 
     /// The `~/.ssh/config` files read so far (each read once per context).
-    pub fn ssh_configs(&self) -> &ConfigCache {
+    pub(crate) fn ssh_configs(&self) -> &ConfigCache {
         &self.ssh_configs
     }
 
     /// Remote clean-ups of sessions connected through this context.
-    pub fn cleanups(&self) -> &Cleanups {
+    pub(crate) fn cleanups(&self) -> &Cleanups {
         &self.cleanups
     }
 
     /// Waits (at most `limit`) for the remote clean-ups of this context's sessions; says
     /// whether all finished. A run calls it before its connections close.
-    pub async fn drain_cleanups(&self, limit: Duration) -> bool {
+    pub(crate) async fn drain_cleanups(&self, limit: Duration) -> bool {
         self.cleanups.drain(limit).await
     }
 

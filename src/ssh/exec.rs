@@ -14,7 +14,7 @@ use super::session::{ConnectionKeeper, Session};
 
 /// How to run one command (one struct for every caller).
 #[derive(Debug, Clone, Default)]
-pub struct ExecOptions {
+pub(crate) struct ExecOptions {
     /// Environment variables, exported by the remote shell before the command.
     pub env: Vec<(String, String)>,
     /// Directory to run in.
@@ -38,13 +38,13 @@ pub struct ExecOptions {
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 /// Receives output lines as they arrive (the renderer of the batch commands plugs in here).
-pub trait OutputSink: Send + Sync {
+pub(crate) trait OutputSink: Send + Sync {
     fn line(&self, host: &str, stream: Stream, line: &[u8]);
     /// A file transfer of `total` bytes on `host` has moved `done` bytes.
     fn progress(&self, _host: &str, _path: &str, _done: u64, _total: u64) {}
@@ -61,18 +61,18 @@ impl std::fmt::Debug for dyn OutputSink {
 /// [`MAX_LINE`] is passed on in pieces, so a stream without newlines still shows up live and
 /// memory stays bounded.
 #[derive(Default)]
-pub struct LineSplitter {
+pub(crate) struct LineSplitter {
     partial: Vec<u8>,
     /// The line in progress was cut (a piece went out): its newline ends it, not an empty line.
     cut: bool,
 }
 
 /// Bytes of one output line passed to a sink at most; longer lines arrive in pieces.
-pub const MAX_LINE: usize = 64 << 10;
+pub(super) const MAX_LINE: usize = 64 << 10;
 
 impl LineSplitter {
     /// Passes every whole line of `data` (and pieces of over-long lines) to `emit`.
-    pub fn feed(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
+    pub(crate) fn feed(&mut self, mut data: &[u8], mut emit: impl FnMut(&[u8])) {
         while !data.is_empty() {
             let room = MAX_LINE - self.partial.len();
             let window = &data[..data.len().min(room)];
@@ -104,7 +104,7 @@ impl LineSplitter {
     }
 
     /// Passes on the last partial line, if any.
-    pub fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
+    pub(crate) fn finish(&mut self, mut emit: impl FnMut(&[u8])) {
         if !self.partial.is_empty() {
             emit(&std::mem::take(&mut self.partial));
         }
@@ -112,16 +112,16 @@ impl LineSplitter {
 }
 
 /// Bytes of stdout (and of stderr) kept by default.
-pub const DEFAULT_MAX_OUTPUT: usize = 128 << 20;
+pub(super) const DEFAULT_MAX_OUTPUT: usize = 128 << 20;
 
 /// Quotes `s` for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 impl ExecOptions {
     /// The command line sent to the server.
-    pub fn command_line(&self, command: &str) -> String {
+    pub(crate) fn command_line(&self, command: &str) -> String {
         let mut prefix = String::new();
         if let Some(cwd) = &self.cwd {
             prefix.push_str(&format!("cd {} && ", shell_quote(cwd)));
@@ -159,7 +159,7 @@ impl ExecOptions {
 
 /// The outcome of one remote command.
 #[derive(Debug, Default, Clone)]
-pub struct ExecOutput {
+pub(crate) struct ExecOutput {
     pub code: Option<u32>,
     pub signal: Option<String>,
     pub stdout: Vec<u8>,
@@ -178,7 +178,11 @@ fn append_capped(buf: &mut Vec<u8>, data: &[u8], cap: usize) -> bool {
 impl Session {
     /// Runs `command`; collects stdout, stderr and the exit status. On timeout, or if the
     /// future is dropped (cancellation), the remote process is sent TERM and the channel closed.
-    pub async fn exec(&self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
+    pub(crate) async fn exec(
+        &self,
+        command: &str,
+        opts: &ExecOptions,
+    ) -> Result<ExecOutput, SshError> {
         match opts.timeout {
             None => self.exec_inner(command, opts).await,
             Some(d) => match tokio::time::timeout(d, self.exec_inner(command, opts)).await {

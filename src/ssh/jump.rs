@@ -6,7 +6,7 @@
 use super::{SshError, Target};
 
 /// Most hops between the controller and a host.
-pub const MAX_JUMPS: usize = 8;
+pub(super) const MAX_JUMPS: usize = 8;
 
 /// The hops of one chain so far, from the host being reached outwards.
 pub(super) struct JumpChain {

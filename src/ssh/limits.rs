@@ -3,10 +3,10 @@
 //! owns the process (the CLI raises it to the hard limit at start).
 
 /// Descriptors kept for everything that is not an SSH connection (stdio, files, sftp temp files).
-pub const RESERVED_FDS: u64 = 64;
+pub(crate) const RESERVED_FDS: u64 = 64;
 
 /// The current soft open-files limit.
-pub fn nofile_limit() -> std::io::Result<u64> {
+pub(crate) fn nofile_limit() -> std::io::Result<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -19,7 +19,7 @@ pub fn nofile_limit() -> std::io::Result<u64> {
 }
 
 /// How many hosts can be connected at once under a given open-files limit.
-pub fn connection_cap(nofile: u64) -> u64 {
+pub(crate) fn connection_cap(nofile: u64) -> u64 {
     nofile.saturating_sub(RESERVED_FDS).max(1)
 }
 

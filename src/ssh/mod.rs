@@ -2,24 +2,24 @@
 //! Knows nothing of Lua.
 
 mod auth;
-pub mod cleanup;
+pub(crate) mod cleanup;
 mod connect;
 mod context;
 mod exec;
 mod host_key;
 mod jump;
-pub mod limits;
+pub(crate) mod limits;
 mod session;
-pub mod sftp;
-pub mod ssh_config;
+pub(crate) mod sftp;
+pub(crate) mod ssh_config;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::context::{SshContext, SshHooks};
-pub use self::exec::{ExecOptions, LineSplitter, OutputSink, Stream, shell_quote};
-pub use self::session::Session;
+pub(crate) use self::context::{SshContext, SshHooks};
+pub(crate) use self::exec::{ExecOptions, LineSplitter, OutputSink, Stream, shell_quote};
+pub(crate) use self::session::Session;
 
 /// What to do with a server key that is not yet in known_hosts, or has changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +83,10 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Receives warnings for a person (host key checking turned off, a readable file of passwords).
-pub type WarningSink = Arc<dyn Fn(&str) + Send + Sync>;
+pub(crate) type WarningSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Asks a person for the passphrase of the key at the given path (None: no answer).
-pub type PassphrasePrompt = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+pub(crate) type PassphrasePrompt = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]

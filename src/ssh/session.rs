@@ -13,10 +13,10 @@ use super::{SshError, Target};
 
 /// Channels one connection may have open at once (OpenSSH's `MaxSessions` default is 10, and
 /// sshd frees slots with a lag; 5 was seen to be safe).
-pub const CHANNELS_PER_CONNECTION: usize = 5;
+pub(super) const CHANNELS_PER_CONNECTION: usize = 5;
 
 /// An authenticated connection to one host.
-pub struct Session {
+pub(crate) struct Session {
     /// Shared with clean-ups in flight: russh ends the connection once the handle is gone.
     pub(super) handle: Arc<Handle<Client>>,
     pub(super) target: Target,
@@ -60,12 +60,12 @@ impl Session {
     }
 
     /// Whether the connection has ended (dropped by the server or the network).
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.handle.is_closed()
     }
 
     /// The host's display name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.target.name
     }
 

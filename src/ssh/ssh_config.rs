@@ -19,7 +19,7 @@ pub struct Explicit {
 }
 
 /// The user's `~/.ssh/config` (applied only when it exists).
-pub fn user_config() -> Option<PathBuf> {
+pub(crate) fn user_config() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/config"))
 }
 

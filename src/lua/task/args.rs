@@ -11,18 +11,18 @@ use mlua::{Table, Value};
 
 /// The longest wait any `task` function accepts: one year (365 days), far beyond any real
 /// deadline and far from `Instant`'s overflow.
-pub const MAX_SECONDS: u64 = 365 * 24 * 3600;
+pub(super) const MAX_SECONDS: u64 = 365 * 24 * 3600;
 
 /// The largest pool or semaphore: tokio allocates nothing per permit, but a bound this high is
 /// never a deliberate choice, and keeps sizes far from tokio's `MAX_PERMITS` (which panics).
-pub const MAX_SLOTS: i64 = 1_000_000;
+pub(super) const MAX_SLOTS: i64 = 1_000_000;
 
 fn runtime_error(text: String) -> mlua::Error {
     mlua::Error::RuntimeError(text)
 }
 
 /// Parses a duration in seconds: a finite number from 0 to `MAX_SECONDS` (a year).
-pub fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
+pub(crate) fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
     let secs = match value {
         Value::Integer(i) => *i as f64,
         Value::Number(n) => *n,
@@ -51,7 +51,7 @@ pub fn seconds(value: &Value, what: &str) -> mlua::Result<Duration> {
 
 /// `now + d` for a `d` from [`seconds`]; saturates at a year from now instead of overflowing
 /// (a bound of its own, so that no caller can make `Instant + Duration` panic).
-pub fn deadline_after(d: Duration) -> Instant {
+pub(super) fn deadline_after(d: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(d)
         .or_else(|| now.checked_add(Duration::from_secs(MAX_SECONDS)))
@@ -59,7 +59,7 @@ pub fn deadline_after(d: Duration) -> Instant {
 }
 
 /// An integer from `min` to `max` (floats with no fraction are accepted).
-pub fn integer_in(value: &Value, min: i64, max: i64, what: &str) -> mlua::Result<i64> {
+pub(super) fn integer_in(value: &Value, min: i64, max: i64, what: &str) -> mlua::Result<i64> {
     let n = match value {
         Value::Integer(i) => Some(*i),
         // Exactly representable range only: beyond 2^53 a float is not a count anyone meant.
@@ -85,7 +85,7 @@ pub fn integer_in(value: &Value, min: i64, max: i64, what: &str) -> mlua::Result
 }
 
 /// An integer of at least `min`, as a size.
-pub fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
+pub(crate) fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
     let n = integer_in(value, min, i64::MAX, what)?;
     usize::try_from(n).map_err(|_| {
         runtime_error(format!(
@@ -96,13 +96,13 @@ pub fn integer_at_least(value: &Value, min: i64, what: &str) -> mlua::Result<usi
 }
 
 /// A size from `min` to [`MAX_SLOTS`] (pools, semaphores).
-pub fn slots(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
+pub(super) fn slots(value: &Value, min: i64, what: &str) -> mlua::Result<usize> {
     // In range by construction: min..=MAX_SLOTS fits usize.
     Ok(integer_in(value, min, MAX_SLOTS, what)? as usize)
 }
 
 /// A value as it appears in an error message: numbers as Lua prints them, others by type.
-pub fn describe(v: &Value) -> String {
+pub(super) fn describe(v: &Value) -> String {
     match v {
         Value::Integer(i) => i.to_string(),
         Value::Number(n) => lua_number(*n),
@@ -112,7 +112,7 @@ pub fn describe(v: &Value) -> String {
 
 /// A float as Lua's `tostring` shows it (`%.14g`, plus `.0` when it looks like an integer):
 /// `1e+20`, `2.5`, `3.0`, `inf`.
-pub fn lua_number(n: f64) -> String {
+pub(crate) fn lua_number(n: f64) -> String {
     if n.is_nan() {
         return "nan".into();
     }
@@ -154,7 +154,7 @@ pub(crate) fn opt_seconds(value: &Value, what: &str) -> mlua::Result<Option<Dura
 }
 
 /// Rejects option keys that are not in `allowed`, naming the key.
-pub fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua::Result<()> {
+pub(crate) fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua::Result<()> {
     for pair in opts.pairs::<Value, Value>() {
         let (key, _) = pair?;
         let name = match &key {

@@ -22,7 +22,7 @@ use crate::lua::preempt::Preempt;
 
 /// What became of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskStatus {
+pub(crate) enum TaskStatus {
     Running,
     Done,
     Failed,
@@ -30,7 +30,7 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Running => "running",
             TaskStatus::Done => "done",
@@ -42,7 +42,7 @@ impl TaskStatus {
 
 /// A failed task's error: what to re-raise in a joiner, and what to show a person.
 #[derive(Clone)]
-pub struct TaskFailure {
+pub(crate) struct TaskFailure {
     /// The value `join` re-raises: the message with the task's traceback for string errors,
     /// the original value otherwise.
     pub reraise: Value,
@@ -59,7 +59,7 @@ enum Outcome {
 }
 
 /// One task's shared state; a Lua handle (`TaskHandle`) points at it.
-pub struct TaskInner {
+pub(crate) struct TaskInner {
     pub id: u64,
     status: Cell<TaskStatus>,
     outcome: RefCell<Option<Outcome>>,
@@ -84,16 +84,16 @@ pub struct TaskInner {
 }
 
 impl TaskInner {
-    pub fn status(&self) -> TaskStatus {
+    pub(crate) fn status(&self) -> TaskStatus {
         self.status.get()
     }
 
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.status.get() != TaskStatus::Running
     }
 
     /// Waits until the task has finished (any outcome).
-    pub async fn finished(&self) {
+    pub(crate) async fn finished(&self) {
         loop {
             let notified = self.finished.notified();
             if self.is_finished() {
@@ -104,7 +104,7 @@ impl TaskInner {
     }
 
     /// Requests cancellation: the task stops at its next suspension point.
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         if self.is_finished() {
             return;
         }
@@ -115,54 +115,54 @@ impl TaskInner {
     }
 
     /// The task's current host, if any.
-    pub fn host(&self) -> Option<Value> {
+    pub(crate) fn host(&self) -> Option<Value> {
         self.host.borrow().clone()
     }
 
     /// Replaces the task's current host; returns the previous one.
-    pub fn set_host(&self, host: Option<Value>) -> Option<Value> {
+    pub(crate) fn set_host(&self, host: Option<Value>) -> Option<Value> {
         self.host.replace(host)
     }
 
     /// The eval this task belongs to.
-    pub fn scope(&self) -> &Rc<Scope> {
+    pub(crate) fn scope(&self) -> &Rc<Scope> {
         &self.scope
     }
 
     /// The host whose output this task's prints are, in a per-host run.
-    pub fn label(&self) -> Option<Rc<str>> {
+    pub(crate) fn label(&self) -> Option<Rc<str>> {
         self.label.borrow().clone()
     }
 
     /// Makes this task's prints (and those of tasks it spawns from now on) `host`'s output.
-    pub fn set_label(&self, host: Option<Rc<str>>) {
+    pub(crate) fn set_label(&self, host: Option<Rc<str>>) {
         *self.label.borrow_mut() = host;
     }
 
     /// Someone joined the task or looked at its failure.
-    pub fn is_observed(&self) -> bool {
+    pub(crate) fn is_observed(&self) -> bool {
         self.observed.get()
     }
 
     /// Records the task's coroutine (for preemption and yieldability checks).
-    pub fn bind_state(&self, state: *mut mlua::ffi::lua_State) {
+    pub(crate) fn bind_state(&self, state: *mut mlua::ffi::lua_State) {
         self.state.set(state);
     }
 
-    pub fn set_deadline(&self, at: Instant) {
+    pub(crate) fn set_deadline(&self, at: Instant) {
         self.deadline.set(Some(at));
     }
 
-    pub fn set_guard(&self, guard: Box<dyn std::any::Any>) {
+    pub(crate) fn set_guard(&self, guard: Box<dyn std::any::Any>) {
         *self.guard.borrow_mut() = Some(guard);
     }
 
-    pub fn mark_observed(&self) {
+    pub(crate) fn mark_observed(&self) {
         self.observed.set(true);
     }
 
     /// `(true, values...)`, `(false, error)` or `(false, "cancelled: ...")` for a finished task.
-    pub fn result(&self, lua: &Lua) -> mlua::Result<MultiValue> {
+    pub(crate) fn result(&self, lua: &Lua) -> mlua::Result<MultiValue> {
         self.observed.set(true);
         let outcome = self.outcome.borrow();
         let mut out = MultiValue::new();
@@ -188,7 +188,7 @@ impl TaskInner {
     }
 
     /// The value the task failed with (what `join` re-raises), if it failed.
-    pub fn failure_value(&self) -> Option<Value> {
+    pub(crate) fn failure_value(&self) -> Option<Value> {
         match self.outcome.borrow().as_ref() {
             Some(Outcome::Failed(f)) => Some(f.reraise.clone()),
             _ => None,
@@ -196,7 +196,7 @@ impl TaskInner {
     }
 
     /// The failure report, if the task failed.
-    pub fn failure_report(&self) -> Option<String> {
+    pub(crate) fn failure_report(&self) -> Option<String> {
         match self.outcome.borrow().as_ref() {
             Some(Outcome::Failed(f)) => Some(f.report.clone()),
             _ => None,
@@ -222,13 +222,13 @@ thread_local! {
 }
 
 /// The task being polled right now, if any.
-pub fn current_task() -> Option<Rc<TaskInner>> {
+pub(crate) fn current_task() -> Option<Rc<TaskInner>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
 /// Every task of one Lua VM: ids, the live count, the preemption watchdog. What belongs to
 /// one eval (cancellation, unjoined failures) is in its [`Scope`].
-pub struct Scheduler {
+pub(crate) struct Scheduler {
     next_id: Cell<u64>,
     live: Cell<usize>,
     pub preempt: Arc<Preempt>,
@@ -236,7 +236,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(task_main: Function, preempt: Arc<Preempt>) -> Rc<Self> {
+    pub(crate) fn new(task_main: Function, preempt: Arc<Preempt>) -> Rc<Self> {
         Rc::new(Scheduler {
             next_id: Cell::new(1),
             live: Cell::new(0),
@@ -246,7 +246,7 @@ impl Scheduler {
     }
 
     /// The scheduler of `lua` (set up by the runtime).
-    pub fn of(lua: &Lua) -> mlua::Result<Rc<Scheduler>> {
+    pub(crate) fn of(lua: &Lua) -> mlua::Result<Rc<Scheduler>> {
         lua.app_data_ref::<Rc<Scheduler>>()
             .map(|s| Rc::clone(&s))
             .ok_or_else(|| {
@@ -258,7 +258,11 @@ impl Scheduler {
 
     /// Spawns `func(args...)` as a new task of the current task's scope (inheriting its host
     /// and label). Must run inside a `LocalSet`.
-    pub fn spawn(self: &Rc<Self>, func: Function, args: MultiValue) -> mlua::Result<Rc<TaskInner>> {
+    pub(crate) fn spawn(
+        self: &Rc<Self>,
+        func: Function,
+        args: MultiValue,
+    ) -> mlua::Result<Rc<TaskInner>> {
         let parent = current_task().ok_or_else(|| {
             mlua::Error::RuntimeError("task.spawn: called outside any task".into())
         })?;
@@ -266,7 +270,7 @@ impl Scheduler {
     }
 
     /// Spawns `func(args...)` as the root task of `scope`. Must run inside a `LocalSet`.
-    pub fn spawn_root(
+    pub(crate) fn spawn_root(
         self: &Rc<Self>,
         scope: &Rc<Scope>,
         func: Function,
@@ -318,7 +322,7 @@ impl Scheduler {
     }
 
     /// Number of tasks not yet finished, in every scope.
-    pub fn live_count(&self) -> usize {
+    pub(crate) fn live_count(&self) -> usize {
         self.live.get()
     }
 
@@ -328,7 +332,7 @@ impl Scheduler {
     }
 
     /// Why the current task must stop now, if it must (for the preemption hook).
-    pub fn stop_reason(&self) -> Option<String> {
+    pub(crate) fn stop_reason(&self) -> Option<String> {
         let task = current_task()?;
         if task.scope.is_cancelled() {
             return Some("interrupted".into());

@@ -8,10 +8,10 @@
 //! time runs out. `task.timeout(s, fn)`, whose whole job is a deadline, raises instead.
 
 mod args;
-pub mod core;
+pub(crate) mod core;
 mod pool;
 mod queue;
-pub mod scope;
+pub(crate) mod scope;
 mod sync;
 mod wait;
 
@@ -24,10 +24,10 @@ use mlua::{
 };
 
 pub(crate) use self::args::opt_seconds;
-pub use self::args::{check_options, integer_at_least, lua_number, seconds};
-pub use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
-pub use self::scope::Scope;
-pub use self::wait::ensure_can_suspend;
+pub(crate) use self::args::{check_options, integer_at_least, lua_number, seconds};
+pub(crate) use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
+pub(crate) use self::scope::Scope;
+pub(crate) use self::wait::ensure_can_suspend;
 pub(crate) use self::wait::{done_or_timed_out, suspending_function, timed_out, wait_until};
 use crate::lua::preempt::Preempt;
 
@@ -35,7 +35,7 @@ use crate::lua::preempt::Preempt;
 const TASK_LUA: &str = include_str!("../../../stdlib/drover/task.lua");
 
 /// A Lua handle on a task.
-pub struct TaskHandle(pub Rc<TaskInner>);
+pub(crate) struct TaskHandle(pub Rc<TaskInner>);
 
 impl UserData for TaskHandle {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -123,13 +123,13 @@ fn handles_of(list: &Table, what: &str) -> mlua::Result<Vec<Rc<TaskInner>>> {
 }
 
 /// Spawns `func(args...)` and returns its Lua handle.
-pub fn spawn(lua: &Lua, func: Function, args: MultiValue) -> mlua::Result<AnyUserData> {
+pub(crate) fn spawn(lua: &Lua, func: Function, args: MultiValue) -> mlua::Result<AnyUserData> {
     let task = Scheduler::of(lua)?.spawn(func, args)?;
     lua.create_userdata(TaskHandle(task))
 }
 
 /// Builds the `task` module, installing the scheduler in `lua` on first use.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     if let Some(t) = lua.named_registry_value::<Option<Table>>("drover.module.task")? {
         return Ok(t);
     }

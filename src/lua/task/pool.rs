@@ -11,14 +11,14 @@ use tokio::sync::Semaphore;
 
 use super::{Scheduler, TaskHandle, TaskInner, ensure_can_suspend, lua_methods};
 
-pub struct Pool {
+pub(super) struct Pool {
     slots: Arc<Semaphore>,
     size: usize,
     tasks: Rc<RefCell<Vec<Rc<TaskInner>>>>,
 }
 
 impl Pool {
-    pub fn create(_lua: &Lua, size: Value) -> mlua::Result<Pool> {
+    pub(super) fn create(_lua: &Lua, size: Value) -> mlua::Result<Pool> {
         let size = super::args::slots(&size, 1, "task.pool: size")?;
         Ok(Pool {
             slots: Arc::new(Semaphore::new(size)),

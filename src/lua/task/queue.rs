@@ -42,10 +42,10 @@ struct Inner {
     kind: &'static str,
 }
 
-pub struct Queue(Rc<Inner>);
+pub(super) struct Queue(Rc<Inner>);
 
 impl Queue {
-    pub fn create(_lua: &Lua, opts: Option<Table>) -> mlua::Result<Queue> {
+    pub(super) fn create(_lua: &Lua, opts: Option<Table>) -> mlua::Result<Queue> {
         let (mut maxsize, mut kind, mut compare) = (0usize, "fifo", None);
         if let Some(opts) = opts {
             check_options(&opts, &["maxsize", "kind", "compare"], "task.queue")?;

@@ -17,7 +17,7 @@ use crate::report::{Event, SharedSink, Stream};
 use crate::ssh::LineSplitter;
 
 /// The tasks of one eval and what they share.
-pub struct Scope {
+pub(crate) struct Scope {
     /// Where the tasks' events go.
     pub sink: SharedSink,
     /// Set (from any thread) when the scope is cancelled: its tasks stop at their next
@@ -42,7 +42,7 @@ pub struct Scope {
 
 impl Scope {
     /// A new scope whose events go to `sink`.
-    pub fn new(sink: SharedSink) -> Rc<Scope> {
+    pub(crate) fn new(sink: SharedSink) -> Rc<Scope> {
         Rc::new(Scope {
             sink,
             cancelled: Arc::default(),
@@ -74,19 +74,19 @@ impl Scope {
     }
 
     /// Whether the scope was cancelled.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
 
     /// Cancels every task of the scope (they stop at their next suspension).
-    pub fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
         self.cancel_tasks();
     }
 
     /// Cancels the scope's live tasks without marking the scope cancelled (the root failed:
     /// tasks waiting for it would wait forever).
-    pub fn cancel_tasks(&self) {
+    pub(crate) fn cancel_tasks(&self) {
         let tasks: Vec<Rc<TaskInner>> = self.live.borrow().values().cloned().collect();
         for t in tasks {
             t.cancel();
@@ -94,7 +94,7 @@ impl Scope {
     }
 
     /// Waits until every task of the scope has finished.
-    pub async fn wait_idle(&self) {
+    pub(crate) async fn wait_idle(&self) {
         loop {
             let notified = self.idle.notified();
             if self.live.borrow().is_empty() {
@@ -105,7 +105,7 @@ impl Scope {
     }
 
     /// Failed tasks whose error nobody joined or inspected, in task order: (id, report).
-    pub fn unobserved_failures(&self) -> Vec<(u64, String)> {
+    pub(crate) fn unobserved_failures(&self) -> Vec<(u64, String)> {
         let mut out: Vec<(u64, String)> = self
             .failed
             .borrow()
@@ -118,7 +118,7 @@ impl Scope {
     }
 
     /// Asks the scope to end with `code` (`os.exit` outside a per-host run).
-    pub fn request_exit(&self, code: i32) {
+    pub(crate) fn request_exit(&self, code: i32) {
         if self.exit.get().is_none() {
             self.exit.set(Some(code));
         }
@@ -126,12 +126,12 @@ impl Scope {
     }
 
     /// The code `os.exit` asked the scope to end with.
-    pub fn exit_code(&self) -> Option<i32> {
+    pub(crate) fn exit_code(&self) -> Option<i32> {
         self.exit.get()
     }
 
     /// Waits until a task asks the scope to end.
-    pub async fn exit_requested(&self) {
+    pub(crate) async fn exit_requested(&self) {
         loop {
             let notified = self.exit_requested.notified();
             if self.exit.get().is_some() {
@@ -142,12 +142,12 @@ impl Scope {
     }
 
     /// Records the root task of `host`'s script in a per-host run.
-    pub fn set_host_root(&self, host: Rc<str>, task: Rc<TaskInner>) {
+    pub(crate) fn set_host_root(&self, host: Rc<str>, task: Rc<TaskInner>) {
         self.host_roots.borrow_mut().insert(host, task);
     }
 
     /// `os.exit(code)` in `host`'s script: ends that script (its root task).
-    pub fn request_host_exit(&self, host: Rc<str>, code: i32) {
+    pub(crate) fn request_host_exit(&self, host: Rc<str>, code: i32) {
         if let Some(root) = self.host_roots.borrow().get(&host) {
             root.cancel();
         }
@@ -156,21 +156,21 @@ impl Scope {
 
     /// The code `host`'s script exited with, if it called `os.exit`; forgets it and the
     /// script's root (the host has ended).
-    pub fn take_host_exit(&self, host: &str) -> Option<i32> {
+    pub(crate) fn take_host_exit(&self, host: &str) -> Option<i32> {
         self.host_roots.borrow_mut().remove(host);
         self.host_exits.borrow_mut().remove(host)
     }
 
     /// Text `host`'s script wrote (print, io.write): its whole lines go out as the host's
     /// stdout lines; a partial line waits for its newline, the host's end, or 64 KiB.
-    pub fn host_output(&self, host: &Rc<str>, text: &[u8]) {
+    pub(crate) fn host_output(&self, host: &Rc<str>, text: &[u8]) {
         let mut partial = self.partial.borrow_mut();
         let lines = partial.entry(Rc::clone(host)).or_default();
         lines.feed(text, |line| self.emit_line(host, line));
     }
 
     /// Sends `host`'s last partial line (its script has ended).
-    pub fn flush_host_output(&self, host: &str) {
+    pub(crate) fn flush_host_output(&self, host: &str) {
         let taken = self.partial.borrow_mut().remove_entry(host);
         if let Some((host, mut lines)) = taken {
             lines.finish(|line| self.emit_line(&host, line));
@@ -186,7 +186,7 @@ impl Scope {
     }
 
     /// The scope's Lua table (made on first use).
-    pub fn table(&self, lua: &Lua) -> mlua::Result<Table> {
+    pub(crate) fn table(&self, lua: &Lua) -> mlua::Result<Table> {
         if let Some(t) = self.table.borrow().as_ref() {
             return Ok(t.clone());
         }

@@ -12,13 +12,13 @@ use super::{
 };
 
 /// A flag tasks can wait on; `set` wakes every waiter (gevent's `Event`).
-pub struct Event {
+pub(super) struct Event {
     set: Rc<Cell<bool>>,
     notify: Rc<Notify>,
 }
 
 impl Event {
-    pub fn new() -> Event {
+    pub(super) fn new() -> Event {
         Event {
             set: Rc::new(Cell::new(false)),
             notify: Rc::new(Notify::new()),
@@ -58,14 +58,14 @@ impl UserData for Event {
 }
 
 /// A counting semaphore; `release` beyond its size is an error (gevent's `BoundedSemaphore`).
-pub struct Semaphore {
+pub(super) struct Semaphore {
     sem: Arc<tokio::sync::Semaphore>,
     size: usize,
     name: &'static str,
 }
 
 impl Semaphore {
-    pub fn create(n: Value, name: &'static str) -> mlua::Result<Semaphore> {
+    pub(super) fn create(n: Value, name: &'static str) -> mlua::Result<Semaphore> {
         let size = super::args::slots(&n, 1, &format!("{name}: size"))?;
         Ok(Semaphore {
             sem: Arc::new(tokio::sync::Semaphore::new(size)),

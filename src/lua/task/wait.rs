@@ -51,7 +51,7 @@ pub(crate) fn timed_out(lua: &Lua) -> mlua::Result<MultiValue> {
 }
 
 /// Fails unless the calling coroutine can suspend; names the Lua restriction in the way.
-pub fn ensure_can_suspend(lua: &Lua, op: &str) -> mlua::Result<()> {
+pub(crate) fn ensure_can_suspend(lua: &Lua, op: &str) -> mlua::Result<()> {
     let scheduler = Scheduler::of(lua)?;
     let state = scheduler.preempt.current();
     if state.is_null() {

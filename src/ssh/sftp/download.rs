@@ -31,7 +31,7 @@ fn local_dir_mode(remote: u32) -> u32 {
 /// (empty and `.` components dropped, `..` taking back the name before it):
 /// `/pub/./data/` gives `("/pub/data", "data")`. A path that does not end in a name of its
 /// own (`/`, `/pub/..`, `.`) is an error, never a local `..` or `.`.
-pub fn download_name(host: &str, remote: &str) -> Result<(String, String), SshError> {
+pub(crate) fn download_name(host: &str, remote: &str) -> Result<(String, String), SshError> {
     let absolute = remote.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in remote.split('/') {
@@ -66,7 +66,7 @@ pub fn download_name(host: &str, remote: &str) -> Result<(String, String), SshEr
 
 impl Sftp {
     /// The whole content of a remote regular file (up to its size when opened).
-    pub async fn read(&self, path: &str) -> Result<Vec<u8>, SshError> {
+    pub(crate) async fn read(&self, path: &str) -> Result<Vec<u8>, SshError> {
         let attrs = match self.raw.stat(path).await {
             Ok(a) => a.attrs,
             Err(e) => return Err(self.err("read", path, e)),
@@ -350,7 +350,7 @@ impl Sftp {
     /// local path `local`, the caller's own choice. A file whose `local` is an existing
     /// directory goes inside it (named after the remote path); a tree is mirrored into
     /// `local`. Names the host sends are confined below `local` (see `sftp/local.rs`).
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         remote: &str,
         local: &Path,
@@ -386,7 +386,7 @@ impl Sftp {
     /// `base/names[0]/.../names[last]`. `base` is the caller's directory (created if
     /// missing); every name below it must be a plain file name (no `/`, `.`, `..`), and the
     /// directories between are created but never reached through a symlink.
-    pub async fn get_confined(
+    pub(crate) async fn get_confined(
         &self,
         remote: &str,
         base: &Path,

@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Why `name` cannot be one entry of a local directory, if it cannot.
-pub fn bad_name(name: &str) -> Option<&'static str> {
+pub(super) fn bad_name(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("is empty")
     } else if name == "." || name == ".." {
@@ -49,7 +49,7 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
 
 /// What to do when a directory is to be opened at a name that holds something else.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum NotADir {
+pub(super) enum NotADir {
     /// Remove it (a file, or a symlink: never followed) and create the directory: a mirror
     /// replaces what the remote side replaced.
     Replace,
@@ -58,7 +58,7 @@ pub enum NotADir {
 }
 
 /// An open local directory.
-pub struct LocalDir {
+pub(super) struct LocalDir {
     fd: OwnedFd,
     /// For messages only; never used to reach the directory.
     path: PathBuf,
@@ -67,7 +67,7 @@ pub struct LocalDir {
 impl LocalDir {
     /// Opens the directory at `path`, creating it and its parents if missing. `path` is the
     /// caller's own choice, resolved as usual (symlinks in it are followed).
-    pub fn open_trusted(path: &Path) -> io::Result<LocalDir> {
+    pub(super) fn open_trusted(path: &Path) -> io::Result<LocalDir> {
         let path = if path.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -91,18 +91,18 @@ impl LocalDir {
     }
 
     /// The path of `name` in this directory, for messages.
-    pub fn display(&self, name: &str) -> PathBuf {
+    pub(super) fn display(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
     /// The path of this directory, for messages.
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Opens the subdirectory `name` without following a symlink there, creating it (mode
     /// 0700 until [`LocalDir::chmod`]) if missing.
-    pub fn subdir(&self, name: &str, other: NotADir) -> io::Result<LocalDir> {
+    pub(super) fn subdir(&self, name: &str, other: NotADir) -> io::Result<LocalDir> {
         let c = c_name(name)?;
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         for _ in 0..4 {
@@ -143,14 +143,14 @@ impl LocalDir {
     }
 
     /// Sets this directory's permission bits (on the descriptor: nothing is followed).
-    pub fn chmod(&self, mode: u32) -> io::Result<()> {
+    pub(super) fn chmod(&self, mode: u32) -> io::Result<()> {
         // SAFETY: a valid descriptor.
         check(unsafe { libc::fchmod(self.fd.as_raw_fd(), mode as libc::mode_t) }).map(|_| ())
     }
 
     /// Creates the new file `name` (mode 0600; it must not exist, and a symlink there is not
     /// followed) and opens it for writing.
-    pub fn create_new(&self, name: &str) -> io::Result<File> {
+    pub(super) fn create_new(&self, name: &str) -> io::Result<File> {
         let c = c_name(name)?;
         let flags =
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
@@ -169,7 +169,7 @@ impl LocalDir {
 
     /// Renames `from` to `to` in this directory, replacing a file or symlink at `to` (the
     /// entry itself: nothing is followed). A directory at `to` is never replaced.
-    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+    pub(super) fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         let (f, t) = (c_name(from)?, c_name(to)?);
         let fd = self.fd.as_raw_fd();
         // SAFETY: valid descriptor, NUL-terminated single names.
@@ -182,7 +182,7 @@ impl LocalDir {
     }
 
     /// Creates the symlink `name` pointing at `target` (the text is stored, not resolved).
-    pub fn symlink(&self, target: &str, name: &str) -> io::Result<()> {
+    pub(super) fn symlink(&self, target: &str, name: &str) -> io::Result<()> {
         let c = c_name(name)?;
         let t = CString::new(target).map_err(|_| {
             io::Error::new(
@@ -195,7 +195,7 @@ impl LocalDir {
     }
 
     /// Removes the file or symlink `name` (not a directory).
-    pub fn remove(&self, name: &str) -> io::Result<()> {
+    pub(super) fn remove(&self, name: &str) -> io::Result<()> {
         let c = c_name(name)?;
         // SAFETY: valid descriptor, single name.
         check(unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) }).map(|_| ())
@@ -203,7 +203,7 @@ impl LocalDir {
 }
 
 /// Removes a local temp file unless disarmed (a failed or cancelled download).
-pub struct LocalTemp<'a> {
+pub(super) struct LocalTemp<'a> {
     pub dir: &'a LocalDir,
     pub name: Option<String>,
 }

@@ -28,7 +28,7 @@ mod pump;
 mod temp;
 mod upload;
 
-pub use download::download_name;
+pub(crate) use download::download_name;
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -59,12 +59,12 @@ const PROGRESS_MIN: u64 = 1 << 20;
 /// How often a transfer reports progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// A temp file untouched this long belongs to an upload that died with its connection.
-pub const STALE_TEMP_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const STALE_TEMP_AFTER: Duration = Duration::from_secs(60);
 /// Files of one recursive copy transferred at once.
 const FILES_AT_ONCE: usize = 4;
 
 /// The SFTP session of one connection.
-pub struct Sftp {
+pub(crate) struct Sftp {
     raw: Arc<SftpChannel>,
     host: String,
     posix_rename: bool,
@@ -84,13 +84,13 @@ pub struct Sftp {
 /// The SFTP session of one connection, opened on first use and then shared. Whoever holds a
 /// connection holds its slot beside it (and a new slot with a new connection).
 #[derive(Default)]
-pub struct SftpSlot {
+pub(crate) struct SftpSlot {
     sftp: tokio::sync::OnceCell<Arc<Sftp>>,
 }
 
 impl SftpSlot {
     /// The SFTP session on `session` (opened by the first caller; later callers wait for it).
-    pub async fn get(&self, session: &Session) -> Result<Arc<Sftp>, SshError> {
+    pub(crate) async fn get(&self, session: &Session) -> Result<Arc<Sftp>, SshError> {
         self.sftp
             .get_or_try_init(|| async { Sftp::open(session).await.map(Arc::new) })
             .await
@@ -119,7 +119,7 @@ impl Drop for SftpChannel {
 
 /// What a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
+pub(crate) enum FileKind {
     File,
     Dir,
     Symlink,
@@ -127,7 +127,7 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FileKind::File => "file",
             FileKind::Dir => "dir",
@@ -139,7 +139,7 @@ impl FileKind {
 
 /// Metadata of a remote path.
 #[derive(Debug, Clone)]
-pub struct FileStat {
+pub(crate) struct FileStat {
     pub kind: FileKind,
     pub size: u64,
     /// Permission bits (`0o7777` at most).
@@ -172,14 +172,14 @@ impl FileStat {
 
 /// One directory entry.
 #[derive(Debug, Clone)]
-pub struct DirEntry {
+pub(crate) struct DirEntry {
     pub name: String,
     pub stat: FileStat,
 }
 
 /// How to upload (one struct for every caller).
 #[derive(Debug, Clone)]
-pub struct PutOptions {
+pub(crate) struct PutOptions {
     /// Permission bits of the new file; default: the local file's (0o644 for text).
     pub mode: Option<u32>,
     /// Owner and group (names or ids), set with `chown` before the file is moved into place.
@@ -216,14 +216,14 @@ impl Default for PutOptions {
 
 /// How to download.
 #[derive(Debug, Clone, Default)]
-pub struct GetOptions {
+pub(crate) struct GetOptions {
     pub recursive: bool,
     pub sink: Option<Arc<dyn OutputSink>>,
 }
 
 /// What a transfer did.
 #[derive(Debug, Clone, Default)]
-pub struct Transfer {
+pub(crate) struct Transfer {
     /// Whether anything at the destination changed.
     pub changed: bool,
     /// Bytes sent or received.
@@ -243,7 +243,7 @@ impl Transfer {
 
 /// Where upload data comes from.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub(crate) enum Source {
     Path(PathBuf),
     Bytes(Arc<Vec<u8>>),
 }
@@ -359,7 +359,7 @@ fn missing(host: &str, op: &str, path: &str) -> SshError {
 impl Sftp {
     /// Opens the `sftp` subsystem on `session`, taking one of its channel slots (share it
     /// through an [`SftpSlot`] rather than opening one per transfer).
-    pub async fn open(session: &Session) -> Result<Sftp, SshError> {
+    pub(crate) async fn open(session: &Session) -> Result<Sftp, SshError> {
         let host = session.name().to_string();
         let proto = |what: &str, e: &dyn std::fmt::Display| SshError::protocol(&host, what, e);
         let slot = session.channel_slot().await?;
@@ -428,7 +428,11 @@ impl Sftp {
     }
 
     /// Metadata of `path` (following symlinks unless `follow` is false); `None` if absent.
-    pub async fn stat(&self, path: &str, follow: bool) -> Result<Option<FileStat>, SshError> {
+    pub(crate) async fn stat(
+        &self,
+        path: &str,
+        follow: bool,
+    ) -> Result<Option<FileStat>, SshError> {
         let r = if follow {
             self.raw.stat(path).await
         } else {
@@ -442,7 +446,7 @@ impl Sftp {
     }
 
     /// The entries of a directory (without `.` and `..`), sorted by name.
-    pub async fn list(&self, dir: &str) -> Result<Vec<DirEntry>, SshError> {
+    pub(crate) async fn list(&self, dir: &str) -> Result<Vec<DirEntry>, SshError> {
         let handle = self
             .raw
             .opendir(dir)
@@ -473,7 +477,7 @@ impl Sftp {
 
     /// Creates a directory (and its missing parents with `parents`). With `mode`, every
     /// directory it creates gets exactly that mode (the server's umask does not apply).
-    pub async fn mkdir(
+    pub(crate) async fn mkdir(
         &self,
         path: &str,
         parents: bool,
@@ -536,7 +540,7 @@ impl Sftp {
     }
 
     /// Removes a file, a symlink, an empty directory, or (with `recursive`) a whole tree.
-    pub async fn remove(&self, path: &str, recursive: bool) -> Result<(), SshError> {
+    pub(crate) async fn remove(&self, path: &str, recursive: bool) -> Result<(), SshError> {
         let Some(st) = self.stat(path, false).await? else {
             return Err(missing(&self.host, "remove", path));
         };
@@ -563,7 +567,7 @@ impl Sftp {
     }
 
     /// Renames `from` to `to`, replacing `to` if it exists (posix-rename where the server has it).
-    pub async fn rename(&self, from: &str, to: &str) -> Result<(), SshError> {
+    pub(crate) async fn rename(&self, from: &str, to: &str) -> Result<(), SshError> {
         if !self.posix_rename {
             return self
                 .raw
@@ -584,7 +588,7 @@ impl Sftp {
     }
 
     /// Sets the permission bits of `path`.
-    pub async fn chmod(&self, path: &str, mode: u32) -> Result<(), SshError> {
+    pub(crate) async fn chmod(&self, path: &str, mode: u32) -> Result<(), SshError> {
         let attrs = FileAttributes {
             permissions: Some(mode & 0o7777),
             ..Default::default()

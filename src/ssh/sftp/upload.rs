@@ -475,7 +475,7 @@ impl Sftp {
     }
 
     /// `sftp.put`: a file, text, or (with `recursive`) a directory tree.
-    pub async fn put(
+    pub(crate) async fn put(
         &self,
         session: &Session,
         src: Source,
