@@ -28,6 +28,8 @@ use libtest_mimic::{Arguments, Failed, Trial};
 mod embed;
 #[path = "drover/inventory_cli.rs"]
 mod inventory_cli;
+#[path = "drover/layout.rs"]
+mod layout;
 #[path = "drover/public_api.rs"]
 mod public_api;
 #[path = "drover/readme.rs"]
@@ -317,6 +319,7 @@ fn main() {
     trials.extend(inventory_cli::trials());
     trials.extend(embed::trials());
     trials.extend(public_api::trials());
+    trials.extend(layout::trials());
     trials.extend(readme::trials());
     libtest_mimic::run(&args, trials).exit();
 }

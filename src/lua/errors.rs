@@ -4,7 +4,18 @@
 use mlua::{Lua, Value};
 
 use crate::lua::error_value::ErrorValue;
-use crate::lua::task::core::TaskFailure;
+
+/// A failed task's error: what to re-raise in a joiner, and what to show a person.
+#[derive(Clone)]
+pub(crate) struct TaskFailure {
+    /// The value `join` re-raises: the message with the task's traceback for string errors,
+    /// the original value otherwise.
+    pub reraise: Value,
+    /// Message plus filtered traceback, for reports.
+    pub report: String,
+}
+
+impl mlua::UserData for TaskFailure {}
 
 /// Chunk names of drover's own Lua code; frames from them are internal.
 pub(crate) const INTERNAL_SOURCES: &[&str] = &[
@@ -399,10 +410,45 @@ fn preview_value(v: &Value) -> String {
             }
         }
         Value::Integer(i) => i.to_string(),
-        Value::Number(n) => crate::lua::task::lua_number(*n),
+        Value::Number(n) => lua_number(*n),
         Value::Boolean(b) => b.to_string(),
         Value::Nil => "nil".into(),
         other => other.type_name().to_string(),
+    }
+}
+
+/// A float as Lua's `tostring` shows it (`%.14g`, plus `.0` when it looks like an integer):
+/// `1e+20`, `2.5`, `3.0`, `inf`.
+pub(crate) fn lua_number(n: f64) -> String {
+    if n.is_nan() {
+        return "nan".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    const PRECISION: i32 = 14;
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, n);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let text = if (-4..PRECISION).contains(&exp) {
+        let decimals = (PRECISION - 1 - exp).max(0) as usize;
+        trim_fraction(&format!("{n:.decimals$}")).to_string()
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_fraction(mantissa), exp.abs())
+    };
+    if text.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
+        format!("{text}.0")
+    } else {
+        text
+    }
+}
+
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
     }
 }
 

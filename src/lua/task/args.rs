@@ -105,43 +105,8 @@ pub(super) fn slots(value: &Value, min: i64, what: &str) -> mlua::Result<usize> 
 pub(super) fn describe(v: &Value) -> String {
     match v {
         Value::Integer(i) => i.to_string(),
-        Value::Number(n) => lua_number(*n),
+        Value::Number(n) => crate::lua::errors::lua_number(*n),
         other => other.type_name().to_string(),
-    }
-}
-
-/// A float as Lua's `tostring` shows it (`%.14g`, plus `.0` when it looks like an integer):
-/// `1e+20`, `2.5`, `3.0`, `inf`.
-pub(crate) fn lua_number(n: f64) -> String {
-    if n.is_nan() {
-        return "nan".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    const PRECISION: i32 = 14;
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, n);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let text = if (-4..PRECISION).contains(&exp) {
-        let decimals = (PRECISION - 1 - exp).max(0) as usize;
-        trim_fraction(&format!("{n:.decimals$}")).to_string()
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim_fraction(mantissa), exp.abs())
-    };
-    if text.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
-        format!("{text}.0")
-    } else {
-        text
-    }
-}
-
-fn trim_fraction(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
     }
 }
 
@@ -174,6 +139,7 @@ pub(crate) fn check_options(opts: &Table, allowed: &[&str], what: &str) -> mlua:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lua::errors::lua_number;
 
     #[test]
     fn lua_number_matches_lua_tostring() {

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use mlua::{AnyUserData, Function, Lua, MultiValue, UserData, Value};
+use mlua::{AnyUserData, Function, Lua, MultiValue, Value};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-use super::scope::Scope;
+use super::scope::{Scope, ScopeTask};
+use crate::lua::errors::TaskFailure;
 use crate::lua::preempt::Preempt;
 
 /// What became of a task.
@@ -39,18 +40,6 @@ impl TaskStatus {
         }
     }
 }
-
-/// A failed task's error: what to re-raise in a joiner, and what to show a person.
-#[derive(Clone)]
-pub(crate) struct TaskFailure {
-    /// The value `join` re-raises: the message with the task's traceback for string errors,
-    /// the original value otherwise.
-    pub reraise: Value,
-    /// Message plus filtered traceback, for reports.
-    pub report: String,
-}
-
-impl UserData for TaskFailure {}
 
 enum Outcome {
     Values(MultiValue),
@@ -217,6 +206,24 @@ impl TaskInner {
     }
 }
 
+impl ScopeTask for TaskInner {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn cancel(&self) {
+        TaskInner::cancel(self);
+    }
+
+    fn is_observed(&self) -> bool {
+        TaskInner::is_observed(self)
+    }
+
+    fn failure_report(&self) -> Option<String> {
+        TaskInner::failure_report(self)
+    }
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<Rc<TaskInner>>> = const { RefCell::new(None) };
 }
@@ -316,7 +323,7 @@ impl Scheduler {
         };
         let handle = tokio::task::spawn_local(future);
         *task.abort.borrow_mut() = Some(handle.abort_handle());
-        task.scope.enter(&task);
+        task.scope.enter(Rc::clone(&task) as Rc<dyn ScopeTask>);
         self.live.set(self.live.get() + 1);
         Ok(task)
     }
@@ -328,7 +335,8 @@ impl Scheduler {
 
     fn ended(&self, task: &Rc<TaskInner>, failed: bool) {
         self.live.set(self.live.get().saturating_sub(1));
-        task.scope.leave(task, failed);
+        task.scope
+            .leave(Rc::clone(task) as Rc<dyn ScopeTask>, failed);
     }
 
     /// Why the current task must stop now, if it must (for the preemption hook).

@@ -24,7 +24,7 @@ use mlua::{
 };
 
 pub(crate) use self::args::opt_seconds;
-pub(crate) use self::args::{check_options, integer_at_least, lua_number, seconds};
+pub(crate) use self::args::{check_options, integer_at_least, seconds};
 pub(crate) use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
 pub(crate) use self::scope::Scope;
 pub(crate) use self::wait::ensure_can_suspend;
@@ -258,7 +258,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         "as_failure",
         lua.create_function(|lua, (value, first_raised): (Value, Value)| {
             if let Value::UserData(ud) = &value
-                && ud.borrow::<core::TaskFailure>().is_ok()
+                && ud.borrow::<crate::lua::errors::TaskFailure>().is_ok()
             {
                 return Ok(value);
             }

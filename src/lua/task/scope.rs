@@ -12,9 +12,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use mlua::{Lua, Table};
 use tokio::sync::Notify;
 
-use super::core::TaskInner;
 use crate::report::{Event, SharedSink, Stream};
 use crate::ssh::LineSplitter;
+
+/// What a scope needs of its tasks (the task core's `TaskInner` is one); a trait, so that
+/// tasks and scopes, which know each other, live in files that do not import each other.
+pub(crate) trait ScopeTask {
+    /// The task's id.
+    fn id(&self) -> u64;
+    /// Asks the task to stop at its next suspension.
+    fn cancel(&self);
+    /// Someone joined the task or looked at its failure.
+    fn is_observed(&self) -> bool;
+    /// The failure report, if the task failed.
+    fn failure_report(&self) -> Option<String>;
+}
 
 /// The tasks of one eval and what they share.
 pub(crate) struct Scope {
@@ -23,15 +35,15 @@ pub(crate) struct Scope {
     /// Set (from any thread) when the scope is cancelled: its tasks stop at their next
     /// suspension, or where Lua cannot yield, at the preemption hook.
     pub cancelled: Arc<AtomicBool>,
-    live: RefCell<HashMap<u64, Rc<TaskInner>>>,
+    live: RefCell<HashMap<u64, Rc<dyn ScopeTask>>>,
     idle: Notify,
-    failed: RefCell<Vec<Rc<TaskInner>>>,
+    failed: RefCell<Vec<Rc<dyn ScopeTask>>>,
     /// `os.exit` in a per-host run ends that host's script (else the scope).
     pub per_host_exit: Cell<bool>,
     exit: Cell<Option<i32>>,
     exit_requested: Notify,
     /// Per host of a per-host run: the root task of its script (what `os.exit` ends).
-    host_roots: RefCell<HashMap<Rc<str>, Rc<TaskInner>>>,
+    host_roots: RefCell<HashMap<Rc<str>, Rc<dyn ScopeTask>>>,
     /// Hosts whose script called `os.exit`, with the code.
     host_exits: RefCell<HashMap<Rc<str>, i32>>,
     /// Per host of a per-host run, the partial line its script has written so far.
@@ -59,14 +71,14 @@ impl Scope {
         })
     }
 
-    pub(crate) fn enter(&self, task: &Rc<TaskInner>) {
-        self.live.borrow_mut().insert(task.id, Rc::clone(task));
+    pub(crate) fn enter(&self, task: Rc<dyn ScopeTask>) {
+        self.live.borrow_mut().insert(task.id(), task);
     }
 
-    pub(crate) fn leave(&self, task: &Rc<TaskInner>, failed: bool) {
-        self.live.borrow_mut().remove(&task.id);
+    pub(crate) fn leave(&self, task: Rc<dyn ScopeTask>, failed: bool) {
+        self.live.borrow_mut().remove(&task.id());
         if failed {
-            self.failed.borrow_mut().push(Rc::clone(task));
+            self.failed.borrow_mut().push(task);
         }
         if self.live.borrow().is_empty() {
             self.idle.notify_waiters();
@@ -87,7 +99,7 @@ impl Scope {
     /// Cancels the scope's live tasks without marking the scope cancelled (the root failed:
     /// tasks waiting for it would wait forever).
     pub(crate) fn cancel_tasks(&self) {
-        let tasks: Vec<Rc<TaskInner>> = self.live.borrow().values().cloned().collect();
+        let tasks: Vec<Rc<dyn ScopeTask>> = self.live.borrow().values().cloned().collect();
         for t in tasks {
             t.cancel();
         }
@@ -111,7 +123,7 @@ impl Scope {
             .borrow()
             .iter()
             .filter(|t| !t.is_observed())
-            .filter_map(|t| t.failure_report().map(|r| (t.id, r)))
+            .filter_map(|t| t.failure_report().map(|r| (t.id(), r)))
             .collect();
         out.sort_by_key(|(id, _)| *id);
         out
@@ -142,7 +154,7 @@ impl Scope {
     }
 
     /// Records the root task of `host`'s script in a per-host run.
-    pub(crate) fn set_host_root(&self, host: Rc<str>, task: Rc<TaskInner>) {
+    pub(crate) fn set_host_root(&self, host: Rc<str>, task: Rc<dyn ScopeTask>) {
         self.host_roots.borrow_mut().insert(host, task);
     }
 
