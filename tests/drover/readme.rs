@@ -83,6 +83,8 @@ enum Handler {
     LuaSsh,
     /// `sftp.put`: run against the fixture, its effects checked.
     LuaSftp,
+    /// `err.kind`: run per host on the fixture, and on an unreachable host.
+    LuaErrors,
     /// An inventory: parsed with the library, its comments checked.
     Inventory,
     /// Command lines, one handler per line.
@@ -99,6 +101,7 @@ impl Handler {
             Handler::LuaHello => "lua_hello",
             Handler::LuaSsh => "lua_ssh",
             Handler::LuaSftp => "lua_sftp",
+            Handler::LuaErrors => "lua_errors",
             Handler::Inventory => "ini_inventory",
             Handler::Commands => "sh_commands",
             Handler::Rust => "rust_doc_test",
@@ -112,6 +115,7 @@ fn claim(b: &Block) -> Option<Handler> {
         "lua" if b.body.lines().next() == Some("-- hello.lua") => Some(Handler::LuaHello),
         "lua" if b.body.contains("ssh.connect") => Some(Handler::LuaSsh),
         "lua" if b.body.contains("sftp.put") => Some(Handler::LuaSftp),
+        "lua" if b.body.contains("err.kind") => Some(Handler::LuaErrors),
         "ini" if b.body.contains("[group ") => Some(Handler::Inventory),
         "sh" => Some(Handler::Commands),
         "rust" => Some(Handler::Rust),
@@ -270,6 +274,7 @@ fn check_block(handler: Handler, block: &Block) -> Result<(), Failed> {
         Handler::LuaHello => scripts::hello(block),
         Handler::LuaSsh => scripts::ssh(block, scripts::Identity::FixtureKey),
         Handler::LuaSftp => scripts::sftp(block),
+        Handler::LuaErrors => scripts::errors(block),
         Handler::Inventory => inventory(block),
         Handler::Commands => commands::check(block),
         Handler::Rust => rust_doc_test(block),

@@ -84,6 +84,52 @@ fn connect_spec(sshd: &Sshd) -> String {
     )
 }
 
+/// The `err.kind` block, once per host as its comment says: the first run adds the line, the
+/// second finds it and changes nothing, and on a host that cannot be reached the re-raised
+/// error makes the host `unreachable`.
+pub fn errors(block: &Block) -> Result<(), Failed> {
+    let sshd = Sshd::start("")?;
+    let local = Local::new("errors")?;
+    let remote = Remote::new("errors-remote")?;
+    remote.own_dir("/tmp", TEST_USER)?;
+    let motd = remote.path("/tmp/motd");
+    let body = substitute(&block.body, "/tmp/motd", &motd)?;
+    local.dir.write("motd.lua", &body)?;
+    let key = sshd.client_key().display().to_string();
+    let run = |host: &str| {
+        drover(
+            &local.dir.0,
+            &local.home(),
+            &[
+                "run",
+                "motd.lua",
+                "-H",
+                host,
+                "-e",
+                &format!("identity={key}"),
+            ],
+        )
+    };
+    let host = format!("{TEST_USER}@127.0.0.1:{}", sshd.port());
+    for round in 1..=2 {
+        let out = run(&host)?;
+        ensure(out.code == 0, format!("round {round}: {}", out.show()))?;
+    }
+    let text = std::fs::read_to_string(&motd)?;
+    ensure(
+        text == "drover\n",
+        format!("/tmp/motd after two runs: {text:?}"),
+    )?;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let out = run(&format!("{TEST_USER}@127.0.0.1:{closed}"))?;
+    ensure(
+        out.code == 1 && out.stderr.contains("== 1 host: 1 unreachable"),
+        format!("an unreachable host: {}", out.show()),
+    )
+}
+
 /// hello.lua prints 1, 4, 9 after about one second: its three sleeps overlap.
 pub fn hello(block: &Block) -> Result<(), Failed> {
     let local = Local::new("hello")?;
