@@ -14,8 +14,13 @@ local t = task.spawn(function()
 end)
 fx.wait_for("remote command never started", 20, function() return fx.remote_processes(marker) >= 1 end)
 -- kill every process serving this sshd's connections (children and grandchildren), by PID
-local pid = fx.sshd_pid(1)
-local victims = fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done"):format(pid))
+-- (under load the listener's children may not be visible at the first look: ask again)
+local victims
+fx.wait_for("sshd session processes to kill", 20, function()
+  local pid = fx.sshd_pid(1)
+  victims = pid and fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done; true"):format(pid)) or ""
+  return victims:match("%d") ~= nil
+end)
 fx.sh("kill -9 " .. victims:gsub("%s+", " "))
 local ok, err, at = t:join()
 ev.expect("connection_lost", h.name, at, ("%s: connection lost while running `%s` (the host or the network closed it; the command may or may not have finished)")
