@@ -60,6 +60,12 @@ struct State {
 }
 
 /// The renderer.
+///
+/// ```
+/// use drover::{Event, EventSink, Mode, RenderOptions, Renderer, Stream};
+/// let r = Renderer::new(Mode::Live, RenderOptions::default(), Box::new(std::io::sink()), Box::new(std::io::sink()));
+/// r.event(&Event::Line { host: "web1".into(), stream: Stream::Stdout, line: "up".into() });
+/// ```
 pub struct Renderer {
     mode: Mode,
     options: RenderOptions,

@@ -252,6 +252,16 @@ impl Runtime {
     }
 
     /// [`run_batch_async`](Self::run_batch_async) on the runtime's own threads.
+    ///
+    /// ```no_run
+    /// use drover::{BatchOp, BatchOptions, Runtime};
+    /// use drover::inventory::TargetSpec;
+    /// let rt = Runtime::builder().build()?;
+    /// let hosts = rt.targets(&TargetSpec { hosts: vec!["deploy@10.0.0.5".into()], ..Default::default() })?;
+    /// let report = rt.run_batch(hosts, BatchOp::Exec("uptime".into()), BatchOptions::default())?;
+    /// assert!(report.ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_batch(
         &self,
         hosts: Vec<ResolvedHost>,

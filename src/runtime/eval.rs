@@ -210,6 +210,16 @@ impl Runtime {
     }
 
     /// [`run_script_async`](Self::run_script_async) on the runtime's own threads.
+    ///
+    /// ```
+    /// use drover::{EvalOptions, Runtime, Script};
+    /// let rt = Runtime::builder().build()?;
+    /// let script = Script::from_source("sum", "local a, b = ... return a + b")?;
+    /// let report = rt.run_script(&script, &["2".into(), "3".into()], &EvalOptions::default())?;
+    /// assert!(report.ok());
+    /// assert_eq!(report.values, [serde_json::json!(5)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_script(
         &self,
         script: &Script,

@@ -255,6 +255,19 @@ impl Runtime {
     }
 
     /// [`run_fanout_async`](Self::run_fanout_async) on the runtime's own threads.
+    ///
+    /// ```no_run
+    /// use drover::{FanoutOptions, Runtime, Script};
+    /// use drover::inventory::TargetSpec;
+    /// let rt = Runtime::builder().inventory_file("inventory.ini").forks(50).build()?;
+    /// let hosts = rt.targets(&TargetSpec { groups: vec!["web".into()], ..Default::default() })?;
+    /// let script = Script::from_file("deploy.lua".as_ref())?;
+    /// let report = rt.run_fanout(&script, &[], hosts, &FanoutOptions::default())?;
+    /// for h in &report.hosts {
+    ///     println!("{} {}", h.host, h.outcome.as_str());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_fanout(
         &self,
         script: &Script,
