@@ -50,7 +50,7 @@ impl Session {
     /// soon as its handle is dropped: replies to it then fail and end the session).
     pub(crate) fn keep_open(&self) -> ConnectionKeeper {
         ConnectionKeeper {
-            _handle: Arc::clone(&self.handle),
+            handle: Arc::clone(&self.handle),
         }
     }
 
@@ -96,5 +96,12 @@ impl Session {
 /// Holds a connection open (see [`Session::keep_open`]).
 #[derive(Clone)]
 pub(crate) struct ConnectionKeeper {
-    _handle: Arc<Handle<Client>>,
+    handle: Arc<Handle<Client>>,
+}
+
+impl ConnectionKeeper {
+    /// Whether the connection has ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
 }
