@@ -15,6 +15,9 @@ use super::{SshError, Target};
 /// sshd frees slots with a lag; 5 was seen to be safe).
 pub const CHANNELS_PER_CONNECTION: usize = 5;
 
+/// How often [`Session::closed`] looks at the connection.
+const CLOSED_POLL: Duration = Duration::from_millis(25);
+
 /// An authenticated connection to one host.
 pub struct Session {
     /// Shared with clean-ups in flight: russh ends the connection once the handle is gone.
@@ -62,6 +65,15 @@ impl Session {
     /// Whether the connection has ended (dropped by the server or the network).
     pub fn is_closed(&self) -> bool {
         self.handle.is_closed()
+    }
+
+    /// Resolves once the connection has ended. russh offers no future for this, only
+    /// `is_closed`: it is polled, by the few waits that nothing else would end (a send
+    /// waiting for window space), for as long as they wait.
+    pub(super) async fn closed(&self) {
+        while !self.handle.is_closed() {
+            tokio::time::sleep(CLOSED_POLL).await;
+        }
     }
 
     /// The host's display name.

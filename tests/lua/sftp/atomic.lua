@@ -2,8 +2,9 @@
 -- time-limit: 120
 -- Overwrites are atomic. A cancelled upload leaves the old file and no temp file. A
 -- connection cut mid-upload (its sshd processes killed) fails the upload at once with a
--- `connection_lost` error and leaves the old file intact byte for byte; the orphaned temp file is removed by the next upload to that directory once stale,
--- while a fresh one (someone else's upload in progress) is left alone.
+-- `connection_lost` error and leaves the old file intact byte for byte; the orphaned temp
+-- file is removed by the next upload to that directory once stale, while a fresh one
+-- (someone else's upload in progress) is left alone.
 local check = require "check"
 local fx = require "fixture"
 local fixture_dir = os.getenv("DROVER_TEST_KNOWN_HOSTS"):match("^(.*)/[^/]*$")
