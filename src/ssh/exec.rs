@@ -221,21 +221,39 @@ impl Session {
             .exec(true, opts.command_line(command))
             .await
             .map_err(|e| proto("exec", e))?;
-        if let Some(password) = &opts.sudo_password {
-            let mut line = password.0.clone().into_bytes();
-            line.push(b'\n');
-            channel
-                .data_bytes(line)
-                .await
-                .map_err(|e| proto("sudo password", e))?;
+        let writer = &*channel;
+        let input = async {
+            if let Some(password) = &opts.sudo_password {
+                let mut line = password.0.clone().into_bytes();
+                line.push(b'\n');
+                writer
+                    .data_bytes(line)
+                    .await
+                    .map_err(|e| ("sudo password", e))?;
+            }
+            if let Some(input) = &opts.stdin {
+                writer
+                    .data_bytes(input.clone())
+                    .await
+                    .map_err(|e| ("stdin", e))?;
+            }
+            writer.eof().await.map_err(|e| ("stdin eof", e))
+        };
+        // Input waits for window space, which russh never grants (nor gives up on) once the
+        // connection has died: the connection is watched meanwhile.
+        let sent = tokio::select! {
+            r = input => r,
+            () = self.closed() => Err(("stdin", russh::Error::Disconnect)),
+        };
+        if let Err((what, e)) = sent {
+            if self.connection_ended().await {
+                return Err(SshError::ConnectionLost {
+                    host,
+                    during: format!("running `{command}`"),
+                });
+            }
+            return Err(proto(what, e));
         }
-        if let Some(input) = &opts.stdin {
-            channel
-                .data_bytes(input.clone())
-                .await
-                .map_err(|e| proto("stdin", e))?;
-        }
-        channel.eof().await.map_err(|e| proto("stdin eof", e))?;
         let mut out = ExecOutput::default();
         let cap = if opts.max_output == 0 {
             DEFAULT_MAX_OUTPUT

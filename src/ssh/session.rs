@@ -15,6 +15,9 @@ use super::{SshError, Target};
 /// sshd frees slots with a lag; 5 was seen to be safe).
 pub(super) const CHANNELS_PER_CONNECTION: usize = 5;
 
+/// How often [`Session::closed`] looks at the connection.
+const CLOSED_POLL: Duration = Duration::from_millis(25);
+
 /// An authenticated connection to one host.
 pub(crate) struct Session {
     /// Shared with clean-ups in flight: russh ends the connection once the handle is gone.
@@ -50,7 +53,7 @@ impl Session {
     /// soon as its handle is dropped: replies to it then fail and end the session).
     pub(crate) fn keep_open(&self) -> ConnectionKeeper {
         ConnectionKeeper {
-            _handle: Arc::clone(&self.handle),
+            handle: Arc::clone(&self.handle),
         }
     }
 
@@ -62,6 +65,15 @@ impl Session {
     /// Whether the connection has ended (dropped by the server or the network).
     pub(crate) fn is_closed(&self) -> bool {
         self.handle.is_closed()
+    }
+
+    /// Resolves once the connection has ended. russh offers no future for this, only
+    /// `is_closed`: it is polled, by the few waits that nothing else would end (a send
+    /// waiting for window space), for as long as they wait.
+    pub(super) async fn closed(&self) {
+        while !self.handle.is_closed() {
+            tokio::time::sleep(CLOSED_POLL).await;
+        }
     }
 
     /// The host's display name.
@@ -96,5 +108,12 @@ impl Session {
 /// Holds a connection open (see [`Session::keep_open`]).
 #[derive(Clone)]
 pub(crate) struct ConnectionKeeper {
-    _handle: Arc<Handle<Client>>,
+    handle: Arc<Handle<Client>>,
+}
+
+impl ConnectionKeeper {
+    /// Whether the connection has ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
 }

@@ -22,6 +22,7 @@
 //! Symlinks in recursive copies are recreated as symlinks with the same target text (never
 //! followed).
 
+mod channel;
 mod download;
 mod local;
 mod pump;
@@ -30,12 +31,13 @@ mod upload;
 
 pub(crate) use download::download_name;
 
+use channel::SftpChannel;
+
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpProtoError;
 use russh_sftp::protocol::{FileAttributes, FileType, Packet, StatusCode};
 
@@ -95,25 +97,6 @@ impl SftpSlot {
             .get_or_try_init(|| async { Sftp::open(session).await.map(Arc::new) })
             .await
             .cloned()
-    }
-}
-
-/// The SFTP channel, closed once nothing holds it any more: not the session alone, since a
-/// clean-up that a cancelled upload's drop guard spawned (removing its temp file) still needs
-/// the channel after the session was dropped.
-pub(super) struct SftpChannel(RawSftpSession);
-
-impl std::ops::Deref for SftpChannel {
-    type Target = RawSftpSession;
-
-    fn deref(&self) -> &RawSftpSession {
-        &self.0
-    }
-}
-
-impl Drop for SftpChannel {
-    fn drop(&mut self) {
-        let _ = self.0.close_session();
     }
 }
 
@@ -309,8 +292,15 @@ fn is_eof(e: &SftpProtoError) -> bool {
     matches!(e, SftpProtoError::Status(s) if s.status_code == StatusCode::Eof)
 }
 
-/// An SFTP failure as an error naming host, operation, path, cause and a hint.
+/// An SFTP failure as an error naming host, operation, path, cause and a hint; a request
+/// the connection ended under is [`SshError::ConnectionLost`].
 fn sftp_error(host: &str, op: &str, path: &str, e: SftpProtoError) -> SshError {
+    if channel::is_lost(&e) {
+        return SshError::ConnectionLost {
+            host: host.to_string(),
+            during: format!("sftp {op} {path}"),
+        };
+    }
     let (cause, hint) = match &e {
         SftpProtoError::Status(s) => match s.status_code {
             StatusCode::NoSuchFile => ("no such file or directory".to_string(), ""),
@@ -331,9 +321,6 @@ fn sftp_error(host: &str, op: &str, path: &str, e: SftpProtoError) -> SshError {
             format!("no answer from the server within {REQUEST_TIMEOUT_SECS}s"),
             "",
         ),
-        SftpProtoError::UnexpectedBehavior(m) if m.contains("closed") || m.contains("dropped") => {
-            ("the connection was lost".to_string(), "")
-        }
         other => (other.to_string(), ""),
     };
     SshError::Sftp {
@@ -387,7 +374,7 @@ impl Sftp {
             request_timeout_secs: REQUEST_TIMEOUT_SECS,
             ..Default::default()
         };
-        let raw = RawSftpSession::new_with_config(channel.into_stream(), config);
+        let raw = SftpChannel::new(channel.into_stream(), config, session.keep_open());
         let version = raw.init().await.map_err(|e| proto("sftp init", &e))?;
         let posix_rename = version.extensions.contains_key("posix-rename@openssh.com");
         let (mut read_chunk, mut write_chunk) = (MIN_CHUNK, MIN_CHUNK);
@@ -401,7 +388,7 @@ impl Sftp {
             (read_chunk, write_chunk) = (cap(l.max_read_len), cap(l.max_write_len));
         }
         Ok(Sftp {
-            raw: Arc::new(SftpChannel(raw)),
+            raw: Arc::new(raw),
             host,
             posix_rename,
             read_chunk,

@@ -1,9 +1,10 @@
 -- needs: sshd
 -- time-limit: 120
 -- Overwrites are atomic. A cancelled upload leaves the old file and no temp file. A
--- connection cut mid-upload (its sshd processes killed) leaves the old file intact byte for
--- byte; the orphaned temp file is removed by the next upload to that directory once stale,
--- while a fresh one (someone else's upload in progress) is left alone.
+-- connection cut mid-upload (its sshd processes killed) fails the upload at once with a
+-- `connection_lost` error and leaves the old file intact byte for byte; the orphaned temp
+-- file is removed by the next upload to that directory once stale, while a fresh one
+-- (someone else's upload in progress) is left alone.
 local check = require "check"
 local fx = require "fixture"
 local fixture_dir = os.getenv("DROVER_TEST_KNOWN_HOSTS"):match("^(.*)/[^/]*$")
@@ -44,12 +45,20 @@ local pid = fx.read(fixture_dir .. "/sshd.pid"):match("%d+")
 local t2 = task.spawn(function() return h:put(here .. "/new.bin", target) end)
 wait_for_temp()
 -- every process serving this sshd's connections (children and grandchildren of the
--- listener the harness started), by PID
-local victims = fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done"):format(pid))
-fx.sh("kill -9 " .. victims:gsub("%s+", " "))
+-- listener the harness started), by PID. They are stopped first, so that the upload has
+-- used up the channel's window and waits for more when the connection dies (the state in
+-- which an upload used to hang until the request timeout, several times over).
+local victims = fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done"):format(pid)):gsub("%s+", " ")
+fx.sh("kill -STOP " .. victims)
+task.sleep(0.5)
+local cut_at = task.now()
+fx.sh("kill -9 " .. victims)
 local ok, err = pcall(t2.join, t2)
 check.eq(ok, false, "the cut upload fails")
-check.eq(tostring(err):find(": sftp put " .. target .. ": the connection was lost", 1, true) ~= nil, true, tostring(err))
+-- promptly: well under the 60 s a request may wait for its reply
+check.eq(task.now() - cut_at < 20, true, ("the cut upload failed after %.1fs"):format(task.now() - cut_at))
+check.eq(err.kind, "connection_lost", tostring(err))
+check.eq(tostring(err):find("connection lost while sftp put " .. target, 1, true) ~= nil, true, tostring(err))
 check.eq(fx.sha256(target), old_sum, "old file intact byte for byte after the cut")
 local orphan = temps():gsub("%s+$", "")
 check.eq(orphan ~= "", true, "the orphaned temp file is still there")
