@@ -101,6 +101,18 @@ function fixture.sshd_pid(n)
   return fixture.read(log:gsub("sshd%.log$", "sshd.pid")):match("%d+")
 end
 
+--- The PIDs (space-separated) of the processes serving sshd N's connections: its children and
+--- grandchildren. Waits until there are some: under load they may not be visible at once.
+function fixture.sshd_sessions(n)
+  local victims
+  fixture.wait_for("sshd session processes", 20, function()
+    local pid = fixture.sshd_pid(n)
+    victims = pid and fixture.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done; true"):format(pid)) or ""
+    return victims:match("%d") ~= nil
+  end)
+  return (victims:gsub("%s+", " "))
+end
+
 --- The most hosts in flight at once, from output lines `HOST | start NS` and `HOST | end NS`;
 --- also the number of such lines.
 function fixture.peak_in_flight(out)

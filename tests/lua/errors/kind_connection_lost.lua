@@ -14,14 +14,7 @@ local t = task.spawn(function()
 end)
 fx.wait_for("remote command never started", 20, function() return fx.remote_processes(marker) >= 1 end)
 -- kill every process serving this sshd's connections (children and grandchildren), by PID
--- (under load the listener's children may not be visible at the first look: ask again)
-local victims
-fx.wait_for("sshd session processes to kill", 20, function()
-  local pid = fx.sshd_pid(1)
-  victims = pid and fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done; true"):format(pid)) or ""
-  return victims:match("%d") ~= nil
-end)
-fx.sh("kill -9 " .. victims:gsub("%s+", " "))
+fx.sh("kill -9 " .. fx.sshd_sessions(1))
 local ok, err, at = t:join()
 ev.expect("connection_lost", h.name, at, ("%s: connection lost while running `%s` (the host or the network closed it; the command may or may not have finished)")
   :format(h.name, marker), ok, err)

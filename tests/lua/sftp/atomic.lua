@@ -41,14 +41,13 @@ end
 check.eq(fx.sha256(target), old_sum, "old file intact after cancel")
 
 -- 2. the connection is cut mid-upload
-local pid = fx.read(fixture_dir .. "/sshd.pid"):match("%d+")
 local t2 = task.spawn(function() return h:put(here .. "/new.bin", target) end)
 wait_for_temp()
 -- every process serving this sshd's connections (children and grandchildren of the
 -- listener the harness started), by PID. They are stopped first, so that the upload has
 -- used up the channel's window and waits for more when the connection dies (the state in
 -- which an upload used to hang until the request timeout, several times over).
-local victims = fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done"):format(pid)):gsub("%s+", " ")
+local victims = fx.sshd_sessions(1)
 fx.sh("kill -STOP " .. victims)
 task.sleep(0.5)
 local cut_at = task.now()

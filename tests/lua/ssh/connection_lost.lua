@@ -8,9 +8,7 @@ local fx = require "fixture"
 --- Kills every process serving connections of sshd number n (children and grandchildren of
 --- the listener the harness started), by PID.
 local function cut_connections(n)
-  local pid = fx.sshd_pid(n)
-  local victims = fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done"):format(pid))
-  fx.sh("kill -9 " .. victims:gsub("%s+", " "))
+  fx.sh("kill -9 " .. fx.sshd_sessions(n))
 end
 
 local marker = "sleep 36.5432"

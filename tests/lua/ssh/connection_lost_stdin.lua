@@ -14,8 +14,7 @@ local t = task.spawn(function() return h:run(marker, { stdin = input }) end)
 fx.wait_for("remote command never started", 20, function() return fx.remote_processes(marker) >= 1 end)
 -- the processes serving this sshd's connections, by PID: stopped (so the window runs out),
 -- then killed
-local pid = fx.sshd_pid(1)
-local victims = fx.sh(("for c in $(pgrep -P %s); do echo $c; pgrep -P $c; done"):format(pid)):gsub("%s+", " ")
+local victims = fx.sshd_sessions(1)
 fx.sh("kill -STOP " .. victims)
 task.sleep(0.5)
 local cut_at = task.now()
