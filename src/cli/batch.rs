@@ -57,11 +57,7 @@ pub struct GetArgs {
 
 /// Validates the flags into a plan, then runs it.
 fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
-    let runtime = match flags
-        .targets
-        .builder(super::renderer(flags.fan.mode()))
-        .and_then(|b| b.build().map_err(|e| e.to_string()))
-    {
+    let runtime = match flags.targets.runtime(super::renderer(flags.fan.mode())) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("drover: {e}");

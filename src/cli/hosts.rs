@@ -57,11 +57,7 @@ pub fn run(args: HostsArgs) -> i32 {
             eprintln!("drover: {message}");
         }
     });
-    let runtime = match args
-        .targets
-        .builder(warnings)
-        .and_then(|b| b.build().map_err(|e| e.to_string()))
-    {
+    let runtime = match args.targets.runtime(warnings) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("drover: {e}");

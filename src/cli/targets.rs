@@ -74,6 +74,11 @@ impl TargetArgs {
         }
     }
 
+    /// A runtime with these flags' inventory and `-e` variables, its events going to `sink`.
+    pub fn runtime(&self, sink: drover::report::SharedSink) -> Result<Runtime, String> {
+        self.builder(sink)?.build().map_err(|e| e.to_string())
+    }
+
     /// A runtime builder with these flags' inventory and `-e` variables, its events going
     /// to `sink`.
     pub fn builder(&self, sink: drover::report::SharedSink) -> Result<RuntimeBuilder, String> {

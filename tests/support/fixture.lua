@@ -113,6 +113,18 @@ function fixture.sshd_sessions(n)
   return (victims:gsub("%s+", " "))
 end
 
+--- Cuts sshd N's connections while a transfer is under way: its session processes are
+--- stopped first (so a sender has used up the channel window and waits for more), then
+--- killed, by PID. Returns the time of the kill.
+function fixture.cut_stalled(n)
+  local victims = fixture.sshd_sessions(n)
+  fixture.sh("kill -STOP " .. victims)
+  task.sleep(0.5)
+  local cut_at = task.now()
+  fixture.sh("kill -9 " .. victims)
+  return cut_at
+end
+
 --- The most hosts in flight at once, from output lines `HOST | start NS` and `HOST | end NS`;
 --- also the number of such lines.
 function fixture.peak_in_flight(out)

@@ -47,11 +47,7 @@ wait_for_temp()
 -- listener the harness started), by PID. They are stopped first, so that the upload has
 -- used up the channel's window and waits for more when the connection dies (the state in
 -- which an upload used to hang until the request timeout, several times over).
-local victims = fx.sshd_sessions(1)
-fx.sh("kill -STOP " .. victims)
-task.sleep(0.5)
-local cut_at = task.now()
-fx.sh("kill -9 " .. victims)
+local cut_at = fx.cut_stalled(1)
 local ok, err = pcall(t2.join, t2)
 check.eq(ok, false, "the cut upload fails")
 -- promptly: well under the 60 s a request may wait for its reply

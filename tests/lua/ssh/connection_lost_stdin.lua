@@ -12,13 +12,8 @@ local h = fx.host()
 local input = string.rep("x", 16 << 20)
 local t = task.spawn(function() return h:run(marker, { stdin = input }) end)
 fx.wait_for("remote command never started", 20, function() return fx.remote_processes(marker) >= 1 end)
--- the processes serving this sshd's connections, by PID: stopped (so the window runs out),
--- then killed
-local victims = fx.sshd_sessions(1)
-fx.sh("kill -STOP " .. victims)
-task.sleep(0.5)
-local cut_at = task.now()
-fx.sh("kill -9 " .. victims)
+-- the processes serving this sshd's connections: stopped (so the window runs out), then killed
+local cut_at = fx.cut_stalled(1)
 local ok, err = pcall(t.join, t)
 check.eq(ok, false, "the command cannot succeed")
 check.eq(task.now() - cut_at < 20, true, ("the command failed after %.1fs"):format(task.now() - cut_at))
