@@ -1,5 +1,5 @@
 //! A host program embedding drover: it builds an inventory in code, registers a module with
-//! one sync and one async function, runs a script once per host of the fleet, shows its own
+//! one sync and one async function and a method of host objects, runs a script once per host of the fleet, shows its own
 //! one-line-per-host UI from the event stream, and prints the run's report.
 //!
 //! ```text
@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use drover::inventory::{HostEntry, Inventory};
 use drover::{Event, FanoutOptions, Outcome, Runtime, Script};
+use mlua::ObjectLike;
 
 const SCRIPT: &str = r#"
 -- runs once per host; `host` is this host, `acme` is the host program's module
-local kernel = ssh.run("uname -sr").stdout:gsub("%s+$", "")
+local kernel = host:kernel()                   -- a host method the host program added
 local ticket = acme.ticket(host.name)          -- sync, from Rust
 local waited = acme.approval(0.1)              -- async, from Rust: suspends only this host
 print(("%s runs %s (ticket %s, approved after %.1fs)"):format(host.name, kernel, ticket, waited))
@@ -126,6 +127,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .event_sink(ui)
         .forks(50)
         .host_timeout(Some(Duration::from_secs(30)))
+        .host_method("kernel", |lua| {
+            // async, from Rust, on every host object: it runs a command through host:run
+            lua.create_async_function(|_, host: mlua::AnyUserData| async move {
+                let r: mlua::Table = host.call_async_method("run", "uname -sr").await?;
+                Ok(r.get::<String>("stdout")?.trim_end().to_string())
+            })
+        })
         .module("acme", |lua| {
             let acme = lua.create_table()?;
             acme.set(

@@ -52,8 +52,10 @@
 //!   runs (`fanout.rs`, driving `stdlib/drover/fanout.lua`), batch exec / put / get without
 //!   Lua (`batch.rs`), the default Lua memory limit (`memory.rs`).
 //! - `lua`: the Lua modules and their registry (`lua::install`): `task` (the task core, its
-//!   scopes, and the module: sleep, pools, queues, events, semaphores, timeouts), `ssh`,
-//!   `sftp` and `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp
+//!   scopes, and the module: sleep, pools, queues, events, semaphores, timeouts), `host`
+//!   (host objects and the one method table their methods come from: `ssh` adds `run`,
+//!   `sftp` the file methods, the stdlib and host programs their own), `ssh`, `sftp` and
+//!   `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp
 //!   failures as Lua values: `err.kind`, `err.host`, ...), `output` (print and stdout writes
 //!   as events), `coroutine` (forwarders so suspensions inside user coroutines reach the
 //!   scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and

@@ -210,6 +210,11 @@ impl ErrorValue {
 
 /// The kind of the error a Lua value is or carries: an error value, or the error object of a
 /// Rust callback that raised one (for a failed task, pass its `TaskFailure::reraise`).
+/// An SSH failure as the error value Lua scripts branch on (`err.kind`, `err.host` ...).
+pub(crate) fn lua_err(e: SshError) -> mlua::Error {
+    ErrorValue::ssh(&e).into()
+}
+
 pub(crate) fn error_kind(value: &Value) -> Option<ErrorKind> {
     match value {
         Value::Error(err) => ErrorValue::in_error(err).map(ErrorValue::kind),

@@ -12,7 +12,7 @@ use mlua::{AnyUserData, Lua, Table};
 
 use crate::inventory::Inventory;
 use crate::inventory::select::{Chosen, TargetSpec, select};
-use crate::lua::ssh::Host;
+use crate::lua::host::Host;
 
 /// Where the inventory comes from (set by the CLI from `-i` and `-e`); without it,
 /// `$DROVER_INVENTORY`, else `./inventory.ini`.

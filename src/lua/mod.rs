@@ -5,6 +5,7 @@ pub(crate) mod coroutine;
 pub(crate) mod error_value;
 pub(crate) mod errors;
 pub(crate) mod exit;
+pub(crate) mod host;
 pub(crate) mod inventory;
 pub(crate) mod output;
 pub(crate) mod preempt;
@@ -34,6 +35,8 @@ pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {
         lua.globals().set(*name, &table)?;
         loaded.set(*name, table)?;
     }
+    // Not a global: `host` is the current host of a per-host run.
+    loaded.set("drover.host", host::module(lua)?)?;
     coroutine::install(lua)?;
     exit::install(lua)?;
     output::install(lua)?;

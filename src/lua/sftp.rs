@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mlua::{Lua, Table, UserDataMethods, Value};
+use mlua::{Lua, Table, Value};
 
-use crate::lua::ssh::{Host, lua_err};
+use crate::lua::error_value::lua_err;
+use crate::lua::host;
 use crate::lua::task::{check_options, ensure_can_suspend};
 use crate::ssh::Secret;
 use crate::ssh::sftp::{FileStat, GetOptions, PutOptions, Source, Transfer};
@@ -116,9 +117,10 @@ fn stat_table(lua: &Lua, st: &FileStat) -> mlua::Result<Table> {
     Ok(r)
 }
 
-/// Adds `put get read write stat list mkdir remove rename chmod` to host objects.
-pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
-    methods.add_async_method(
+/// Adds `put get read write stat list mkdir remove rename chmod` to the host method table.
+fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
+    host::add_async_method(
+        lua,
         "put",
         |lua, this, (local, remote, opts): (String, String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.put");
@@ -135,8 +137,9 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                 transfer_table(&lua, &t)
             }
         },
-    );
-    methods.add_async_method(
+    )?;
+    host::add_async_method(
+        lua,
         "write",
         |lua, this, (remote, text, opts): (String, mlua::LuaString, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.write");
@@ -158,8 +161,9 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                 transfer_table(&lua, &t)
             }
         },
-    );
-    methods.add_async_method(
+    )?;
+    host::add_async_method(
+        lua,
         "get",
         |lua, this, (remote, local, opts): (String, String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.get");
@@ -175,8 +179,8 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                 transfer_table(&lua, &t)
             }
         },
-    );
-    methods.add_async_method("read", |lua, this, remote: String| {
+    )?;
+    host::add_async_method(lua, "read", |lua, this, remote: String| {
         let allowed = ensure_can_suspend(&lua, "sftp.read");
         let conn = this.sftp();
         async move {
@@ -185,8 +189,9 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
             let data = sftp.read(&remote).await.map_err(lua_err)?;
             lua.create_string(&data)
         }
-    });
-    methods.add_async_method(
+    })?;
+    host::add_async_method(
+        lua,
         "stat",
         |lua, this, (path, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.stat");
@@ -207,8 +212,8 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                 }
             }
         },
-    );
-    methods.add_async_method("list", |lua, this, dir: String| {
+    )?;
+    host::add_async_method(lua, "list", |lua, this, dir: String| {
         let allowed = ensure_can_suspend(&lua, "sftp.list");
         let conn = this.sftp();
         async move {
@@ -223,8 +228,9 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
             }
             Ok(out)
         }
-    });
-    methods.add_async_method(
+    })?;
+    host::add_async_method(
+        lua,
         "mkdir",
         |lua, this, (path, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.mkdir");
@@ -243,8 +249,9 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                 sftp.mkdir(&path, parents, mode).await.map_err(lua_err)
             }
         },
-    );
-    methods.add_async_method(
+    )?;
+    host::add_async_method(
+        lua,
         "remove",
         |lua, this, (path, opts): (String, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.remove");
@@ -256,8 +263,8 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
                 sftp.remove(&path, recursive).await.map_err(lua_err)
             }
         },
-    );
-    methods.add_async_method("rename", |lua, this, (from, to): (String, String)| {
+    )?;
+    host::add_async_method(lua, "rename", |lua, this, (from, to): (String, String)| {
         let allowed = ensure_can_suspend(&lua, "sftp.rename");
         let conn = this.sftp();
         async move {
@@ -265,8 +272,8 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
             let (_, sftp) = conn.await?;
             sftp.rename(&from, &to).await.map_err(lua_err)
         }
-    });
-    methods.add_async_method("chmod", |lua, this, (path, mode): (String, Value)| {
+    })?;
+    host::add_async_method(lua, "chmod", |lua, this, (path, mode): (String, Value)| {
         let allowed = ensure_can_suspend(&lua, "sftp.chmod");
         let conn = this.sftp();
         async move {
@@ -275,7 +282,8 @@ pub(crate) fn add_host_methods<M: UserDataMethods<Host>>(methods: &mut M) {
             let (_, sftp) = conn.await?;
             sftp.chmod(&path, mode).await.map_err(lua_err)
         }
-    });
+    })?;
+    Ok(())
 }
 
 /// Lua half: each function runs the host method of the same name on the current host.
@@ -283,6 +291,7 @@ const SFTP_LUA: &str = include_str!("../../stdlib/drover/sftp.lua");
 
 /// Builds the `sftp` module.
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
+    add_host_methods(lua)?;
     let m = lua.create_table()?;
     let current =
         lua.create_function(|_, ()| Ok(crate::lua::task::current_task().and_then(|t| t.host())))?;

@@ -2,53 +2,26 @@
 //! the calling task while the command runs remotely. One connection per host object, opened
 //! on first use and shared by every task that uses it (single flight).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
-use tokio::sync::OnceCell;
+use mlua::{Lua, Table, Value};
 
 use crate::inventory::connection;
 use crate::inventory::{default_target, target_at};
-use crate::lua::error_value::{ErrorValue, ExitStatus};
+use crate::lua::error_value::{ErrorValue, ExitStatus, lua_err};
+use crate::lua::host::{self, Host};
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
-use crate::ssh::sftp::{Sftp, SftpSlot};
 use crate::ssh::ssh_config::{self, Explicit, SshConfig};
-use crate::ssh::{ExecOptions, Secret, Session, SshContext, SshError, Target};
+use crate::ssh::{ExecOptions, Secret, SshContext, SshError, Target};
 
 /// The runtime's SSH context (connections, key cache, prompts), kept in the Lua app data.
 pub(crate) fn ssh_context(lua: &Lua) -> mlua::Result<Arc<SshContext>> {
     lua.app_data_ref::<Arc<SshContext>>()
         .map(|ctx| Arc::clone(&ctx))
         .ok_or_else(|| mlua::Error::RuntimeError("ssh: no SSH context in this Lua state".into()))
-}
-
-/// One connection of a host and its SFTP session, both opened on first use.
-#[derive(Default)]
-struct Connection {
-    session: OnceCell<Arc<Session>>,
-    sftp: SftpSlot,
-}
-
-/// A host reachable over SSH, with its lazily opened connection.
-pub(crate) struct Host {
-    target: Target,
-    /// The context the host connects through.
-    ssh: Arc<SshContext>,
-    /// The current connection; replaced by a fresh one once that connection has ended.
-    connection: RefCell<Rc<Connection>>,
-    /// Inventory variables and groups (empty for `ssh.connect` hosts).
-    vars: BTreeMap<String, String>,
-    groups: Vec<String>,
-}
-
-/// An SSH failure as the error value Lua scripts branch on (`err.kind`, `err.host` ...).
-pub(crate) fn lua_err(e: SshError) -> mlua::Error {
-    ErrorValue::ssh(&e).into()
 }
 
 /// A failure to read the ssh config file: the caller's configuration, a plain message.
@@ -177,7 +150,7 @@ fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
         Value::String(s) => Some(Box::new(target_from_str(ssh, &s.to_str()?)?)),
         Value::Table(j) => Some(Box::new(target_from_table(ssh, &j)?)),
         Value::UserData(ud) => match ud.borrow::<Host>() {
-            Ok(h) => Some(Box::new(h.target.clone())),
+            Ok(h) => Some(Box::new(h.target().clone())),
             Err(_) => {
                 return Err(mlua::Error::RuntimeError(
                     "ssh.connect: proxy_jump must be a host".into(),
@@ -325,153 +298,6 @@ fn tail_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-impl Host {
-    /// A host object for `target`, connected through `ssh`, with inventory variables and
-    /// groups.
-    pub(crate) fn new(
-        ssh: Arc<SshContext>,
-        target: Target,
-        vars: BTreeMap<String, String>,
-        groups: Vec<String>,
-    ) -> Host {
-        Host {
-            target,
-            ssh,
-            connection: RefCell::default(),
-            vars,
-            groups,
-        }
-    }
-
-    /// The host's name.
-    pub(crate) fn name(&self) -> &str {
-        &self.target.name
-    }
-
-    /// Lets go of the host's connection: it closes once no task uses it any more, and the
-    /// next call opens a new one.
-    pub(crate) fn disconnect(&self) {
-        *self.connection.borrow_mut() = Rc::default();
-    }
-
-    /// The host's connection, opened on first use (single flight) and shared; a connection
-    /// that has ended is replaced by a new one on the next call.
-    pub(crate) fn connection(
-        &self,
-    ) -> impl std::future::Future<Output = mlua::Result<Arc<Session>>> + use<> {
-        let conn = self.current_connection();
-        let (target, ssh) = (self.target.clone(), Arc::clone(&self.ssh));
-        async move {
-            conn.session
-                .get_or_try_init(|| async { Session::connect(&ssh, target).await.map(Arc::new) })
-                .await
-                .cloned()
-                .map_err(|e| ErrorValue::connecting(&e).into())
-        }
-    }
-
-    /// The connection in use, or a fresh (not yet opened) one when it has ended.
-    fn current_connection(&self) -> Rc<Connection> {
-        let mut current = self.connection.borrow_mut();
-        if current.session.get().is_some_and(|s| s.is_closed()) {
-            *current = Rc::default();
-        }
-        Rc::clone(&current)
-    }
-}
-
-impl Host {
-    /// The host's connection and its SFTP session, both opened on first use.
-    pub(crate) fn sftp(
-        &self,
-    ) -> impl std::future::Future<Output = mlua::Result<(Arc<Session>, Arc<Sftp>)>> + use<> {
-        let (opened, conn) = (self.connection(), self.current_connection());
-        async move {
-            let session = opened.await?;
-            let sftp = conn.sftp.get(&session).await.map_err(lua_err)?;
-            Ok((session, sftp))
-        }
-    }
-}
-
-impl UserData for Host {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        crate::lua::sftp::add_host_methods(methods);
-        methods.add_async_method("run", |lua, this, (cmd, opts): (String, Option<Table>)| {
-            let allowed = ensure_can_suspend(&lua, "host:run");
-            let target = this.target.clone();
-            let conn = this.connection();
-            async move {
-                allowed?;
-                let (check, exec_opts) = exec_options(opts.as_ref())?;
-                let started = Instant::now();
-                let session = conn.await?;
-                // (a host that went away mid-command raises kind connection_lost: the
-                // fan-out counts it unreachable)
-                let out = session.exec(&cmd, &exec_opts).await.map_err(lua_err)?;
-                let stdout = lua.create_string(&out.stdout)?;
-                let stderr = lua.create_string(&out.stderr)?;
-                let ok = out.code == Some(0);
-                if check && !ok {
-                    let why = match (&out.code, &out.signal) {
-                        (Some(code), _) => format!("exited with code {code}"),
-                        (None, Some(sig)) => format!("was killed by signal {sig}"),
-                        _ => "ended without an exit status".to_string(),
-                    };
-                    let tail = tail_lines(&String::from_utf8_lossy(&out.stderr), 5);
-                    let tail = if tail.is_empty() { String::new() } else { format!("; stderr:\n{tail}") };
-                    let message = format!(
-                        "{}: command `{cmd}` {why}{tail} (pass {{check = false}} to get the result instead)",
-                        target.name
-                    );
-                    let status = ExitStatus {
-                        host: &target.name,
-                        command: &cmd,
-                        code: out.code,
-                        signal: out.signal.as_deref(),
-                        stdout: &out.stdout,
-                        stderr: &out.stderr,
-                    };
-                    return Err(ErrorValue::exit(&status, message).into());
-                }
-                let result = lua.create_table()?;
-                result.set("ok", ok)?;
-                result.set("code", out.code)?;
-                result.set("signal", out.signal)?;
-                result.set("stdout", stdout)?;
-                result.set("stderr", stderr)?;
-                result.set("host", target.name.as_str())?;
-                result.set("cmd", cmd)?;
-                result.set("truncated", out.truncated)?;
-                result.set("elapsed", started.elapsed().as_secs_f64())?;
-                Ok(result)
-            }
-        });
-        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(format!(
-                "host {} ({}@{}:{})",
-                this.target.name, this.target.user, this.target.address, this.target.port
-            ))
-        });
-        methods.add_meta_method(MetaMethod::Index, |lua, this, key: String| {
-            let t = &this.target;
-            Ok(match key.as_str() {
-                "name" => Value::String(lua.create_string(&t.name)?),
-                "address" => Value::String(lua.create_string(&t.address)?),
-                "port" => Value::Integer(t.port.into()),
-                "user" => Value::String(lua.create_string(&t.user)?),
-                "vars" => Value::Table(
-                    lua.create_table_from(this.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
-                ),
-                "groups" => {
-                    Value::Table(lua.create_sequence_from(this.groups.iter().map(String::as_str))?)
-                }
-                _ => Value::Nil,
-            })
-        });
-    }
-}
-
 /// Lua half: ssh.run and ssh.with on top of the current host.
 const SSH_LUA: &str = include_str!("../../stdlib/drover/ssh.lua");
 
@@ -514,6 +340,64 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             };
             Ok(Host::new(ssh, target, BTreeMap::new(), Vec::new()))
         })?,
+    )?;
+    host::add_async_method(
+        lua,
+        "run",
+        |lua, this, (cmd, opts): (String, Option<Table>)| {
+            let allowed = ensure_can_suspend(&lua, "host:run");
+            let target = this.target().clone();
+            let conn = this.connection();
+            async move {
+                allowed?;
+                let (check, exec_opts) = exec_options(opts.as_ref())?;
+                let started = Instant::now();
+                let session = conn.await?;
+                // (a host that went away mid-command raises kind connection_lost: the
+                // fan-out counts it unreachable)
+                let out = session.exec(&cmd, &exec_opts).await.map_err(lua_err)?;
+                let stdout = lua.create_string(&out.stdout)?;
+                let stderr = lua.create_string(&out.stderr)?;
+                let ok = out.code == Some(0);
+                if check && !ok {
+                    let why = match (&out.code, &out.signal) {
+                        (Some(code), _) => format!("exited with code {code}"),
+                        (None, Some(sig)) => format!("was killed by signal {sig}"),
+                        _ => "ended without an exit status".to_string(),
+                    };
+                    let tail = tail_lines(&String::from_utf8_lossy(&out.stderr), 5);
+                    let tail = if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; stderr:\n{tail}")
+                    };
+                    let message = format!(
+                        "{}: command `{cmd}` {why}{tail} (pass {{check = false}} to get the result instead)",
+                        target.name
+                    );
+                    let status = ExitStatus {
+                        host: &target.name,
+                        command: &cmd,
+                        code: out.code,
+                        signal: out.signal.as_deref(),
+                        stdout: &out.stdout,
+                        stderr: &out.stderr,
+                    };
+                    return Err(ErrorValue::exit(&status, message).into());
+                }
+                let result = lua.create_table()?;
+                result.set("ok", ok)?;
+                result.set("code", out.code)?;
+                result.set("signal", out.signal)?;
+                result.set("stdout", stdout)?;
+                result.set("stderr", stderr)?;
+                result.set("host", target.name.as_str())?;
+                result.set("cmd", cmd)?;
+                result.set("truncated", out.truncated)?;
+                result.set("elapsed", started.elapsed().as_secs_f64())?;
+                Ok(result)
+            }
+        },
     )?;
     m.set(
         "max_connections",

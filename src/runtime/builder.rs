@@ -12,11 +12,15 @@ use crate::report::{EventSink, SharedSink, discard};
 /// Builds a host module's table (`.module("acme", |lua| ...)`).
 pub type ModuleFn = Box<dyn FnOnce(&Lua) -> mlua::Result<Table>>;
 
+/// Builds a host method's function.
+type HostMethodFn = Box<dyn FnOnce(&Lua) -> mlua::Result<mlua::Function>>;
+
 /// Sets up a [`Runtime`]; made by [`Runtime::builder`].
 pub struct RuntimeBuilder {
     sink: SharedSink,
     memory_limit: Option<usize>,
     modules: Vec<(String, ModuleFn)>,
+    host_methods: Vec<(String, HostMethodFn)>,
     module_path: Vec<PathBuf>,
     forks: usize,
     host_timeout: Option<Duration>,
@@ -30,6 +34,7 @@ impl Default for RuntimeBuilder {
             sink: discard(),
             memory_limit: None,
             modules: Vec::new(),
+            host_methods: Vec::new(),
             module_path: Vec::new(),
             forks: 10,
             host_timeout: None,
@@ -69,6 +74,34 @@ impl RuntimeBuilder {
         build: impl FnOnce(&Lua) -> mlua::Result<Table> + 'static,
     ) -> Self {
         self.modules.push((name.to_string(), Box::new(build)));
+        self
+    }
+
+    /// A method of every host object (`host:name(...)` in scripts, next to `run`, `put` ...):
+    /// `build(lua)` makes the function, which gets the host object first. It may be async
+    /// (`lua.create_async_function`) and call the host's own methods with
+    /// [`mlua::ObjectLike::call_async_method`]. Scripts and modules add methods the same way
+    /// through `require("drover.host").methods`.
+    ///
+    /// ```no_run
+    /// use mlua::ObjectLike;
+    /// let runtime = drover::Runtime::builder()
+    ///     .host_method("kernel", |lua| {
+    ///         lua.create_async_function(|_, host: mlua::AnyUserData| async move {
+    ///             let r: mlua::Table = host.call_async_method("run", "uname -r").await?;
+    ///             Ok(r.get::<String>("stdout")?.trim_end().to_string())
+    ///         })
+    ///     })
+    ///     .build()?;
+    /// runtime.eval(r#"print(ssh.connect("web1"):kernel())"#)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn host_method(
+        mut self,
+        name: &str,
+        build: impl FnOnce(&Lua) -> mlua::Result<mlua::Function> + 'static,
+    ) -> Self {
+        self.host_methods.push((name.to_string(), Box::new(build)));
         self
     }
 
@@ -202,6 +235,11 @@ impl RuntimeBuilder {
             let table = build(&lua).map_err(setup)?;
             lua.globals().set(name.as_str(), &table).map_err(setup)?;
             loaded.set(name.as_str(), table).map_err(setup)?;
+        }
+        let methods = crate::lua::host::methods(&lua).map_err(setup)?;
+        for (name, build) in self.host_methods {
+            let method = build(&lua).map_err(setup)?;
+            methods.raw_set(name.as_str(), method).map_err(setup)?;
         }
         let package: Table = lua.globals().get("package").map_err(setup)?;
         let mut base_path: String = package.get("path").map_err(setup)?;

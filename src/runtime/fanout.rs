@@ -17,7 +17,7 @@ use super::eval::{EvalOptions, error_report, json_value};
 use super::{CLEANUP_WAIT, LoadError, Runtime, Script};
 use crate::inventory::ResolvedHost;
 use crate::lua::error_value::error_kind;
-use crate::lua::ssh::Host;
+use crate::lua::host::Host;
 use crate::lua::task::{Scope, TaskHandle};
 use crate::report::{ErrorReport, Event, HostReport, Outcome, RunReport, Stream};
 use crate::ssh::ErrorKind;

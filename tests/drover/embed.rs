@@ -378,7 +378,11 @@ fn embed_example_runs_on_a_fleet() -> Result<(), Failed> {
             .lines()
             .find(|l| l.starts_with(&format!("✓ node{n} ")))
             .ok_or(format!("no UI line for node{n}:\n{stdout}"))?;
-        ensure(line.contains("(ticket T-5000, approved after 0.1s)"), line)?;
+        // "runs Linux ..." comes through the host method the example adds in Rust
+        ensure(
+            line.contains(" runs Linux ") && line.contains("(ticket T-5000, approved after 0.1s)"),
+            line,
+        )?;
     }
     let report = stdout
         .lines()

@@ -12,16 +12,6 @@ use libtest_mimic::{Failed, Trial};
 /// Edges that break the rules today, to be removed (issue 11, item 7).
 const KNOWN: &[(&str, &str, &str)] = &[
     (
-        "src/lua/sftp.rs",
-        "src/lua/ssh.rs",
-        "Host's methods come from both files; one method table in lua/host.rs is next",
-    ),
-    (
-        "src/lua/ssh.rs",
-        "src/lua/sftp.rs",
-        "Host's methods come from both files; one method table in lua/host.rs is next",
-    ),
-    (
         "src/inventory/mod.rs",
         "src/ssh/mod.rs",
         "ResolvedHost holds an ssh::Target; Target::from_vars moves into ssh next",
