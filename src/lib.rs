@@ -40,7 +40,7 @@
 //! # Layout
 //!
 //! Dependencies point one way: `cli → runtime → lua → {ssh, inventory, report}`; the three
-//! leaves import none of each other (`nodeset` is a leaf too).
+//! leaves import none of each other (`nodeset` and `connection` are leaves they share).
 //!
 //! - `cli` (a module of the binary, `src/main.rs`, so it can use only this public API): clap
 //!   glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
@@ -63,8 +63,9 @@
 //!   eval, never the process).
 //! - [`inventory`]: the INI inventory (a strict line scan with file:line errors, cross-checked
 //!   by rust-ini; the group graph; variable precedence), inventories built in code
-//!   ([`inventory::InventoryBuilder`]), the one validation path for connection values, and
-//!   target selection (`-H`, `-g`, `-l` narrowing patterns).
+//!   ([`inventory::InventoryBuilder`]), and target selection (`-H`, `-g`, `-l` narrowing
+//!   patterns); a host resolves to its groups, variables and connection values
+//!   ([`inventory::HostVars`]), which the runtime turns into a [`Target`] ([`ResolvedHost`]).
 //! - [`report`]: [`Event`] and [`EventSink`], the [`Renderer`] (live, gathered, JSON) and
 //!   [`RunReport`].
 //! - `ssh`: russh client sessions, no Lua and no process-wide state: an `SshContext`
@@ -73,13 +74,18 @@
 //!   per runtime. `connect.rs` makes a session (caps, retries by `io::ErrorKind`, ProxyJump),
 //!   `jump.rs` is the one ProxyJump chain guard, `auth.rs` authenticates (agent, keys and
 //!   their cache, password, keyboard-interactive), `host_key.rs` checks known_hosts,
-//!   `session.rs` is the connection and its channel slots, `exec.rs` runs commands (TERM on
+//!   `target.rs` is the one way to make a [`Target`] (defaults, `user@host:port` over a base,
+//!   a host's connection values under `~/.ssh/config`), `session.rs` is the connection and
+//!   its channel slots, `exec.rs` runs commands (TERM on
 //!   cancel), `ssh_config.rs` reads `~/.ssh/config`, `limits.rs` reads the open-files limit;
 //!   `sftp/` (one SFTP session per connection: atomic uploads, pipelined and bounded
 //!   transfers, trees, downloads confined below their directory by directory descriptors) and
 //!   `cleanup.rs` (remote clean-ups of drop guards, drained by their context before a run
 //!   ends).
 //! - `nodeset`: ClusterShell node sets (`web[01-20]`): bounded expansion and folding.
+//! - `connection`: the syntax of connection values (ports, timeouts, `user@host:port`, host
+//!   key policies, key names), checked the same way wherever they come from: the inventory
+//!   checks them as it scans (errors name the line), `ssh` converts them into targets.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
 
 #![deny(missing_docs)]
@@ -91,6 +97,7 @@
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+mod connection;
 pub mod inventory;
 mod lua;
 mod nodeset;
@@ -105,6 +112,6 @@ pub use report::{
 pub use runtime::batch::{BatchOp, BatchOptions};
 pub use runtime::fanout::FanoutOptions;
 pub use runtime::{
-    EvalError, EvalOptions, LoadError, Runtime, RuntimeBuilder, RuntimeError, Script,
+    EvalError, EvalOptions, LoadError, ResolvedHost, Runtime, RuntimeBuilder, RuntimeError, Script,
 };
 pub use ssh::{BadHostKeyPolicy, HostKeyPolicy, Secret, Target};

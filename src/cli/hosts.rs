@@ -7,7 +7,7 @@ use clap::Args;
 use super::targets::TargetArgs;
 use std::collections::BTreeMap;
 
-use drover::inventory::ResolvedHost;
+use drover::ResolvedHost;
 use drover::inventory::is_secret_name;
 
 const REDACTED: &str = "<redacted>";

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use drover::ResolvedHost;
 use drover::inventory::ConnectionError;
-use drover::inventory::ResolvedHost;
 use drover::inventory::TargetSpec;
 use drover::report::Mode;
 use drover::runtime::{Runtime, RuntimeBuilder};

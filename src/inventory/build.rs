@@ -168,7 +168,7 @@ impl InventoryBuilder {
         let mut sections = vec![(Kind::Defaults, section(1, self.defaults))];
         for (i, (kind, values)) in self.entries.into_iter().enumerate() {
             for key in values.keys() {
-                super::connection::key(key).map_err(|source| InventoryError::Connection {
+                crate::connection::key(key).map_err(|source| InventoryError::Connection {
                     file: BUILT.into(),
                     line: i + 2,
                     source,
@@ -204,12 +204,13 @@ mod tests {
             .build()
             .expect("builds");
         assert_eq!(inv.hosts, ["web1", "web2", "web3"]);
-        let h = inv
-            .resolve("web1", &BTreeMap::new(), None)
-            .expect("resolves");
-        assert_eq!((h.target.port, h.target.user.as_str()), (2222, "deploy"));
-        assert_eq!(h.target.password.map(|p| p.0).as_deref(), Some("pw"));
-        assert_eq!(h.target.key_text.map(|p| p.0).as_deref(), Some("KEY"));
+        let h = inv.resolve("web1", &BTreeMap::new());
+        let c = &h.connection;
+        assert_eq!((c["port"].as_str(), c["user"].as_str()), ("2222", "deploy"));
+        assert_eq!(
+            (c["password"].as_str(), c["key_text"].as_str()),
+            ("pw", "KEY")
+        );
         assert_eq!(h.vars.get("colour").map(String::as_str), Some("teal"));
         assert!(!h.vars.contains_key("password") && !h.vars.contains_key("key_text"));
         assert_eq!(h.groups, ["prod", "web"]);

@@ -11,7 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{InventoryError, Section, connection};
+use super::{InventoryError, Section};
+use crate::connection;
 use crate::nodeset::shown;
 
 /// Which section a line belongs to, as written in its header.

@@ -13,20 +13,19 @@
 //! groups = db
 //! ```
 //!
-//! `lines.rs` scans the text (every error with its file and line), `connection.rs` checks the
-//! connection values, this module builds the model: groups (a group named only by hosts'
+//! `lines.rs` scans the text (every error with its file and line), checking connection values
+//! with the `connection` leaf; this module builds the model: groups (a group named only by hosts'
 //! `groups =` exists, as in Ansible), their graph (no cycles) and each host's resolution.
 //! Indexes built once keep resolving 100,000 hosts or a 3,000-deep `children` chain linear.
-//! Knows nothing of Lua.
+//! Knows nothing of Lua or SSH: a host resolves to its groups and values ([`HostVars`]); the
+//! runtime turns the connection values into an SSH target.
 
 mod build;
-pub(crate) mod connection;
 mod groups;
 mod lines;
 mod parse;
 
 pub(crate) mod select;
-mod target;
 
 #[cfg(test)]
 mod proptests;
@@ -34,13 +33,13 @@ mod proptests;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::connection;
 use crate::nodeset;
-use crate::ssh::Target;
 
+pub use crate::connection::ConnectionError;
+pub use crate::connection::is_secret_name;
 pub use crate::nodeset::NodeSetError;
 pub use build::{HostEntry, InventoryBuilder};
-pub use connection::ConnectionError;
-pub use connection::is_secret_name;
 
 /// Checks a variable given outside a file (`-e KEY=VALUE`) as an inventory line is checked:
 /// the key one word, a connection value valid (a port a port, ...).
@@ -49,8 +48,6 @@ pub fn check_variable(key: &str, value: &str) -> Result<(), ConnectionError> {
     connection::check_value(key, value)
 }
 pub use select::{SelectError, TargetSpec};
-pub use target::TargetError;
-pub(crate) use target::{default_target, expand_tilde, target_at, target_from_vars};
 
 /// Most hosts one inventory may hold (each node set is bounded by
 /// `nodeset::MAX_EXPANSION`; this bounds many of them).
@@ -88,16 +85,6 @@ pub enum InventoryError {
         line: usize,
         /// The underlying error.
         source: NodeSetError,
-    },
-    #[error("{file}: host {host}: {source}")]
-    /// A host whose variables do not make a connection target.
-    Host {
-        /// The inventory file.
-        file: String,
-        /// The host.
-        host: String,
-        /// The underlying error.
-        source: TargetError,
     },
     #[error("{file}: {cause}")]
     /// The file as a whole (unreadable, too big, ...).
@@ -173,17 +160,33 @@ pub struct Inventory {
     depth: HashMap<String, usize>,
 }
 
-/// A host with everything resolved: groups, variables by precedence, and how to connect.
+/// A host's groups and values, by precedence: defaults < groups (parent < child) < host <
+/// extra (`-e`).
 #[derive(Debug, Clone)]
-pub struct ResolvedHost {
+pub struct HostVars {
     /// The name.
     pub name: String,
     /// Every group the host belongs to, directly or through `children`, sorted.
     pub groups: Vec<String>,
-    /// Variables (not connection keys): defaults < groups (parent < child) < host < CLI.
+    /// Variables: the values of keys other than [`CONNECTION_KEYS`].
     pub vars: BTreeMap<String, String>,
-    /// The target.
-    pub target: Target,
+    /// The values of [`CONNECTION_KEYS`] (checked when read), for the SSH target.
+    pub connection: BTreeMap<String, String>,
+}
+
+impl HostVars {
+    /// Splits merged values into variables and connection values.
+    pub fn new(name: &str, groups: Vec<String>, merged: BTreeMap<String, String>) -> HostVars {
+        let (connection, vars) = merged
+            .into_iter()
+            .partition(|(k, _)| CONNECTION_KEYS.contains(&k.as_str()));
+        HostVars {
+            name: name.to_string(),
+            groups,
+            vars,
+            connection,
+        }
+    }
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -315,15 +318,9 @@ impl Inventory {
         self.host_set.contains(name)
     }
 
-    /// Resolves `host` (an inventory host name): variables by precedence
-    /// (`extra` from the CLI > host > group, child over parent > defaults), then the
-    /// connection target; `~/.ssh/config` fills what none of them set.
-    pub fn resolve(
-        &self,
-        host: &str,
-        extra: &BTreeMap<String, String>,
-        ssh_config: Option<crate::ssh::ssh_config::SshConfig<'_>>,
-    ) -> Result<ResolvedHost, InventoryError> {
+    /// The groups and values of `host` (an inventory host name), by precedence (`extra`
+    /// from the CLI > host > group, child over parent > defaults).
+    pub fn resolve(&self, host: &str, extra: &BTreeMap<String, String>) -> HostVars {
         let groups = self.groups_of(host);
         let mut merged: BTreeMap<String, String> = BTreeMap::new();
         let mut apply = |s: &Section| {
@@ -343,22 +340,7 @@ impl Inventory {
         for (k, v) in extra {
             merged.insert(k.clone(), v.clone());
         }
-        let target =
-            target_from_vars(host, &merged, ssh_config).map_err(|source| InventoryError::Host {
-                file: self.file.display().to_string(),
-                host: host.to_string(),
-                source,
-            })?;
-        let vars = merged
-            .into_iter()
-            .filter(|(k, _)| !CONNECTION_KEYS.contains(&k.as_str()))
-            .collect();
-        Ok(ResolvedHost {
-            name: host.to_string(),
-            groups: groups.into_iter().map(|(_, g)| g).collect(),
-            vars,
-            target,
-        })
+        HostVars::new(host, groups.into_iter().map(|(_, g)| g).collect(), merged)
     }
 }
 
@@ -510,7 +492,7 @@ mod tests {
         let inv = parse("[group prod]\nchildren = db\n[host db1]\ngroups = db\n").unwrap();
         assert_eq!(inv.group_hosts("db"), vec!["db1"]);
         assert_eq!(inv.group_hosts("prod"), vec!["db1"]);
-        let r = inv.resolve("db1", &BTreeMap::new(), None).unwrap();
+        let r = inv.resolve("db1", &BTreeMap::new());
         assert_eq!(r.groups, vec!["prod", "db"]);
     }
 
@@ -546,7 +528,7 @@ mod tests {
         ));
         let started = std::time::Instant::now();
         let inv = parse(&text).unwrap();
-        let r = inv.resolve("leaf", &BTreeMap::new(), None).unwrap();
+        let r = inv.resolve("leaf", &BTreeMap::new());
         assert_eq!(r.groups.len(), n);
         assert_eq!(r.vars["colour"], "deep");
         assert_eq!(inv.group_hosts("g0"), vec!["leaf"]);
@@ -570,7 +552,7 @@ mod tests {
              [group b]\nhosts = h\nv = bottom\n",
         )
         .unwrap();
-        let r = inv.resolve("h", &BTreeMap::new(), None).unwrap();
+        let r = inv.resolve("h", &BTreeMap::new());
         assert_eq!(r.vars["v"], "bottom");
     }
 
@@ -593,19 +575,19 @@ mod tests {
         assert_eq!(inv.hosts, vec!["web01", "web02", "web03"]);
         assert_eq!(inv.group_hosts("prod"), vec!["web01", "web02", "web03"]);
         let none = BTreeMap::new();
-        let w1 = inv.resolve("web01", &none, None).unwrap();
+        let w1 = inv.resolve("web01", &none);
         assert_eq!(w1.vars["colour"], "blue", "child group over parent");
         assert_eq!(w1.vars["tier"], "prod", "parent group over defaults");
         assert_eq!(w1.groups, vec!["prod", "web"]);
-        assert_eq!(w1.target.user, "deploy");
-        assert_eq!(w1.target.port, 22);
-        let w2 = inv.resolve("web02", &none, None).unwrap();
-        assert_eq!(w2.vars["colour"], "green", "host over groups");
-        assert_eq!(w2.target.port, 2222);
-        let cli = BTreeMap::from([("colour".to_string(), "cli".to_string())]);
-        assert_eq!(
-            inv.resolve("web02", &cli, None).unwrap().vars["colour"],
-            "cli"
+        assert_eq!(w1.connection["user"], "deploy");
+        assert!(
+            !w1.vars.contains_key("user"),
+            "a connection value is not a variable"
         );
+        let w2 = inv.resolve("web02", &none);
+        assert_eq!(w2.vars["colour"], "green", "host over groups");
+        assert_eq!(w2.connection["port"], "2222");
+        let cli = BTreeMap::from([("colour".to_string(), "cli".to_string())]);
+        assert_eq!(inv.resolve("web02", &cli).vars["colour"], "cli");
     }
 }

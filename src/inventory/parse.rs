@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::connection::{self, ConnectionError};
 use super::lines::{self, Kind};
 use super::{
     Group, Inventory, InventoryError, MAX_INVENTORY_HOSTS, Section, check_host_name, split_list,
     split_list_ranges,
 };
+use crate::connection::{self, ConnectionError};
 use crate::nodeset;
 
 impl Inventory {

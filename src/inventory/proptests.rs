@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::select::{Chosen, TargetSpec, select};
-use super::{Inventory, connection, split_list_ranges};
+use super::{Inventory, split_list_ranges};
+use crate::connection;
 use crate::nodeset::{self, MAX_EXPANSION, MAX_NAME_BYTES, NodeSetError};
 
 /// Generous per-case bound: a slow case is a hang in the making.
@@ -173,7 +174,7 @@ proptest! {
                 prop_assert!(inv.hosts.len() <= super::MAX_INVENTORY_HOSTS);
                 for h in &inv.hosts {
                     prop_assert!(connection::host_name(h).is_ok(), "host {h:?} accepted");
-                    let _ = inv.resolve(h, &Default::default(), None);
+                    let _ = inv.resolve(h, &Default::default());
                 }
             }
             Err(e) => prop_assert!(e.to_string().starts_with("inv.ini:"), "{e}"),

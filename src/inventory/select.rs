@@ -9,8 +9,8 @@
 
 use std::collections::HashSet;
 
-use super::connection::{self, ConnectionError};
 use super::{Inventory, did_you_mean};
+use crate::connection::{self, ConnectionError};
 use crate::nodeset::{self, NodeSetError, shown};
 
 /// What the command line asked for.

@@ -89,17 +89,14 @@ fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserDa
         return Ok(h);
     }
     let ssh = crate::lua::ssh::ssh_context(lua)?;
-    let path = crate::ssh::ssh_config::user_config();
-    let ssh_config = path
-        .as_deref()
-        .map(|path| crate::ssh::ssh_config::SshConfig {
-            cache: ssh.ssh_configs(),
-            path,
-        });
-    let r = inv
-        .resolve(name, &source(lua).extra, ssh_config)
-        .map_err(|e| err(format!("inventory: {e}")))?;
-    let h = lua.create_userdata(Host::new(ssh, r.target, r.vars, r.groups))?;
+    let r = inv.resolve(name, &source(lua).extra);
+    let target = crate::ssh::Target::for_host(&ssh, name, &r.connection).map_err(|e| {
+        err(format!(
+            "inventory: {}: host {name}: {e}",
+            inv.file.display()
+        ))
+    })?;
+    let h = lua.create_userdata(Host::new(ssh, target, r.vars, r.groups))?;
     cache.set(name, &h)?;
     Ok(h)
 }

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use mlua::{Lua, Table, Value};
 
-use crate::inventory::connection;
-use crate::inventory::{default_target, target_at};
+use crate::connection;
 use crate::lua::error_value::{ErrorValue, ExitStatus, lua_err};
 use crate::lua::host::{self, Host};
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
@@ -38,7 +37,7 @@ fn connect_err(cause: impl std::fmt::Display) -> mlua::Error {
 fn parse_target_str(spec: &str) -> mlua::Result<Target> {
     let dest = connection::destination(spec)
         .map_err(|e| ErrorValue::bad_destination(spec, format!("ssh.connect: {e}")))?;
-    let t = target_at(dest, &default_target(""));
+    let t = Target::at(dest, &Target::default_for(""));
     connection::host_name(&t.name).map_err(connect_err)?;
     Ok(t)
 }
@@ -130,9 +129,9 @@ fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
     // `~/` as in the inventory and ~/.ssh/config
     t.identity = spec
         .get::<Option<String>>("identity")?
-        .map(|p| crate::inventory::expand_tilde(&p));
+        .map(|p| crate::ssh::expand_tilde(&p));
     if let Some(kh) = spec.get::<Option<String>>("known_hosts")? {
-        t.known_hosts = crate::inventory::expand_tilde(&kh);
+        t.known_hosts = crate::ssh::expand_tilde(&kh);
     }
     t.agent = match spec.get::<Value>("agent")? {
         Value::Nil => None,

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::ResolvedHost;
 use super::eval::error_report;
 use super::fanout::host_finished;
 use super::{CLEANUP_WAIT, Runtime};
-use crate::inventory::ResolvedHost;
 use crate::report::{Event, HostReport, Outcome, RunReport, SharedSink};
 use crate::ssh::sftp::{GetOptions, PutOptions, Sftp, Source, Transfer};
 use crate::ssh::{ExecOptions, OutputSink, Session, SshContext, SshError, Stream};

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use mlua::{AnyUserData, MultiValue, Table, Value};
 
+use super::ResolvedHost;
 use super::eval::{EvalOptions, error_report, json_value};
 use super::{CLEANUP_WAIT, LoadError, Runtime, Script};
-use crate::inventory::ResolvedHost;
 use crate::lua::error_value::error_kind;
 use crate::lua::host::Host;
 use crate::lua::task::{Scope, TaskHandle};

@@ -21,6 +21,7 @@ pub use self::builder::{ModuleFn, RuntimeBuilder};
 pub use self::eval::{EvalError, EvalOptions};
 pub use self::memory::default_memory_limit;
 pub use self::script::{LoadError, Script, script_dir};
+pub use self::targets::ResolvedHost;
 use crate::report::{Event, SharedSink};
 pub use crate::report::{Failure, RunReport};
 

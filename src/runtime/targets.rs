@@ -5,9 +5,23 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::Runtime;
-use crate::inventory::connection;
+use crate::connection;
 use crate::inventory::select::{Chosen, TargetSpec, select};
-use crate::inventory::{Inventory, ResolvedHost, target_from_vars};
+use crate::inventory::{HostVars, Inventory};
+use crate::ssh::{SshContext, Target};
+
+/// A host with everything resolved: groups, variables by precedence, and how to connect.
+#[derive(Debug, Clone)]
+pub struct ResolvedHost {
+    /// The name.
+    pub name: String,
+    /// Every group the host belongs to, directly or through `children`, sorted.
+    pub groups: Vec<String>,
+    /// Variables (not connection keys): defaults < groups (parent < child) < host < CLI.
+    pub vars: BTreeMap<String, String>,
+    /// Where and how to connect.
+    pub target: Target,
+}
 
 impl Runtime {
     /// The runtime's inventory: the one it was built with, else the file it was given (or
@@ -24,15 +38,20 @@ impl Runtime {
     pub fn targets(&self, spec: &TargetSpec) -> Result<Vec<ResolvedHost>, String> {
         let inv = self.inventory()?;
         let extra = crate::lua::inventory::extra_vars(&self.lua);
-        let path = crate::ssh::ssh_config::user_config();
-        let ssh_config = path
-            .as_deref()
-            .map(|path| crate::ssh::ssh_config::SshConfig {
-                cache: self.ssh.ssh_configs(),
-                path,
-            });
-        resolve(&inv, spec, &extra, ssh_config)
+        resolve(&inv, spec, &extra, &self.ssh)
     }
+}
+
+/// A host's values with its connection target; errors name the inventory file and the host.
+fn resolved(ssh: &SshContext, file: &str, host: HostVars) -> Result<ResolvedHost, String> {
+    let target = Target::for_host(ssh, &host.name, &host.connection)
+        .map_err(|e| format!("{file}: host {}: {e}", host.name))?;
+    Ok(ResolvedHost {
+        name: host.name,
+        groups: host.groups,
+        vars: host.vars,
+        target,
+    })
 }
 
 /// The hosts of `inv` that `spec` selects; ad-hoc `user@address:port` hosts get the defaults
@@ -41,16 +60,14 @@ fn resolve(
     inv: &Inventory,
     spec: &TargetSpec,
     extra: &BTreeMap<String, String>,
-    ssh_config: Option<crate::ssh::ssh_config::SshConfig<'_>>,
+    ssh: &SshContext,
 ) -> Result<Vec<ResolvedHost>, String> {
+    let file = inv.file.display().to_string();
     let mut out = Vec::new();
     let chosen = select(inv, spec).map_err(|e| e.to_string())?;
     for chosen in chosen {
         match chosen {
-            Chosen::Inventory(name) => out.push(
-                inv.resolve(&name, extra, ssh_config)
-                    .map_err(|e| e.to_string())?,
-            ),
+            Chosen::Inventory(name) => out.push(resolved(ssh, &file, inv.resolve(&name, extra))?),
             Chosen::AdHoc(spec) => {
                 // user@address:port, over the defaults and -e variables; `select`
                 // checked it
@@ -69,16 +86,13 @@ fn resolve(
                 if let Some(p) = dest.port {
                     vars.insert("port".into(), p.to_string());
                 }
-                let target = target_from_vars(&spec, &vars, ssh_config)
+                let host = HostVars::new(&spec, Vec::new(), vars);
+                let target = Target::for_host(ssh, &spec, &host.connection)
                     .map_err(|e| format!("host {spec}: {e}"))?;
-                let vars = vars
-                    .into_iter()
-                    .filter(|(k, _)| !crate::inventory::CONNECTION_KEYS.contains(&k.as_str()))
-                    .collect();
                 out.push(ResolvedHost {
                     name: spec,
                     groups: Vec::new(),
-                    vars,
+                    vars: host.vars,
                     target,
                 });
             }

@@ -12,6 +12,7 @@ pub(crate) mod limits;
 mod session;
 pub(crate) mod sftp;
 pub(crate) mod ssh_config;
+mod target;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,57 +21,9 @@ use std::time::Duration;
 pub(crate) use self::context::{SshContext, SshHooks};
 pub(crate) use self::exec::{ExecOptions, LineSplitter, OutputSink, Stream, shell_quote};
 pub(crate) use self::session::Session;
+pub(crate) use self::target::expand_tilde;
 
-/// What to do with a server key that is not yet in known_hosts, or has changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostKeyPolicy {
-    /// Record unknown keys, refuse changed ones (the default).
-    AcceptNew,
-    /// Refuse unknown and changed keys.
-    Strict,
-    /// Accept anything (warned about loudly).
-    Off,
-}
-
-impl HostKeyPolicy {
-    /// The spellings [`HostKeyPolicy::from_str`](std::str::FromStr::from_str) accepts.
-    pub const ACCEPTED: &'static str = "accept-new, strict or off";
-}
-
-/// A host key policy that is none of [`HostKeyPolicy::ACCEPTED`] (the value as given).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("host_key_policy \"{value}\" must be {}", HostKeyPolicy::ACCEPTED)]
-pub struct BadHostKeyPolicy {
-    /// The value as given.
-    pub value: String,
-}
-
-/// The one parser of a policy (inventory, `-e`, `ssh.connect` all come through here).
-impl HostKeyPolicy {
-    /// `accept-new`, `strict` or `off`, as inventories and `ssh.connect` spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HostKeyPolicy::AcceptNew => "accept-new",
-            HostKeyPolicy::Strict => "strict",
-            HostKeyPolicy::Off => "off",
-        }
-    }
-}
-
-impl std::str::FromStr for HostKeyPolicy {
-    type Err = BadHostKeyPolicy;
-
-    fn from_str(value: &str) -> Result<HostKeyPolicy, BadHostKeyPolicy> {
-        match value {
-            "accept-new" => Ok(HostKeyPolicy::AcceptNew),
-            "strict" => Ok(HostKeyPolicy::Strict),
-            "off" => Ok(HostKeyPolicy::Off),
-            _ => Err(BadHostKeyPolicy {
-                value: value.to_string(),
-            }),
-        }
-    }
-}
+pub use crate::connection::{BadHostKeyPolicy, HostKeyPolicy};
 
 /// A secret (password, key text) that never shows in Debug output or errors.
 #[derive(Clone)]
@@ -117,43 +70,6 @@ pub struct Target {
     pub proxy_jump: Option<Box<Target>>,
     /// How long the TCP connect and handshake may take.
     pub connect_timeout: Duration,
-}
-
-impl Target {
-    /// Parses `[user@]host[:port]`; everything else (and the user, when absent) comes from
-    /// `defaults`. The name is `host`, or `host:port` when the port is not 22.
-    pub fn parse(spec: &str, defaults: &Target) -> Result<Target, SshError> {
-        let bad = |reason: &str| SshError::BadDestination {
-            spec: spec.to_string(),
-            reason: reason.to_string(),
-        };
-        let (user, rest) = match spec.rsplit_once('@') {
-            Some((u, r)) => (u.to_string(), r),
-            None => (defaults.user.clone(), spec),
-        };
-        let (address, port) = match rest.rsplit_once(':') {
-            Some((a, p)) if !a.contains(':') => (
-                a.to_string(),
-                p.parse::<u16>().map_err(|_| bad("bad port"))?,
-            ),
-            _ => (rest.to_string(), 22),
-        };
-        if address.is_empty() {
-            return Err(bad("no host"));
-        }
-        Ok(Target {
-            name: if port == 22 {
-                address.clone()
-            } else {
-                format!("{address}:{port}")
-            },
-            address,
-            port,
-            user,
-            proxy_jump: None,
-            ..defaults.clone()
-        })
-    }
 }
 
 /// Why an SSH operation failed. Messages say which host, what, why, and a hint.

@@ -10,7 +10,7 @@ use super::{SshError, Target};
 
 /// What the caller set explicitly (the file does not override those).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Explicit {
+pub(crate) struct Explicit {
     pub user: bool,
     pub port: bool,
     pub identity: bool,
@@ -113,21 +113,21 @@ impl ConfigFile {
 
 /// One config file to apply, read through a cache (`~/.ssh/config` through the context's).
 #[derive(Clone, Copy)]
-pub struct SshConfig<'a> {
+pub(crate) struct SshConfig<'a> {
     pub cache: &'a ConfigCache,
     pub path: &'a Path,
 }
 
 impl SshConfig<'_> {
     /// Applies the file to `target` (see [`ConfigCache::apply`]).
-    pub fn apply(&self, target: &mut Target, explicit: Explicit) -> Result<(), SshError> {
+    pub(crate) fn apply(&self, target: &mut Target, explicit: Explicit) -> Result<(), SshError> {
         self.cache.apply(target, self.path, explicit)
     }
 }
 
 /// The config files read so far, each once (an [`SshContext`](super::SshContext) holds one).
 #[derive(Default)]
-pub struct ConfigCache {
+pub(crate) struct ConfigCache {
     files: Mutex<HashMap<PathBuf, Option<Arc<ConfigFile>>>>,
 }
 
@@ -156,7 +156,7 @@ impl ConfigCache {
 
     /// Applies the config file at `path` (if it exists) to `target`, whose `address` is the
     /// alias. ProxyJump hops get their own entries applied too.
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         target: &mut Target,
         path: &Path,
@@ -213,7 +213,19 @@ impl ConfigCache {
             // "j1,j2": j1 first, then j2 through j1, then the target through j2.
             let mut via: Option<Box<Target>> = None;
             for hop in jumps.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-                let mut t = Target::parse(hop, target)?;
+                let dest = crate::connection::destination(hop).map_err(|e| {
+                    let reason = match e {
+                        crate::connection::ConnectionError::Destination { cause, .. } => {
+                            cause.to_string()
+                        }
+                        other => other.to_string(),
+                    };
+                    SshError::BadDestination {
+                        spec: hop.to_string(),
+                        reason,
+                    }
+                })?;
+                let mut t = Target::at(dest, target);
                 // The hop as written (an alias, before its own entry applies): aliases that
                 // jump through each other are refused here instead of expanding forever.
                 let mut hop_chain = chain.branch();

@@ -1,15 +1,67 @@
 //! The one place connection values are checked and converted, wherever they come from: an
 //! inventory line, `-e KEY=VALUE`, `-H user@address:port`, or Lua's `ssh.connect`. Callers add
-//! where the value was (file:line, the flag); the error says what is wrong with it.
+//! where the value was (file:line, the flag); the error says what is wrong with it. A leaf
+//! (like `nodeset`): the inventory checks values with it as it scans (so errors name the
+//! line), `ssh` builds targets with it, and neither imports the other.
 
 use std::time::Duration;
 
 use crate::nodeset::{MAX_NAME_BYTES, shown};
-use crate::ssh::{BadHostKeyPolicy, HostKeyPolicy};
 
 /// Longest `connect_timeout`: a day. Past that a typo (`1e20`) is likelier than intent, and
 /// huge durations overflow deadlines.
 pub(crate) const MAX_CONNECT_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// What to do with a server key that is not yet in known_hosts, or has changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Record unknown keys, refuse changed ones (the default).
+    AcceptNew,
+    /// Refuse unknown and changed keys.
+    Strict,
+    /// Accept anything (warned about loudly).
+    Off,
+}
+
+impl HostKeyPolicy {
+    /// The spellings [`HostKeyPolicy::from_str`](std::str::FromStr::from_str) accepts.
+    pub const ACCEPTED: &'static str = "accept-new, strict or off";
+}
+
+/// A host key policy that is none of [`HostKeyPolicy::ACCEPTED`] (the value as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("host_key_policy \"{value}\" must be {}", HostKeyPolicy::ACCEPTED)]
+pub struct BadHostKeyPolicy {
+    /// The value as given.
+    pub value: String,
+}
+
+/// The one parser of a policy (inventory, `-e`, `ssh.connect` all come through here).
+impl HostKeyPolicy {
+    /// `accept-new`, `strict` or `off`, as inventories and `ssh.connect` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyPolicy::AcceptNew => "accept-new",
+            HostKeyPolicy::Strict => "strict",
+            HostKeyPolicy::Off => "off",
+        }
+    }
+}
+
+impl std::str::FromStr for HostKeyPolicy {
+    type Err = BadHostKeyPolicy;
+
+    fn from_str(value: &str) -> Result<HostKeyPolicy, BadHostKeyPolicy> {
+        match value {
+            "accept-new" => Ok(HostKeyPolicy::AcceptNew),
+            "strict" => Ok(HostKeyPolicy::Strict),
+            "off" => Ok(HostKeyPolicy::Off),
+            _ => Err(BadHostKeyPolicy {
+                value: value.to_string(),
+            }),
+        }
+    }
+}
 
 /// What is wrong with a connection value. Each variant carries the value as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,7 +112,7 @@ pub enum ConnectionError {
     },
 }
 
-/// Keys whose values must be checked (and are converted by [`super::target_from_vars`]).
+/// Keys whose values must be checked (and are converted by `ssh::Target::from_vars`).
 /// Other connection keys are paths, variable names or free text.
 pub(crate) fn check_value(key: &str, value: &str) -> Result<(), ConnectionError> {
     match key {
