@@ -6,6 +6,7 @@ pub(crate) mod error_value;
 pub(crate) mod errors;
 pub(crate) mod exit;
 pub(crate) mod inventory;
+pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod preempt;
 pub(crate) mod sftp;
@@ -23,6 +24,7 @@ pub(crate) const MODULES: &[(&str, ModuleFn)] = &[
     ("ssh", ssh::module),
     ("sftp", sftp::module),
     ("inventory", inventory::module),
+    ("log", log::module),
 ];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),
