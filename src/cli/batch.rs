@@ -57,7 +57,10 @@ pub struct GetArgs {
 
 /// Validates the flags into a plan, then runs it.
 fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
-    let runtime = match flags.targets.runtime(super::renderer(flags.fan.mode())) {
+    let runtime = match flags
+        .targets
+        .runtime(super::renderer(flags.fan.mode(), false))
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("drover: {e}");

@@ -26,6 +26,9 @@ pub struct RunArgs {
     /// With --serial: start no further batch once more than P% of the hosts failed.
     #[arg(long = "max-fail", value_name = "P%")]
     max_fail: Option<String>,
+    /// Show the script's log.debug lines too.
+    #[arg(short = 'v', long)]
+    verbose: bool,
 }
 
 /// `N` or `N%` of `total`, at least 1.
@@ -148,7 +151,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => return load_failed(&e),
     };
     let mode = plan.as_ref().map_or(Mode::Live, |(_, mode)| *mode);
-    forward.set(super::renderer(mode));
+    forward.set(super::renderer(mode, args.verbose));
     let eval = EvalOptions {
         cancel: Some(stop.token.clone()),
         timeout: run_timeout,

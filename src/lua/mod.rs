@@ -7,6 +7,7 @@ pub(crate) mod errors;
 pub(crate) mod exit;
 pub(crate) mod host;
 pub(crate) mod inventory;
+pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod preempt;
 pub(crate) mod sftp;
@@ -24,6 +25,7 @@ pub(crate) const MODULES: &[(&str, ModuleFn)] = &[
     ("ssh", ssh::module),
     ("sftp", sftp::module),
     ("inventory", inventory::module),
+    ("log", log::module),
 ];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),

@@ -1,8 +1,8 @@
-//! The one typed event stream of a run. Every producer (a script's `print`, `stream = true`
-//! command output, transfer progress, batch commands, the per-host driver, warnings) sends an
-//! [`Event`] to the [`EventSink`] of the task it runs in; the CLI's renderer is one sink, an
-//! embedder plugs in its own. `--json` prints [`JsonEvent`]s: the serialization of `Event`
-//! with a schema version.
+//! The one typed event stream of a run. Every producer (a script's `print` and `log`,
+//! `stream = true` command output, transfer progress, batch commands, the per-host driver,
+//! warnings) sends an [`Event`] to the [`EventSink`] of the task it runs in; the CLI's
+//! renderer is one sink, an embedder plugs in its own. `--json` prints [`JsonEvent`]s: the
+//! serialization of `Event` with a schema version.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +51,32 @@ pub enum Stream {
     Stderr,
 }
 
+/// The level of a script's `log.debug`, `log.info`, `log.warn` or `log.error` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Detail for the script's author (the CLI shows it with `-v` only).
+    Debug,
+    /// Progress worth seeing.
+    Info,
+    /// Something odd that did not stop the script.
+    Warn,
+    /// Something failed; reported only (`log.error` does not raise).
+    Error,
+}
+
+impl LogLevel {
+    /// `debug`, `info`, `warn`, `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
 /// Something that happened in a run, in the order it happened (per host: `HostStarted`, its
 /// lines and progress, `HostFinished`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +106,15 @@ pub enum Event {
     /// Text a script printed outside any host's part (a controller script), as written.
     Print {
         /// The text, newlines included.
+        text: String,
+    },
+    /// A line of a script's `log` module (`log.warn("disk at 91%")`).
+    Log {
+        /// The host whose part of a per-host run logged it; none outside any host's part.
+        host: Option<String>,
+        /// Its level.
+        level: LogLevel,
+        /// The arguments, joined as `print` joins them (no trailing newline).
         text: String,
     },
     /// A file transfer has moved `done` of `total` bytes.
@@ -210,6 +245,16 @@ mod tests {
             Event::Print {
                 text: "hi\n".into(),
             },
+            Event::Log {
+                host: Some("a".into()),
+                level: LogLevel::Warn,
+                text: "disk\t91%".into(),
+            },
+            Event::Log {
+                host: None,
+                level: LogLevel::Debug,
+                text: "two\nlines".into(),
+            },
             Event::Progress {
                 host: "a".into(),
                 path: "/p".into(),
@@ -253,7 +298,15 @@ mod tests {
             r#"{"event":"line","host":"a","line":"x\ty","stream":"stderr","v":1}"#
         );
         assert_eq!(
-            JsonEvent::to_line(&events[8]),
+            JsonEvent::to_line(&events[4]),
+            r#"{"event":"log","host":"a","level":"warn","text":"disk\t91%","v":1}"#
+        );
+        assert_eq!(
+            JsonEvent::to_line(&events[5]),
+            r#"{"event":"log","host":null,"level":"debug","text":"two\nlines","v":1}"#
+        );
+        assert_eq!(
+            JsonEvent::to_line(&events[10]),
             r#"{"event":"summary","hosts":2,"outcomes":{"ok":1,"timed_out":1},"v":1}"#
         );
     }

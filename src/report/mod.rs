@@ -7,7 +7,7 @@ mod render;
 mod run_report;
 
 pub use self::event::{
-    Event, EventSink, JsonEvent, Outcome, SCHEMA_VERSION, SharedSink, Stream, discard,
+    Event, EventSink, JsonEvent, LogLevel, Outcome, SCHEMA_VERSION, SharedSink, Stream, discard,
 };
 pub use self::render::{Mode, RenderOptions, Renderer};
 pub use self::run_report::{ErrorReport, Failure, HostReport, RunReport};

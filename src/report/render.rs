@@ -10,6 +10,10 @@
 //! - json: one [`JsonEvent`] per line, flushed at once (for `jq` while the run goes on); nothing
 //!   else on stdout.
 //!
+//! A script's `log` lines go to the error writer as `web01: [warn] text` (`[warn] text`
+//! outside any host; warn and error coloured), in gather mode into their host's block;
+//! `debug` lines only when [`RenderOptions::verbose`] asks for them, in every form.
+//!
 //! At a run's [`Event::Summary`]: counts per outcome and the first error line of each host that
 //! was not ok.
 
@@ -17,7 +21,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 
-use super::event::{Event, EventSink, JsonEvent, Outcome, Stream};
+use super::event::{Event, EventSink, JsonEvent, LogLevel, Outcome, Stream};
 use crate::nodeset;
 
 /// Output forms.
@@ -39,6 +43,29 @@ pub struct RenderOptions {
     /// A `done/total` progress line on the error writer while gathering (the CLI: stderr is a
     /// terminal).
     pub progress: bool,
+    /// `log.debug` lines too (the CLI: `drover run -v`); without it they are dropped, JSON
+    /// included.
+    pub verbose: bool,
+}
+
+/// What a line of a host's gathered block is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Mark {
+    /// Its command's stdout (or its script's print).
+    Out,
+    /// Its command's stderr.
+    Err,
+    /// A `log` line of this level.
+    Log(LogLevel),
+}
+
+impl From<Stream> for Mark {
+    fn from(stream: Stream) -> Mark {
+        match stream {
+            Stream::Stdout => Mark::Out,
+            Stream::Stderr => Mark::Err,
+        }
+    }
 }
 
 /// The end of one host, as the summary shows it.
@@ -52,8 +79,8 @@ struct End {
 struct State {
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
-    /// Gather mode: each host's lines, in order, stderr lines marked.
-    buffers: BTreeMap<String, Vec<(Stream, String)>>,
+    /// Gather mode: each host's lines, in order, each marked with what it is.
+    buffers: BTreeMap<String, Vec<(Mark, String)>>,
     ends: Vec<End>,
     total: usize,
     progress_shown: bool,
@@ -72,8 +99,8 @@ pub struct Renderer {
     state: Mutex<State>,
 }
 
-/// What makes hosts alike in gather mode: their lines (stderr marked) and exit code.
-type GatherKey = (Vec<(bool, String)>, Option<u32>);
+/// What makes hosts alike in gather mode: their lines (each marked) and exit code.
+type GatherKey = (Vec<(Mark, String)>, Option<u32>);
 
 const COLOURS: [&str; 6] = ["31", "32", "33", "34", "35", "36"];
 
@@ -82,6 +109,15 @@ fn colour_of(host: &str) -> &'static str {
         .bytes()
         .fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b));
     COLOURS[h as usize % COLOURS.len()]
+}
+
+/// `[warn]`, in yellow (warn) or red (error) when `colour` is on.
+fn level_tag(level: LogLevel, colour: bool) -> String {
+    match (level, colour) {
+        (LogLevel::Warn, true) => "\x1b[33m[warn]\x1b[0m".to_string(),
+        (LogLevel::Error, true) => "\x1b[31m[error]\x1b[0m".to_string(),
+        (level, _) => format!("[{}]", level.as_str()),
+    }
 }
 
 impl Renderer {
@@ -137,6 +173,28 @@ impl Renderer {
         let _ = w.flush();
     }
 
+    /// A `log` line: into its host's block when gathering, else on the error writer, one
+    /// output line per line of its text.
+    fn log(&self, state: &mut State, host: Option<&str>, level: LogLevel, text: &str) {
+        let lines = text.split('\n');
+        if let (Some(h), Mode::Gather) = (host, self.mode) {
+            let buffer = state.buffers.entry(h.to_string()).or_default();
+            buffer.extend(lines.map(|l| (Mark::Log(level), l.to_string())));
+            return;
+        }
+        Self::clear_progress(state);
+        let tag = level_tag(level, self.options.colour);
+        let prefix = match host {
+            Some(h) if self.options.colour => format!("\x1b[{}m{h}\x1b[0m: {tag}", colour_of(h)),
+            Some(h) => format!("{h}: {tag}"),
+            None => tag,
+        };
+        for line in lines {
+            let _ = writeln!(state.err, "{prefix} {line}");
+        }
+        let _ = state.err.flush();
+    }
+
     fn finished(&self, state: &mut State, end: End) {
         state.ends.push(end);
         if self.options.progress && self.mode == Mode::Gather {
@@ -156,25 +214,17 @@ impl Renderer {
         Self::clear_progress(state);
         let ends = std::mem::take(&mut state.ends);
         if self.mode == Mode::Gather {
-            Self::print_gathered(state, &ends);
+            self.print_gathered(state, &ends);
         }
         Self::print_summary(state, &ends);
         state.buffers.clear();
     }
 
-    fn print_gathered(state: &mut State, ends: &[End]) {
+    fn print_gathered(&self, state: &mut State, ends: &[End]) {
         // (output, code) -> hosts
         let mut groups: BTreeMap<GatherKey, Vec<String>> = BTreeMap::new();
         for e in ends {
-            let lines = state
-                .buffers
-                .get(&e.host)
-                .map(|ls| {
-                    ls.iter()
-                        .map(|(s, l)| (*s == Stream::Stderr, l.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let lines = state.buffers.get(&e.host).cloned().unwrap_or_default();
             groups
                 .entry((lines, e.code))
                 .or_default()
@@ -191,8 +241,14 @@ impl Renderer {
                 Some(c) => format!("  exit {c}"),
             };
             let _ = writeln!(out, "{rule}\n{header}{code}\n{rule}");
-            for (err, line) in lines {
-                let _ = writeln!(out, "{}{line}", if err { "! " } else { "" });
+            for (mark, line) in lines {
+                let _ = match mark {
+                    Mark::Out => writeln!(out, "{line}"),
+                    Mark::Err => writeln!(out, "! {line}"),
+                    Mark::Log(level) => {
+                        writeln!(out, "{} {line}", level_tag(level, self.options.colour))
+                    }
+                };
             }
         }
         let _ = out.flush();
@@ -239,6 +295,14 @@ impl EventSink for Renderer {
     fn event(&self, event: &Event) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *state;
+        if let Event::Log {
+            level: LogLevel::Debug,
+            ..
+        } = event
+            && !self.options.verbose
+        {
+            return;
+        }
         if let Event::RunStarted { hosts } = event {
             state.total = hosts.len();
         }
@@ -257,7 +321,7 @@ impl EventSink for Renderer {
                         .buffers
                         .entry(host.clone())
                         .or_default()
-                        .push((*stream, line.clone()));
+                        .push(((*stream).into(), line.clone()));
                 } else {
                     self.live_line(state, host, *stream, line);
                 }
@@ -266,6 +330,7 @@ impl EventSink for Renderer {
                 let _ = state.out.write_all(text.as_bytes());
                 let _ = state.out.flush();
             }
+            Event::Log { host, level, text } => self.log(state, host.as_deref(), *level, text),
             Event::Progress {
                 host,
                 path,
@@ -292,7 +357,7 @@ impl EventSink for Renderer {
                             .buffers
                             .entry(h.clone())
                             .or_default()
-                            .push((Stream::Stdout, text));
+                            .push((Mark::Out, text));
                     }
                     (Some(h), _) => self.live_line(state, h, Stream::Stdout, &text),
                     (None, _) => {
@@ -359,13 +424,12 @@ mod tests {
     }
 
     fn run(mode: Mode, events: &[Event]) -> (String, String) {
+        run_with(mode, RenderOptions::default(), events)
+    }
+
+    fn run_with(mode: Mode, options: RenderOptions, events: &[Event]) -> (String, String) {
         let (out, err) = (Captured::default(), Captured::default());
-        let r = Renderer::new(
-            mode,
-            RenderOptions::default(),
-            Box::new(out.clone()),
-            Box::new(err.clone()),
-        );
+        let r = Renderer::new(mode, options, Box::new(out.clone()), Box::new(err.clone()));
         for e in events {
             r.event(e);
         }
@@ -428,5 +492,101 @@ mod tests {
             assert_eq!(e.v, 1);
         }
         assert_eq!(out.lines().count(), fleet().len());
+    }
+
+    fn log(host: Option<&str>, level: LogLevel, text: &str) -> Event {
+        Event::Log {
+            host: host.map(str::to_string),
+            level,
+            text: text.into(),
+        }
+    }
+
+    /// web1 and web2 print the same; web2 also logs a warning and a debug line.
+    fn logging_fleet() -> Vec<Event> {
+        let mut events = vec![Event::RunStarted {
+            hosts: vec!["web1".into(), "web2".into()],
+        }];
+        events.extend(host_events("web1", "same", Outcome::Ok));
+        let mut web2 = host_events("web2", "same", Outcome::Ok);
+        web2.insert(1, log(Some("web2"), LogLevel::Warn, "disk\n91%"));
+        web2.insert(2, log(Some("web2"), LogLevel::Debug, "detail"));
+        events.extend(web2);
+        events.push(log(None, LogLevel::Info, "all started"));
+        events.push(Event::Summary {
+            hosts: 2,
+            outcomes: BTreeMap::new(),
+        });
+        events
+    }
+
+    #[test]
+    fn live_logs_go_to_the_error_writer_debug_only_when_verbose() {
+        let (out, err) = run(Mode::Live, &logging_fleet());
+        assert_eq!(out, "web1 | same\nweb2 | same\n");
+        assert!(
+            err.starts_with("web2: [warn] disk\nweb2: [warn] 91%\n[info] all started\n=="),
+            "{err}"
+        );
+        let verbose = RenderOptions {
+            verbose: true,
+            ..RenderOptions::default()
+        };
+        let (_, err) = run_with(Mode::Live, verbose, &logging_fleet());
+        assert!(
+            err.starts_with("web2: [warn] disk\nweb2: [warn] 91%\nweb2: [debug] detail\n"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn live_colours_warn_and_error_only() {
+        let colour = RenderOptions {
+            colour: true,
+            ..RenderOptions::default()
+        };
+        let events = [
+            log(None, LogLevel::Info, "i"),
+            log(None, LogLevel::Warn, "w"),
+            log(None, LogLevel::Error, "e"),
+        ];
+        let (_, err) = run_with(Mode::Live, colour, &events);
+        assert_eq!(
+            err,
+            "[info] i\n\x1b[33m[warn]\x1b[0m w\n\x1b[31m[error]\x1b[0m e\n"
+        );
+        let (_, plain) = run(Mode::Live, &events);
+        assert_eq!(plain, "[info] i\n[warn] w\n[error] e\n");
+    }
+
+    #[test]
+    fn gather_keeps_logs_in_their_hosts_block() {
+        let (out, err) = run(Mode::Gather, &logging_fleet());
+        // the warning makes web2's output differ from web1's
+        assert!(out.contains("web1 (1)\n--------\nsame\n"), "{out}");
+        assert!(
+            out.contains("web2 (1)\n--------\n[warn] disk\n[warn] 91%\nsame\n"),
+            "{out}"
+        );
+        assert!(!out.contains("[debug]"), "{out}");
+        assert!(err.starts_with("[info] all started\n=="), "{err}");
+    }
+
+    #[test]
+    fn json_drops_debug_logs_unless_verbose() {
+        let (out, _) = run(Mode::Json, &logging_fleet());
+        assert!(
+            out.contains(
+                r#"{"event":"log","host":"web2","level":"warn","text":"disk\n91%","v":1}"#
+            ),
+            "{out}"
+        );
+        assert!(!out.contains(r#""level":"debug""#), "{out}");
+        let verbose = RenderOptions {
+            verbose: true,
+            ..RenderOptions::default()
+        };
+        let (out, _) = run_with(Mode::Json, verbose, &logging_fleet());
+        assert!(out.contains(r#""level":"debug","text":"detail""#), "{out}");
     }
 }

@@ -339,6 +339,50 @@ fn public_errors() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `RuntimeError::Setup`, provoked as a caller could: the runtime cannot be set up.
+fn runtime_setup_error() -> Result<(), Failed> {
+    // A host module whose constructor fails: the build fails with that module's error.
+    let failing_module = Runtime::builder()
+        .module("acme", |_| {
+            Err(mlua::Error::runtime("acme: no licence file"))
+        })
+        .build();
+    match failing_module {
+        Err(RuntimeError::Setup(m)) => ensure(m.contains("acme: no licence file"), &m)?,
+        other => return Err(format!("failing module: {other:?}").into()),
+    }
+    // A memory limit too small for drover's own modules.
+    match Runtime::builder().memory_limit(16 * 1024).build() {
+        Err(RuntimeError::Setup(m)) => ensure(m.contains("not enough memory"), &m)?,
+        other => return Err(format!("tiny memory limit: {other:?}").into()),
+    }
+    Ok(())
+}
+
+/// `LoadError::Setup`, provoked as a caller could: a script run cannot be prepared.
+fn load_setup_error() -> Result<(), Failed> {
+    let noop = Script::from_source("noop", "return 1")?;
+    // A runtime built outside tokio, its blocking run called from inside a tokio runtime.
+    let rt = Runtime::builder().build()?;
+    let outer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match outer.block_on(async { rt.run_script(&noop, &[], &EvalOptions::default()) }) {
+        Err(drover::LoadError::Setup(m)) => {
+            ensure(m.contains("run_script: called inside a tokio runtime"), &m)?
+        }
+        other => return Err(format!("run_script inside tokio: {other:?}").into()),
+    }
+    // An earlier eval broke `package`: the run cannot point `require` at its modules (the
+    // message says what was wrong, not yet where: "error converting Lua nil to table").
+    rt.eval("package = nil")?;
+    match rt.run_script(&noop, &[], &EvalOptions::default()) {
+        Err(drover::LoadError::Setup(m)) => ensure(m.contains("nil to table"), &m)?,
+        other => return Err(format!("package = nil: {other:?}").into()),
+    }
+    Ok(())
+}
+
 /// `examples/embed.rs` against a fleet of 3: its own UI line per host, then the report.
 fn embed_example_runs_on_a_fleet() -> Result<(), Failed> {
     let exe = std::env::current_exe()?;
@@ -423,6 +467,8 @@ pub fn trials() -> Vec<Trial> {
             event_stream_is_ordered_per_host,
         ),
         Trial::test("embed::public_errors", public_errors),
+        Trial::test("embed::runtime_setup_error", runtime_setup_error),
+        Trial::test("embed::load_setup_error", load_setup_error),
         Trial::test(
             "embed::builder_host_key_settings",
             builder_host_key_settings,
