@@ -23,7 +23,7 @@
 //!
 //! Every task carries its context — current host, the host whose output it prints, its eval's
 //! scope with the [`EventSink`] — and its children inherit it. Everything a run says is an
-//! [`Event`] on that sink: output lines, prints, transfer progress, host starts and ends,
+//! [`Event`] on that sink: output lines, prints, log lines, transfer progress, host starts and ends,
 //! warnings, the summary. The CLI's [`Renderer`] is one sink; an embedder plugs in its own.
 //! Runs return a [`RunReport`]; the library never prints, exits the process, installs signal
 //! handlers or prompts: cancellation comes from the caller ([`EvalOptions::cancel`], a
@@ -55,10 +55,10 @@
 //!   scopes, and the module: sleep, pools, queues, events, semaphores, timeouts), `host`
 //!   (host objects and the one method table their methods come from: `ssh` adds `run`,
 //!   `sftp` the file methods, the stdlib and host programs their own), `ssh`, `sftp` and
-//!   `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp
-//!   failures as Lua values: `err.kind`, `err.host`, ...), `output` (print and stdout writes
-//!   as events), `coroutine` (forwarders so suspensions inside user coroutines reach the
-//!   scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
+//!   `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp failures as Lua
+//!   values: `err.kind`, `err.host`, ...), `output` (print and stdout writes as events),
+//!   `log` (leveled log lines as events), `coroutine` (forwarders so suspensions inside user
+//!   coroutines reach the scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
 //!   tracebacks without internal frames), `exit` (`os.exit` that ends a host's script or the
 //!   eval, never the process).
 //! - [`inventory`]: the INI inventory (a strict line scan with file:line errors, cross-checked

@@ -189,7 +189,18 @@ pub struct JsonEvent {
 }
 
 impl JsonEvent {
-    /// The JSON text of `event` (keys sorted, one line).
+    /// The JSON text of `event` (keys sorted, one line); it reads back as the same event.
+    ///
+    /// ```
+    /// use drover::{Event, JsonEvent, Stream};
+    ///
+    /// let event = Event::Line { host: "web1".into(), stream: Stream::Stdout, line: "up 3 days".into() };
+    /// let line = JsonEvent::to_line(&event);
+    /// assert_eq!(line, r#"{"event":"line","host":"web1","line":"up 3 days","stream":"stdout","v":1}"#);
+    /// let back: JsonEvent = serde_json::from_str(&line)?;
+    /// assert_eq!((back.v, back.event), (1, event));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn to_line(event: &Event) -> String {
         let wrapped = JsonEvent {
             v: SCHEMA_VERSION,

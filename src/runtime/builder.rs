@@ -212,7 +212,12 @@ impl RuntimeBuilder {
         // Rust future; the incremental collector let 400k of them pile up (383 MiB RSS for
         // 200k queue round trips) where minor collections keep it at 13 MiB, and 2.5x faster.
         lua.gc_set_mode(mlua::prelude::LuaGcMode::Generational(Default::default()));
-        crate::lua::install(&lua).map_err(setup)?;
+        crate::lua::install(&lua).map_err(|e| match e {
+            mlua::Error::MemoryError(_) => RuntimeError::Setup(format!(
+                "a Lua memory limit of {limit} bytes is too small for drover's own modules"
+            )),
+            other => setup(other),
+        })?;
         lua.set_app_data(self.inventory);
         lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&self.sink)));
         // Connections, key cache, handshake caps and prompts belong to this runtime alone.
@@ -232,13 +237,23 @@ impl RuntimeBuilder {
             .and_then(|p| p.get("loaded"))
             .map_err(setup)?;
         for (name, build) in self.modules {
-            let table = build(&lua).map_err(setup)?;
+            let table = build(&lua).map_err(|e| {
+                RuntimeError::Setup(format!(
+                    "module {name}: {}",
+                    crate::lua::errors::render_error(&e)
+                ))
+            })?;
             lua.globals().set(name.as_str(), &table).map_err(setup)?;
             loaded.set(name.as_str(), table).map_err(setup)?;
         }
         let methods = crate::lua::host::methods(&lua).map_err(setup)?;
         for (name, build) in self.host_methods {
-            let method = build(&lua).map_err(setup)?;
+            let method = build(&lua).map_err(|e| {
+                RuntimeError::Setup(format!(
+                    "host method {name}: {}",
+                    crate::lua::errors::render_error(&e)
+                ))
+            })?;
             methods.raw_set(name.as_str(), method).map_err(setup)?;
         }
         let package: Table = lua.globals().get("package").map_err(setup)?;

@@ -172,7 +172,7 @@ impl Runtime {
 
     /// Points `require` at the script's directory first, then the runtime's module path.
     pub(crate) fn set_search_path(&self, script: &Script) -> Result<(), LoadError> {
-        let setup = |e: mlua::Error| LoadError::Setup(e.to_string());
+        let setup = |e: mlua::Error| LoadError::Setup(format!("package.path: {e}"));
         let path = match script.dir() {
             Some(dir) => {
                 let d = dir.display();
@@ -268,6 +268,33 @@ impl Runtime {
     /// spawned keep running after it returns, globals it set stay set. `opts` may cancel it
     /// (only its own tasks) or bound its time. Must be awaited inside a `LocalSet` (the one
     /// where earlier evals' tasks run).
+    ///
+    /// Inside the caller's tokio runtime (the builder then starts none of its own):
+    ///
+    /// ```
+    /// use drover::{EvalError, EvalOptions, Runtime};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// let local = tokio::task::LocalSet::new();
+    /// local.block_on(&tokio, async {
+    ///     let rt = Runtime::builder().build()?;
+    ///     // a background task of this eval keeps running after it returns
+    ///     rt.eval_async("ticks = 0; task.spawn(function() while true do ticks = ticks + 1; task.sleep(0.01) end end)",
+    ///         &EvalOptions::default()).await?;
+    ///     // cancelling one eval touches only its own tasks
+    ///     let cancel = CancellationToken::new();
+    ///     let opts = EvalOptions { cancel: Some(cancel.clone()), ..Default::default() };
+    ///     let stopper = async { tokio::time::sleep(std::time::Duration::from_millis(50)).await; cancel.cancel() };
+    ///     let (slept, ()) = tokio::join!(rt.eval_async("task.sleep(60)", &opts), stopper);
+    ///     assert!(matches!(slept, Err(EvalError::Cancelled)));
+    ///     let ticks = rt.eval_async("return ticks", &EvalOptions::default()).await?;
+    ///     assert!(ticks[0].as_integer().unwrap_or(0) > 1, "the background task still runs");
+    ///     Ok::<(), Box<dyn std::error::Error>>(())
+    /// })
+    /// # }
+    /// ```
     pub async fn eval_async(
         &self,
         chunk: &str,

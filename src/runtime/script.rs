@@ -55,7 +55,24 @@ impl Script {
         Ok(script)
     }
 
-    /// Compiles Lua text, named `name` in tracebacks.
+    /// Compiles Lua text, named `name` in tracebacks. A script compiles once and runs many
+    /// times: in a fan-out once per host, each copy with globals of its own; run without
+    /// hosts, the globals it sets are the runtime's, as an eval's are.
+    ///
+    /// ```
+    /// use drover::{EvalOptions, LoadError, Runtime, Script};
+    ///
+    /// let rt = Runtime::builder().build()?;
+    /// let script = Script::from_source("count", "seen = (seen or 0) + 1; return seen")?;
+    /// for n in 1..=2 {
+    ///     let report = rt.run_script(&script, &[], &EvalOptions::default())?;
+    ///     assert!(report.ok());
+    ///     assert_eq!(report.values, vec![serde_json::json!(n)]);
+    /// }
+    /// assert_eq!(rt.eval("return seen")?[0].as_integer(), Some(2));
+    /// assert!(matches!(Script::from_source("bad", "return +"), Err(LoadError::Syntax { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_source(name: &str, source: &str) -> Result<Script, LoadError> {
         Script::compile(&format!("={name}"), source.as_bytes())
     }

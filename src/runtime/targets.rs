@@ -34,7 +34,26 @@ impl Runtime {
         })
     }
 
-    /// The hosts `spec` selects, resolved (variables by precedence, connection targets).
+    /// The hosts `spec` selects, resolved (variables by precedence, connection targets),
+    /// before any connection is made.
+    ///
+    /// ```
+    /// use drover::inventory::{HostEntry, Inventory, TargetSpec};
+    ///
+    /// let inventory = Inventory::builder()
+    ///     .default_var("user", "deploy")
+    ///     .host("web1", HostEntry::new().address("10.0.0.11").var("tier", "front"))
+    ///     .host("web2", HostEntry::new().address("10.0.0.12").port(2222))
+    ///     .group("web", ["web1", "web2"], [])
+    ///     .build()?;
+    /// let runtime = drover::Runtime::builder().inventory(inventory).build()?;
+    /// let spec = TargetSpec { groups: vec!["web".into()], pattern: Some("!web1".into()), ..Default::default() };
+    /// let hosts = runtime.targets(&spec)?;
+    /// assert_eq!(hosts.len(), 1);
+    /// assert_eq!((hosts[0].target.address.as_str(), hosts[0].target.port), ("10.0.0.12", 2222));
+    /// assert_eq!(hosts[0].target.user, "deploy");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn targets(&self, spec: &TargetSpec) -> Result<Vec<ResolvedHost>, String> {
         let inv = self.inventory()?;
         let extra = crate::lua::inventory::extra_vars(&self.lua);

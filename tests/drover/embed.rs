@@ -341,19 +341,25 @@ fn public_errors() -> Result<(), Failed> {
 
 /// `RuntimeError::Setup`, provoked as a caller could: the runtime cannot be set up.
 fn runtime_setup_error() -> Result<(), Failed> {
-    // A host module whose constructor fails: the build fails with that module's error.
+    // A host module whose constructor fails: the build fails with that module's error,
+    // naming the module.
     let failing_module = Runtime::builder()
         .module("acme", |_| {
             Err(mlua::Error::runtime("acme: no licence file"))
         })
         .build();
     match failing_module {
-        Err(RuntimeError::Setup(m)) => ensure(m.contains("acme: no licence file"), &m)?,
+        Err(RuntimeError::Setup(m)) => {
+            ensure(m.contains("module acme: acme: no licence file"), &m)?
+        }
         other => return Err(format!("failing module: {other:?}").into()),
     }
     // A memory limit too small for drover's own modules.
     match Runtime::builder().memory_limit(16 * 1024).build() {
-        Err(RuntimeError::Setup(m)) => ensure(m.contains("not enough memory"), &m)?,
+        Err(RuntimeError::Setup(m)) => ensure(
+            m.contains("a Lua memory limit of 16384 bytes is too small for drover's own modules"),
+            &m,
+        )?,
         other => return Err(format!("tiny memory limit: {other:?}").into()),
     }
     Ok(())
@@ -373,11 +379,13 @@ fn load_setup_error() -> Result<(), Failed> {
         }
         other => return Err(format!("run_script inside tokio: {other:?}").into()),
     }
-    // An earlier eval broke `package`: the run cannot point `require` at its modules (the
-    // message says what was wrong, not yet where: "error converting Lua nil to table").
+    // An earlier eval broke `package`: the run cannot point `require` at its modules.
     rt.eval("package = nil")?;
     match rt.run_script(&noop, &[], &EvalOptions::default()) {
-        Err(drover::LoadError::Setup(m)) => ensure(m.contains("nil to table"), &m)?,
+        Err(drover::LoadError::Setup(m)) => ensure(
+            m.starts_with("package.path: ") && m.contains("nil to table"),
+            &m,
+        )?,
         other => return Err(format!("package = nil: {other:?}").into()),
     }
     Ok(())
