@@ -125,9 +125,34 @@ fn expectations(source: &str) -> Expectations {
     e
 }
 
+/// A directory of one test's own files (`$DROVER_TEST_TMP`: the fixture's local and remote
+/// directories live under it), removed when the test ends, passed or failed. World-writable
+/// and sticky: the sshd fixture's login users make their directories in it too.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, Failed> {
+        use std::os::unix::fs::PermissionsExt;
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("drover-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs `drover run SCRIPT` as the tests expect; returns (exit code, stdout, stderr).
 fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), Failed> {
     let root = repo_root();
+    let scratch = Scratch::new()?;
     // One sshd per "sshd" in the header; the second one's variables say SSH2, and so on.
     let fleet: Vec<sshd::Sshd> = (0..e.needs_sshd)
         .map(|_| sshd::Sshd::start(&e.sshd_config))
@@ -165,6 +190,7 @@ fn run_script(script: &Path, e: &Expectations) -> Result<(i32, String, String), 
         )
         .env_remove("LUA_PATH_5_4")
         .env("DROVER_EXE", env!("CARGO_BIN_EXE_drover"))
+        .env("DROVER_TEST_TMP", &scratch.0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -38,12 +38,29 @@ end
 
 --- A fresh local directory.
 function fixture.local_dir()
-  return (fixture.sh("mktemp -d /tmp/drover-test-local.XXXXXX"):gsub("%s+$", ""))
+  return fixture.scratch_dir("local")
 end
 
 --- A fresh directory on the host, owned by the login user.
 function fixture.remote_dir(h)
-  return (h:run("mktemp -d /tmp/drover-test-remote.XXXXXX").stdout:gsub("%s+$", ""))
+  local base = fixture.q(fixture.scratch() .. "/remote.XXXXXX")
+  return (h:run("mktemp -d " .. base).stdout:gsub("%s+$", ""))
+end
+
+--- The test's own directory (the harness removes it when the test ends), or /tmp.
+function fixture.scratch()
+  return os.getenv("DROVER_TEST_TMP") or "/tmp"
+end
+
+--- A fresh local directory under the test's own, named `what.XXXXXX`.
+function fixture.scratch_dir(what)
+  return (fixture.sh("mktemp -d " .. fixture.q(fixture.scratch() .. "/" .. what .. ".XXXXXX")):gsub("%s+$", ""))
+end
+
+--- A path for a temporary file under the test's own directory (not created).
+function fixture.tmpname()
+  fixture.tmp_count = (fixture.tmp_count or 0) + 1
+  return ("%s/tmp.%d.%d"):format(fixture.scratch(), fixture.tmp_count, math.random(1 << 30))
 end
 
 --- Writes text to a local file.
@@ -85,7 +102,7 @@ end
 
 --- Runs drover with `args` (a shell-quoted string); returns exit code, stdout, stderr.
 function fixture.drover(args)
-  local err = os.tmpname()
+  local err = fixture.tmpname()
   local p = assert(io.popen(("%s %s 2>%s"):format(fixture.q(os.getenv("DROVER_EXE")), args, err)))
   local out = p:read("a")
   local _, _, code = p:close()
@@ -141,7 +158,7 @@ end
 --- Starts drover with `args` in the background. Returns its pid and a function that waits
 --- for it and returns its exit code and combined output.
 function fixture.start_drover(args)
-  local pid_file, log = os.tmpname(), os.tmpname()
+  local pid_file, log = fixture.tmpname(), fixture.tmpname()
   local p = assert(io.popen(("sh -c 'echo $$ > %s; exec %s %s' >%s 2>&1; echo $?")
     :format(pid_file, fixture.q(os.getenv("DROVER_EXE")), args:gsub("'", "'\\''"), log)))
   local pid

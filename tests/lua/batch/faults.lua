@@ -9,7 +9,7 @@ local i = " -i " .. fx.q(inv)
 
 -- kill h08's sshd after the run has started (2 hosts at a time: h08 connects last)
 local victim = fx.sshd_pid(8)
-local out_file = os.tmpname()
+local out_file = fx.tmpname()
 local p = assert(io.popen(("%s exec%s --forks 2 -g all -- 'echo up; sleep 0.5' >%s 2>&1; echo exit=$?")
   :format(fx.q(os.getenv("DROVER_EXE")), i, out_file)))
 local deadline = task.now() + 20

@@ -17,7 +17,7 @@ else
   print("h02 survived")
 end
 ]])
-local errf = os.tmpname()
+local errf = fx.tmpname()
 local p = assert(io.popen(("DROVER_LUA_MEMORY=64M %s run %s -i %s -g all 2>%s")
   :format(fx.q(os.getenv("DROVER_EXE")), fx.q(dir .. "/hog.lua"), fx.q(inv), errf)))
 local out = p:read("a")

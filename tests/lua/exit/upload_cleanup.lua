@@ -8,7 +8,7 @@ local fx = require "fixture"
 local inv, dir = fx.inventory(2)
 local big = dir .. "/big.bin"
 fx.sh("truncate -s 2G " .. fx.q(big))           -- sparse: instant here, seconds to send
-local dest = fx.sh("mktemp -d /tmp/drover-test-upload.XXXXXX"):gsub("%s+$", "")
+local dest = fx.scratch_dir("upload")
 fx.sh("chown drover-test " .. fx.q(dest))
 local marker = dir .. "/started"
 

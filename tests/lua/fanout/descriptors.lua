@@ -59,7 +59,7 @@ end
 -- Under a tiny open-files limit (hosts run one at a time then) every host still succeeds,
 -- under strict host key checking too (keys learned above): running out of descriptors is
 -- never reported as an unknown host key.
-local errf = os.tmpname()
+local errf = fx.tmpname()
 local p = assert(io.popen(("sh -c 'ulimit -n 24; exec \"$0\" \"$@\"' %s exec -i %s -g all -e host_key_policy=strict -- true 2>%s")
   :format(fx.q(os.getenv("DROVER_EXE")), fx.q(inv), errf)))
 local out = p:read("a")

@@ -8,7 +8,7 @@ local fx = require "fixture"
 local password = os.getenv("DROVER_TEST_SSH_PASSWORD")
 local h = fx.host()
 local here = fx.local_dir()
-local locked = fx.sh("mktemp -d /tmp/drover-test-locked.XXXXXX"):gsub("%s+$", "")
+local locked = fx.scratch_dir("locked")
 fx.sh("chown drover-sudo-target " .. fx.q(locked) .. " && chmod 0700 " .. fx.q(locked))
 fx.write(here .. "/app.conf", "key = value\n")
 local staging_before = h:run("ls -d /tmp/.drover-put-* 2>/dev/null | wc -l").stdout
