@@ -49,7 +49,7 @@
 //!   user of clap and rpassword, and the only code that prints.
 //! - [`runtime`]: [`Runtime`] and its [`RuntimeBuilder`]; evals and scopes (`eval.rs`), compiled
 //!   scripts (`script.rs`), target resolution over the inventory (`targets.rs`), per-host
-//!   runs (`fanout.rs`, driving `stdlib/drover/fanout.lua`), batch exec / put / get without
+//!   runs (`fanout.rs`, driving `stdlib/internal/fanout.lua`), batch exec / put / get without
 //!   Lua (`batch.rs`), the default Lua memory limit (`memory.rs`).
 //! - `lua`: the Lua modules and their registry (`lua::install`): `task` (the task core, its
 //!   scopes, and the module: sleep, pools, queues, events, semaphores, timeouts), `host`
@@ -57,7 +57,8 @@
 //!   `sftp` the file methods, the stdlib and host programs their own), `ssh`, `sftp` and
 //!   `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp failures as Lua
 //!   values: `err.kind`, `err.host`, ...), `output` (print and stdout writes as events),
-//!   `log` (leveled log lines as events), `coroutine` (forwarders so suspensions inside user
+//!   `log` (leveled log lines as events), `require` (the embedded stdlib answering every
+//!   `drover.*` name, and the module search path of a run), `coroutine` (forwarders so suspensions inside user
 //!   coroutines reach the scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
 //!   tracebacks without internal frames), `exit` (`os.exit` that ends a host's script or the
 //!   eval, never the process).

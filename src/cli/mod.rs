@@ -7,6 +7,7 @@
 mod batch;
 mod hosts;
 mod limits;
+mod modules;
 mod run;
 mod signals;
 mod targets;

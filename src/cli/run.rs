@@ -20,6 +20,8 @@ pub struct RunArgs {
     targets: TargetArgs,
     #[command(flatten)]
     fan: FanFlags,
+    #[command(flatten)]
+    modules: super::modules::ModuleArgs,
     /// Run in batches of N hosts (or N% of them), for rolling changes.
     #[arg(long, value_name = "N|N%")]
     serial: Option<String>,
@@ -101,6 +103,7 @@ pub fn run(args: RunArgs) -> i32 {
     let runtime = match args
         .targets
         .builder(forward.clone())
+        .map(|b| args.modules.apply(b))
         // on a terminal someone can answer a key's passphrase; elsewhere nobody can
         .map(
             |b| match std::io::IsTerminal::is_terminal(&std::io::stdin()) {

@@ -1,4 +1,4 @@
-//! Replaces `coroutine.resume` / `coroutine.wrap` with forwarders (stdlib/drover/coroutine.lua)
+//! Replaces `coroutine.resume` / `coroutine.wrap` with forwarders (stdlib/internal/coroutine.lua)
 //! so that a suspension inside a user's own coroutine reaches the task scheduler instead of
 //! the user's resume, and records which Lua state is running for the preemption watchdog.
 
@@ -7,7 +7,7 @@ use mlua::{LightUserData, Lua, Thread};
 use crate::lua::preempt::take_hook_yielded;
 use crate::lua::task::Scheduler;
 
-const COROUTINE_LUA: &str = include_str!("../../stdlib/drover/coroutine.lua");
+const COROUTINE_LUA: &str = include_str!("../../stdlib/internal/coroutine.lua");
 
 /// Yielded outward by a forwarder whose inner coroutine was preempted.
 static PREEMPTED_MARK: u8 = 0;

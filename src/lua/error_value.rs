@@ -3,7 +3,7 @@
 //!
 //! How one travels: a Rust callback fails with `mlua::Error::external(ErrorValue)`; mlua hands
 //! Lua an opaque error object (`Value::Error`). drover's `pcall` / `xpcall` and the task message
-//! handler (stdlib/drover/task.lua, `errors::capture`) turn that object into an
+//! handler (stdlib/internal/task.lua, `errors::capture`) turn that object into an
 //! `ErrorValue` userdata whose text starts with the caller's `file:line:` (and, once a task has
 //! failed with it, ends with that task's traceback), exactly the string they produced before.
 //! From there it is a plain Lua value: `error(err)`, `join` and `task.retry` re-raise it as is.

@@ -10,6 +10,7 @@ pub(crate) mod inventory;
 pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod preempt;
+pub(crate) mod require;
 pub(crate) mod sftp;
 pub(crate) mod ssh;
 pub(crate) mod task;

@@ -1,5 +1,5 @@
 //! Where a task's output goes: `print`, `io.write` and `io.stdout:write`
-//! (`stdlib/drover/output.lua`), `stream = true` command output and `progress = true`
+//! (`stdlib/internal/output.lua`), `stream = true` command output and `progress = true`
 //! transfers all become [`Event`]s on the sink of the calling task's scope.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use crate::lua::task::current_task;
 use crate::report::{Event, SharedSink, Stream};
 use crate::ssh::OutputSink;
 
-const OUTPUT_LUA: &str = include_str!("../../stdlib/drover/output.lua");
+const OUTPUT_LUA: &str = include_str!("../../stdlib/internal/output.lua");
 
 /// Routes `print` and the writes to stdout through the calling task's sink.
 pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {

@@ -287,7 +287,7 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
 }
 
 /// Lua half: each function runs the host method of the same name on the current host.
-const SFTP_LUA: &str = include_str!("../../stdlib/drover/sftp.lua");
+const SFTP_LUA: &str = include_str!("../../stdlib/internal/sftp.lua");
 
 /// Builds the `sftp` module.
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {

@@ -298,7 +298,7 @@ fn tail_lines(text: &str, n: usize) -> String {
 }
 
 /// Lua half: ssh.run and ssh.with on top of the current host.
-const SSH_LUA: &str = include_str!("../../stdlib/drover/ssh.lua");
+const SSH_LUA: &str = include_str!("../../stdlib/internal/ssh.lua");
 
 /// Builds the `ssh` module.
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {

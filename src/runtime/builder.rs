@@ -22,6 +22,9 @@ pub struct RuntimeBuilder {
     modules: Vec<(String, ModuleFn)>,
     host_methods: Vec<(String, HostMethodFn)>,
     module_path: Vec<PathBuf>,
+    module_templates: Vec<String>,
+    fallback_module_dirs: Vec<PathBuf>,
+    stdlib: crate::lua::require::StdlibSource,
     forks: usize,
     host_timeout: Option<Duration>,
     inventory: crate::lua::inventory::InventorySource,
@@ -36,6 +39,9 @@ impl Default for RuntimeBuilder {
             modules: Vec::new(),
             host_methods: Vec::new(),
             module_path: Vec::new(),
+            module_templates: Vec::new(),
+            fallback_module_dirs: Vec::new(),
+            stdlib: Default::default(),
             forks: 10,
             host_timeout: None,
             inventory: Default::default(),
@@ -105,10 +111,33 @@ impl RuntimeBuilder {
         self
     }
 
-    /// A directory `require` searches (`DIR/?.lua`, `DIR/?/init.lua`), after the script's own
-    /// directory; repeatable, searched in order.
+    /// A directory `require` searches (`DIR/?.lua`, `DIR/?/init.lua`) before the script's
+    /// own directory; repeatable, searched in order (`drover run --lib DIR`). No directory
+    /// answers for `drover.*` names: those are the stdlib's, embedded in the binary.
     pub fn module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.module_path.push(dir.into());
+        self
+    }
+
+    /// A `package.path` template (`/opt/acme/lua/?.lua`) searched after the module
+    /// directories and before the script's own directory; repeatable (`$DROVER_PATH`).
+    pub fn module_template(mut self, template: impl Into<String>) -> Self {
+        self.module_templates.push(template.into());
+        self
+    }
+
+    /// A directory `require` searches after the script's own directory and its `lib/`
+    /// (`~/.config/drover/lib` for the CLI); repeatable.
+    pub fn fallback_module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fallback_module_dirs.push(dir.into());
+        self
+    }
+
+    /// Reads the stdlib (`drover.*` modules) from `dir`, a checkout's `stdlib/drover`,
+    /// instead of the copy embedded in the binary (`$DROVER_STDLIB_DIR`; for working on the
+    /// stdlib without rebuilding).
+    pub fn stdlib_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.stdlib.dir = Some(dir.into());
         self
     }
 
@@ -256,20 +285,25 @@ impl RuntimeBuilder {
             })?;
             methods.raw_set(name.as_str(), method).map_err(setup)?;
         }
+        crate::lua::require::install(&lua, self.stdlib).map_err(setup)?;
         let package: Table = lua.globals().get("package").map_err(setup)?;
-        let mut base_path: String = package.get("path").map_err(setup)?;
-        for dir in self.module_path.iter().rev() {
-            let d = dir.display();
-            base_path = format!("{d}/?.lua;{d}/?/init.lua;{base_path}");
-        }
-        package.set("path", base_path.as_str()).map_err(setup)?;
+        let default_path: String = package.get("path").map_err(setup)?;
+        let search = crate::lua::require::SearchPath::new(
+            &self.module_path,
+            &self.module_templates,
+            &self.fallback_module_dirs,
+            &default_path,
+        );
+        package
+            .set("path", search.for_script(None))
+            .map_err(setup)?;
         Ok(Runtime {
             lua,
             tokio,
             local: tokio::task::LocalSet::new(),
             sink: self.sink,
             ssh,
-            base_path,
+            search,
             forks: self.forks,
             host_timeout: self.host_timeout,
         })

@@ -170,16 +170,10 @@ impl Runtime {
         Ok(env)
     }
 
-    /// Points `require` at the script's directory first, then the runtime's module path.
+    /// Points `require` at the runtime's module path with the script's directory (and its `lib/`) in it.
     pub(crate) fn set_search_path(&self, script: &Script) -> Result<(), LoadError> {
         let setup = |e: mlua::Error| LoadError::Setup(format!("package.path: {e}"));
-        let path = match script.dir() {
-            Some(dir) => {
-                let d = dir.display();
-                format!("{d}/?.lua;{d}/?/init.lua;{}", self.base_path)
-            }
-            None => self.base_path.clone(),
-        };
+        let path = self.search.for_script(script.dir());
         let package: Table = self.lua.globals().get("package").map_err(setup)?;
         package.set("path", path).map_err(setup)
     }

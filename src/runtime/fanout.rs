@@ -1,7 +1,7 @@
 //! Per-host runs (`drover run SCRIPT [targets]`): the script is compiled once and run once per
 //! target host, each copy with its own global environment, in its own task with that host
 //! current (`host`, `ssh.run`, `sftp.put` refer to it, its variables in `host.vars`). The
-//! driver is Lua (`stdlib/drover/fanout.lua`); this side builds the host objects, turns each
+//! driver is Lua (`stdlib/internal/fanout.lua`); this side builds the host objects, turns each
 //! host's end into a [`HostReport`] and an [`Event::HostFinished`], and marks hosts that
 //! never finished (cancelled) as such.
 
@@ -22,7 +22,7 @@ use crate::lua::task::{Scope, TaskHandle};
 use crate::report::{ErrorReport, Event, HostReport, Outcome, RunReport, Stream};
 use crate::ssh::ErrorKind;
 
-const FANOUT_LUA: &str = include_str!("../../stdlib/drover/fanout.lua");
+const FANOUT_LUA: &str = include_str!("../../stdlib/internal/fanout.lua");
 
 /// How to fan a script out.
 #[derive(Debug, Clone, Default)]

@@ -52,8 +52,8 @@ pub struct Runtime {
     sink: SharedSink,
     /// SSH state of this runtime: handshake caps, key cache, prompts, clean-ups.
     ssh: std::sync::Arc<crate::ssh::SshContext>,
-    /// `package.path` before any script's directory was added.
-    base_path: String,
+    /// Where `require` looks, apart from a script's own directory.
+    search: crate::lua::require::SearchPath,
     forks: usize,
     host_timeout: Option<Duration>,
 }

@@ -2,7 +2,7 @@
 //!
 //! A task is `task_main(fn, ...)` run by `Function::call_async`, wrapped in `TaskFuture` and
 //! `spawn_local`ed. `task_main` runs `fn` under `xpcall` with a message handler that captures the
-//! error value and its traceback (see `stdlib/drover/task.lua`), so a task never ends in a Rust
+//! error value and its traceback (see `stdlib/internal/task.lua`), so a task never ends in a Rust
 //! error unless the machinery itself broke.
 
 use std::cell::{Cell, RefCell};

@@ -1,7 +1,7 @@
 //! The `task` module: gevent's toolbox for Lua coroutines.
 //!
 //! Rust provides the primitives (spawn, sleep, waiting, queues, events, semaphores, pools);
-//! `stdlib/drover/task.lua` builds the parts that must raise plain Lua values or use `<close>`
+//! `stdlib/internal/task.lua` builds the parts that must raise plain Lua values or use `<close>`
 //! (join, timeout, retry, delay, `with`, pool map) on top of them.
 //!
 //! Convention for every wait with an optional timeout: it returns `nil, "timeout"` when the
@@ -32,7 +32,7 @@ pub(crate) use self::wait::{done_or_timed_out, suspending_function, timed_out, w
 use crate::lua::preempt::Preempt;
 
 /// Lua part of the module (join, timeout, retry, ...), embedded in the binary.
-const TASK_LUA: &str = include_str!("../../../stdlib/drover/task.lua");
+const TASK_LUA: &str = include_str!("../../../stdlib/internal/task.lua");
 
 /// A Lua handle on a task.
 pub(crate) struct TaskHandle(pub Rc<TaskInner>);
