@@ -36,6 +36,8 @@ mod public_api;
 mod readme;
 #[path = "drover/sshd.rs"]
 mod sshd;
+#[path = "drover/types.rs"]
+mod types;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -347,5 +349,6 @@ fn main() {
     trials.extend(public_api::trials());
     trials.extend(layout::trials());
     trials.extend(readme::trials());
+    trials.extend(types::trials());
     libtest_mimic::run(&args, trials).exit();
 }

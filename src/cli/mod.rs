@@ -11,6 +11,7 @@ mod modules;
 mod run;
 mod signals;
 mod targets;
+mod types;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,8 @@ enum Command {
     Put(batch::PutArgs),
     /// Download a file (or a tree with -r) from every target host into LOCAL_DIR/<host>/.
     Get(batch::GetArgs),
+    /// Write the LuaLS type files of drover's Lua API and a .luarc.json, for editors.
+    Types(types::TypesArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -68,6 +71,7 @@ pub fn main() -> i32 {
         Command::Exec(args) => batch::exec(args),
         Command::Put(args) => batch::put(args),
         Command::Get(args) => batch::get(args),
+        Command::Types(args) => types::run(args),
     }
 }
 

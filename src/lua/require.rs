@@ -56,6 +56,28 @@ fn find(source: &StdlibSource, rel: &str) -> Option<(Vec<u8>, String)> {
     None
 }
 
+/// The stdlib's files for an editor: the Lua modules (`drover/shell.lua`, annotated inline)
+/// and the LuaLS `---@meta` files of the modules written in Rust (`drover/_meta/ssh.lua`),
+/// each as (path, text).
+pub(crate) fn type_files() -> Vec<(String, &'static str)> {
+    fn walk(dir: &'static Dir<'static>, out: &mut Vec<(String, &'static str)>) {
+        for f in dir.files() {
+            if let Some(text) = f.contents_utf8()
+                && f.path().extension().is_some_and(|e| e == "lua")
+            {
+                out.push((format!("drover/{}", f.path().display()), text));
+            }
+        }
+        for d in dir.dirs() {
+            walk(d, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&STDLIB, &mut out);
+    out.sort();
+    out
+}
+
 /// Puts the stdlib searcher right after `package.preload`'s, ahead of the path searchers.
 pub(crate) fn install(lua: &Lua, source: StdlibSource) -> mlua::Result<()> {
     let searcher = lua.create_function(move |lua, name: String| {

@@ -67,6 +67,19 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// The files an editor needs to know drover's Lua API (LuaLS): the stdlib's Lua modules,
+/// annotated inline (`drover/shell.lua`), and the `---@meta` files of the modules written in
+/// Rust (`drover/_meta/ssh.lua`, `task`, `sftp`, `inventory`, `log`, host objects), as
+/// (relative path, text). `drover types --out DIR` writes them.
+///
+/// ```
+/// let files = drover::runtime::type_files();
+/// assert!(files.iter().any(|(path, text)| path == "drover/_meta/ssh.lua" && text.contains("function ssh.run(")));
+/// ```
+pub fn type_files() -> Vec<(String, &'static str)> {
+    crate::lua::require::type_files()
+}
+
 impl Runtime {
     /// A builder with the defaults: no inventory of its own (`$DROVER_INVENTORY` or
     /// `./inventory.ini` when a script asks), events dropped, 10 forks, no per-host timeout.
