@@ -26,17 +26,21 @@ end
 
 -- The value a task raised, recorded by its message handler before anything that could fail
 -- for lack of stack: if the handler cannot finish (Lua then gives up with "error in error
--- handling"), task_main still knows what was raised. No task runs between the handler and
--- the end of its xpcall, so one variable serves every task.
-local first_raised
+-- handling"), task_main still knows what was raised. Tagged with its task's coroutine: a
+-- `<close>` handler may suspend while the error unwinds and let other tasks fail meanwhile,
+-- and none may take another's value. (Two upvalues, not a table keyed by coroutine: the
+-- handler must not allocate, it also runs when memory ran out.)
+local first_raised, raised_in
 
 -- Message handler: keeps the raised value and the traceback at the raise point.
+local running = coroutine.running
+
 local function msgh(e)
-  if first_raised == nil then first_raised = e end
+  if raised_in == nil then first_raised, raised_in = e, running() end
   return capture(e, traceback(nil, 2), position(3))
 end
 
-local bind, running = private.bind, coroutine.running
+local bind = private.bind
 
 -- pcall / xpcall hand errors raised by Rust functions (mlua error objects) to Lua code as
 -- "file:line: message" at the caller's line, like errors raised by Lua code: plain strings, or
@@ -65,8 +69,10 @@ end
 local as_failure = private.as_failure
 
 local function settle(ok, ...)
-  local raised = first_raised
-  first_raised = nil
+  local raised
+  if raised_in == running() then
+    raised, first_raised, raised_in = first_raised, nil, nil
+  end
   if ok then return ok, ... end
   return false, as_failure((...), raised)
 end
