@@ -58,7 +58,7 @@ pub fn run(args: HostsArgs) -> i32 {
         }
     });
     let runtime = match args.targets.runtime(warnings) {
-        Ok(rt) => rt,
+        Ok((rt, _)) => rt,
         Err(e) => {
             eprintln!("drover: {e}");
             return super::EXIT_USAGE;

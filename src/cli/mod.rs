@@ -7,6 +7,8 @@
 mod batch;
 mod hosts;
 mod limits;
+mod out_dir;
+mod retry;
 mod run;
 mod signals;
 mod targets;
