@@ -259,12 +259,14 @@ impl TargetArgs {
         })
     }
 
-    /// `e`, unless it says a name is not in the default inventory when there is none: then
-    /// that the file is missing and how to name one.
+    /// `e`, unless groups, patterns or inventory names were asked for and there is no
+    /// inventory file: then that the file is missing and how to name one.
     fn explain_missing_inventory(&self, e: String) -> String {
         let no_file =
             self.inventory.is_none() && drover::inventory::Inventory::default_path(None).is_none();
-        if no_file && e.contains("inventory.ini") {
+        let names_inventory =
+            !self.groups.is_empty() || self.pattern.is_some() || e.contains("inventory.ini");
+        if no_file && names_inventory {
             return "no inventory: ./inventory.ini does not exist (name one with -i FILE or $DROVER_INVENTORY)".into();
         }
         e
