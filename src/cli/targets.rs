@@ -160,6 +160,14 @@ impl TargetArgs {
         let mut vars = self.extra_vars()?;
         let prompted = self.prompt().map_err(|e| e.to_string())?;
         if let Some(password) = prompted.login {
+            drover::inventory::check_variable("password", &password.0).map_err(|source| {
+                FlagError::Connection {
+                    flag: "--ask-pass",
+                    value: "<redacted>".into(),
+                    source,
+                }
+                .to_string()
+            })?;
             // over the inventory's password, and its password_env (empty: unset)
             vars.insert("password".into(), password.0);
             vars.insert("password_env".into(), String::new());
