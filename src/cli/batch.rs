@@ -1,7 +1,7 @@
-//! `drover exec [targets] -- CMD...`, `drover put [targets] LOCAL REMOTE`,
+//! `drover exec [targets] CMD...`, `drover put [targets] LOCAL REMOTE`,
 //! `drover get [targets] REMOTE LOCAL_DIR`: one operation on every target host, no Lua.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -15,7 +15,8 @@ pub struct BatchFlags {
     targets: TargetArgs,
     #[command(flatten)]
     fan: FanFlags,
-    /// Run the command (or move the uploaded file into place) through `sudo -n`.
+    /// Run the command (or move the uploaded file into place) through sudo (`sudo -n`;
+    /// with -K, the password on sudo's stdin).
     #[arg(long)]
     sudo: bool,
 }
@@ -24,8 +25,20 @@ pub struct BatchFlags {
 pub struct ExecArgs {
     #[command(flatten)]
     flags: BatchFlags,
-    /// The command (after `--`), run by the remote user's shell.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// Each host's stdout and stderr also go to DIR/<host>.out and DIR/<host>.err.
+    #[arg(long = "out-dir", value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// The command, with or without `--` before it; everything after the first word that
+    /// is not an option belongs to it. Its words are joined with spaces and the remote
+    /// user's shell parses the result (as pssh does): `drover exec -g web ls -l /tmp` runs
+    /// `ls -l /tmp`; quote what the remote shell must see as one word, e.g. 'echo "a  b"'.
+    #[arg(
+        required = true,
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 1..
+    )]
     command: Vec<String>,
 }
 
@@ -55,12 +68,20 @@ pub struct GetArgs {
     local_dir: PathBuf,
 }
 
-/// Validates the flags into a plan, then runs it.
-fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
-    let runtime = match flags
-        .targets
-        .runtime(super::renderer(flags.fan.mode(), false))
-    {
+/// Validates the flags into a plan, then runs it; `out_dir` also receives each host's output.
+fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool, out_dir: Option<&Path>) -> i32 {
+    let sink: drover::report::SharedSink = super::renderer(flags.fan.mode(), false);
+    let sink = match out_dir {
+        None => sink,
+        Some(dir) => match super::out_dir::OutDir::open(dir, sink) {
+            Ok(out) => std::sync::Arc::new(out),
+            Err(e) => {
+                eprintln!("drover: {e}");
+                return super::EXIT_USAGE;
+            }
+        },
+    };
+    let (runtime, sudo_password) = match flags.targets.runtime(sink) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("drover: {e}");
@@ -91,6 +112,7 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
         timeout,
         cancel: None,
         sudo: flags.sudo,
+        sudo_password,
         recursive,
     };
     let stop = match super::signals::install() {
@@ -105,7 +127,10 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
         ..opts
     };
     match runtime.run_batch(hosts, op, opts) {
-        Ok(report) => super::exit_code(&report, &stop),
+        Ok(report) => {
+            super::retry::record_failed(&report);
+            super::exit_code(&report, &stop)
+        }
         Err(e) => {
             eprintln!("drover: cannot start: {e}");
             1
@@ -114,7 +139,8 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
 }
 
 pub fn exec(args: ExecArgs) -> i32 {
-    batch(&args.flags, BatchOp::Exec(args.command.join(" ")), false)
+    let command = BatchOp::Exec(args.command.join(" "));
+    batch(&args.flags, command, false, args.out_dir.as_deref())
 }
 
 pub fn put(args: PutArgs) -> i32 {
@@ -126,7 +152,7 @@ pub fn put(args: PutArgs) -> i32 {
         local: args.local,
         remote: args.remote,
     };
-    batch(&args.flags, op, args.recursive)
+    batch(&args.flags, op, args.recursive, None)
 }
 
 pub fn get(args: GetArgs) -> i32 {
@@ -134,5 +160,5 @@ pub fn get(args: GetArgs) -> i32 {
         remote: args.remote,
         local_dir: args.local_dir,
     };
-    batch(&args.flags, op, args.recursive)
+    batch(&args.flags, op, args.recursive, None)
 }

@@ -1,6 +1,8 @@
 //! `drover hosts [targets] [--json]`: what would be targeted, resolved (address, port, user,
 //! groups, variables); secrets shown as `<redacted>`: the password, and every variable whose
-//! name says it is one (`*password*`, `*passphrase*`, `*secret*`, `*token*`, any case).
+//! name says it is one (`*password*`, `*passphrase*`, `*secret*`, `*token*`, any case). A
+//! password from an unset `password_env` variable shows as `<unset: VAR>` (only connecting
+//! to the host fails).
 
 use clap::Args;
 
@@ -36,6 +38,16 @@ pub struct HostsArgs {
     json: bool,
 }
 
+/// The password as shown: `<redacted>` when there is one, `<unset: VAR>` when it is to come
+/// from a variable that is not set.
+fn shown_password(t: &drover::Target) -> Option<String> {
+    match (&t.password_env, &t.password) {
+        (Some(var), _) if std::env::var_os(var).is_none() => Some(format!("<unset: {var}>")),
+        (Some(_), _) | (None, Some(_)) => Some(REDACTED.to_string()),
+        (None, None) => None,
+    }
+}
+
 fn to_json(h: &ResolvedHost) -> serde_json::Value {
     let t = &h.target;
     serde_json::json!({
@@ -45,7 +57,7 @@ fn to_json(h: &ResolvedHost) -> serde_json::Value {
         "user": t.user,
         "groups": h.groups,
         "vars": shown_vars(h),
-        "password": t.password.as_ref().map(|_| REDACTED),
+        "password": shown_password(t),
         "identity": t.identity.as_ref().map(|p| p.display().to_string()),
         "proxy_jump": t.proxy_jump.as_ref().map(|j| format!("{}@{}:{}", j.user, j.address, j.port)),
     })
@@ -58,7 +70,7 @@ pub fn run(args: HostsArgs) -> i32 {
         }
     });
     let runtime = match args.targets.runtime(warnings) {
-        Ok(rt) => rt,
+        Ok((rt, _)) => rt,
         Err(e) => {
             eprintln!("drover: {e}");
             return super::EXIT_USAGE;
@@ -93,8 +105,8 @@ pub fn run(args: HostsArgs) -> i32 {
         for (k, v) in shown_vars(h) {
             line.push_str(&format!("  {k}={v}"));
         }
-        if t.password.is_some() {
-            line.push_str(&format!("  password={REDACTED}"));
+        if let Some(password) = shown_password(t) {
+            line.push_str(&format!("  password={password}"));
         }
         if let Some(j) = &t.proxy_jump {
             line.push_str(&format!("  proxy_jump={}@{}:{}", j.user, j.address, j.port));

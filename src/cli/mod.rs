@@ -8,6 +8,8 @@ mod batch;
 mod hosts;
 mod limits;
 mod modules;
+mod out_dir;
+mod retry;
 mod run;
 mod signals;
 mod targets;

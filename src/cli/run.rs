@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// With --serial: start no further batch once more than P% of the hosts failed.
     #[arg(long = "max-fail", value_name = "P%")]
     max_fail: Option<String>,
+    /// With targets: each host's output (its commands' streamed lines and what its script
+    /// printed) also goes to DIR/<host>.out and DIR/<host>.err.
+    #[arg(long = "out-dir", value_name = "DIR")]
+    out_dir: Option<PathBuf>,
     /// Show the script's log.debug lines too.
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -103,10 +107,10 @@ pub fn run(args: RunArgs) -> i32 {
     let runtime = match args
         .targets
         .builder(forward.clone())
-        .map(|b| args.modules.apply(b))
+        .map(|(b, sudo)| (args.modules.apply(b), sudo))
         // on a terminal someone can answer a key's passphrase; elsewhere nobody can
         .map(
-            |b| match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            |(b, _)| match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
                 true => b.passphrase_prompt(super::ask_passphrase),
                 false => b,
             },
@@ -154,7 +158,17 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => return load_failed(&e),
     };
     let mode = plan.as_ref().map_or(Mode::Live, |(_, mode)| *mode);
-    forward.set(super::renderer(mode, args.verbose));
+    let renderer: drover::report::SharedSink = super::renderer(mode, args.verbose);
+    match &args.out_dir {
+        None => forward.set(renderer),
+        Some(dir) => match super::out_dir::OutDir::open(dir, renderer) {
+            Ok(out) => forward.set(std::sync::Arc::new(out)),
+            Err(e) => {
+                eprintln!("drover: {e}");
+                return super::EXIT_USAGE;
+            }
+        },
+    }
     let eval = EvalOptions {
         cancel: Some(stop.token.clone()),
         timeout: run_timeout,
@@ -163,6 +177,7 @@ pub fn run(args: RunArgs) -> i32 {
         let opts = FanoutOptions { eval, ..opts };
         return match runtime.run_fanout(&script, &args.args, hosts, &opts) {
             Ok(report) => {
+                super::retry::record_failed(&report);
                 for f in &report.failures {
                     eprintln!("error: {}", f.error);
                 }

@@ -98,6 +98,7 @@ impl ErrorValue {
             }
             SshError::Auth { user, tried, .. } => v.text("user", user).text("tried", tried),
             SshError::Identity { path, reason, .. } => v.text("path", path).text("reason", reason),
+            SshError::UnsetEnv { key, var, .. } => v.text("key", *key).text("variable", var),
             SshError::CommandTimeout { command, secs, .. } => {
                 v.text("command", command).number("seconds", *secs)
             }

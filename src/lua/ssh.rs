@@ -172,6 +172,20 @@ fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
     Ok(t)
 }
 
+/// sudo's password for `host:run` calls through sudo that give none (the CLI's `-K`).
+pub(crate) struct DefaultSudoPassword(pub(crate) Secret);
+
+/// `exec` with the runtime's default sudo password when it goes through sudo without one.
+fn with_default_sudo_password(lua: &Lua, mut exec: ExecOptions) -> ExecOptions {
+    if (exec.sudo || exec.sudo_user.is_some())
+        && exec.sudo_password.is_none()
+        && let Some(default) = lua.app_data_ref::<DefaultSudoPassword>()
+    {
+        exec.sudo_password = Some(default.0.clone());
+    }
+    exec
+}
+
 /// Reads `host:run` options: `check` and the [`ExecOptions`].
 fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
     let mut exec = ExecOptions::default();
@@ -350,6 +364,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             async move {
                 allowed?;
                 let (check, exec_opts) = exec_options(opts.as_ref())?;
+                let exec_opts = with_default_sudo_password(&lua, exec_opts);
                 let started = Instant::now();
                 let session = conn.await?;
                 // (a host that went away mid-command raises kind connection_lost: the

@@ -53,6 +53,8 @@ pub struct BatchOptions {
     pub cancel: Option<CancellationToken>,
     /// Run the command (or move the uploaded file into place) through `sudo -n`.
     pub sudo: bool,
+    /// With `sudo`: sudo's password, fed on stdin (`sudo -S`) instead of `sudo -n`.
+    pub sudo_password: Option<crate::ssh::Secret>,
     /// Copy directory trees (put and get).
     pub recursive: bool,
 }
@@ -92,6 +94,7 @@ async fn on_host(
             let exec = ExecOptions {
                 sink: Some(Arc::clone(sink)),
                 sudo: opts.sudo,
+                sudo_password: opts.sudo_password.clone().filter(|_| opts.sudo),
                 ..ExecOptions::default()
             };
             let out = session.exec(cmd, &exec).await.map_err(fail)?;
@@ -107,6 +110,7 @@ async fn on_host(
             let put = PutOptions {
                 sink: Some(Arc::clone(sink)),
                 sudo: opts.sudo,
+                sudo_password: opts.sudo_password.clone().filter(|_| opts.sudo),
                 recursive: opts.recursive,
                 ..PutOptions::default()
             };

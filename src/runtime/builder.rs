@@ -29,6 +29,7 @@ pub struct RuntimeBuilder {
     host_timeout: Option<Duration>,
     inventory: crate::lua::inventory::InventorySource,
     passphrase: Option<crate::ssh::PassphrasePrompt>,
+    sudo_password: Option<crate::ssh::Secret>,
 }
 
 impl Default for RuntimeBuilder {
@@ -46,6 +47,7 @@ impl Default for RuntimeBuilder {
             host_timeout: None,
             inventory: Default::default(),
             passphrase: None,
+            sudo_password: None,
         }
     }
 }
@@ -173,6 +175,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// sudo's password for every `host:run` that goes through sudo (`sudo = true` or
+    /// `user = ...`) without a `sudo_password` of its own (the CLI's `-K`). It is fed to sudo
+    /// on stdin, never put on a command line, in an environment or in an event.
+    pub fn sudo_password(mut self, password: crate::ssh::Secret) -> Self {
+        self.sudo_password = Some(password);
+        self
+    }
+
     /// Asks for the passphrase of an encrypted key that has none configured (the CLI: a
     /// prompt without echo on a terminal); called once per key file, answers remembered by
     /// this runtime only. Without one, such keys are skipped.
@@ -248,6 +258,9 @@ impl RuntimeBuilder {
             other => setup(other),
         })?;
         lua.set_app_data(self.inventory);
+        if let Some(password) = self.sudo_password {
+            lua.set_app_data(crate::lua::ssh::DefaultSudoPassword(password));
+        }
         lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&self.sink)));
         // Connections, key cache, handshake caps and prompts belong to this runtime alone.
         let warnings = Arc::clone(&self.sink);

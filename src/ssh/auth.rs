@@ -156,6 +156,29 @@ impl Passphrases {
     }
 }
 
+/// `target` with the secrets its `*_env` variables hold (over the inline ones), read now:
+/// the moment it is connected to, so an unset variable fails only this host.
+pub(super) fn with_env_secrets(mut target: Target) -> Result<Target, SshError> {
+    let read = |key: &'static str, var: &str| {
+        std::env::var(var)
+            .map(Secret)
+            .map_err(|_| SshError::UnsetEnv {
+                host: target.name.clone(),
+                key,
+                var: var.to_string(),
+            })
+    };
+    if let Some(var) = &target.password_env {
+        let password = read("password_env", var)?;
+        target.password = Some(password);
+    }
+    if let Some(var) = &target.passphrase_env {
+        let passphrase = read("identity_passphrase_env", var)?;
+        target.passphrase = Some(passphrase);
+    }
+    Ok(target)
+}
+
 /// Authenticates `handle` as `target.user`; the error lists what was tried.
 pub(super) async fn authenticate(
     handle: &mut Handle<Client>,

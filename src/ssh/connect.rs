@@ -90,6 +90,7 @@ impl Session {
     /// clean-ups), verifies the host key, and authenticates (agent, key text, identity file,
     /// password, keyboard-interactive).
     pub(crate) async fn connect(ctx: &SshContext, target: Target) -> Result<Session, SshError> {
+        let target = super::auth::with_env_secrets(target)?;
         super::jump::check(&target)?;
         let (mut handle, jump) = handshake_with_retries(ctx, &target).await?;
         super::auth::authenticate(&mut handle, &target, &ctx.keys, &ctx.passphrases).await?;

@@ -54,12 +54,18 @@ pub struct Target {
     pub user: String,
     /// A password for password or keyboard-interactive authentication.
     pub password: Option<Secret>,
+    /// An environment variable holding the password (over `password`), read when connecting:
+    /// unset, only a connection to this host fails.
+    pub password_env: Option<String>,
     /// A private key file.
     pub identity: Option<PathBuf>,
     /// A private key as text.
     pub key_text: Option<Secret>,
     /// Passphrase for an encrypted identity or key text.
     pub passphrase: Option<Secret>,
+    /// An environment variable holding the passphrase (over `passphrase`), read when
+    /// connecting.
+    pub passphrase_env: Option<String>,
     /// The known_hosts file the server key is checked against.
     pub known_hosts: PathBuf,
     /// ssh-agent socket: `None` uses `SSH_AUTH_SOCK`; `Some(None)` disables the agent.
@@ -113,6 +119,12 @@ pub enum SshError {
         host: String,
         user: String,
         tried: String,
+    },
+    #[error("{host}: {key} names {var}, which is not set")]
+    UnsetEnv {
+        host: String,
+        key: &'static str,
+        var: String,
     },
     #[error("{host}: cannot load identity {path}: {reason}")]
     Identity {
@@ -244,7 +256,9 @@ impl SshError {
             SshError::HostKeyChanged { .. }
             | SshError::HostKeyUnknown { .. }
             | SshError::KnownHosts { .. } => ErrorKind::HostKey,
-            SshError::Auth { .. } | SshError::Identity { .. } => ErrorKind::Auth,
+            SshError::Auth { .. } | SshError::Identity { .. } | SshError::UnsetEnv { .. } => {
+                ErrorKind::Auth
+            }
             SshError::CommandTimeout { .. } => ErrorKind::Timeout,
             SshError::ConnectionLost { .. } => ErrorKind::ConnectionLost,
             SshError::BadDestination { .. } => ErrorKind::BadDestination,
@@ -263,6 +277,7 @@ impl SshError {
             | SshError::KnownHosts { host, .. }
             | SshError::Auth { host, .. }
             | SshError::Identity { host, .. }
+            | SshError::UnsetEnv { host, .. }
             | SshError::CommandTimeout { host, .. }
             | SshError::ConnectionLost { host, .. }
             | SshError::Sftp { host, .. }

@@ -17,14 +17,6 @@ pub(crate) enum TargetError {
     #[error(transparent)]
     /// A bad connection value.
     Connection(#[from] ConnectionError),
-    #[error("{key} names {var}, which is not set")]
-    /// A `*_env` key names an environment variable that is not set.
-    UnsetEnv {
-        /// The inventory key.
-        key: &'static str,
-        /// The environment variable.
-        var: String,
-    },
     #[error("{0}")]
     /// `~/.ssh/config` could not be applied.
     SshConfig(String),
@@ -71,9 +63,11 @@ impl Target {
             port: 22,
             user: std::env::var("USER").unwrap_or_else(|_| "root".into()),
             password: None,
+            password_env: None,
             identity: None,
             key_text: None,
             passphrase: None,
+            passphrase_env: None,
             known_hosts: home().join(".ssh/known_hosts"),
             agent: None,
             host_key_policy: HostKeyPolicy::AcceptNew,
@@ -130,14 +124,9 @@ impl Target {
         if let Some(p) = get("password") {
             t.password = Some(Secret(p.clone()));
         }
-        let env = |key: &'static str, var: &String| {
-            std::env::var(var).map_err(|_| TargetError::UnsetEnv {
-                key,
-                var: var.clone(),
-            })
-        };
+        // read when connecting: an unset variable fails only a host that is connected to
         if let Some(var) = get("password_env") {
-            t.password = Some(Secret(env("password_env", var)?));
+            t.password_env = Some(var.clone());
         }
         if let Some(i) = get("identity") {
             t.identity = Some(expand_tilde(i));
@@ -149,7 +138,7 @@ impl Target {
             t.passphrase = Some(Secret(p.clone()));
         }
         if let Some(var) = get("identity_passphrase_env") {
-            t.passphrase = Some(Secret(env("identity_passphrase_env", var)?));
+            t.passphrase_env = Some(var.clone());
         }
         if let Some(k) = get("known_hosts") {
             t.known_hosts = expand_tilde(k);
@@ -184,6 +173,8 @@ mod tests {
         "host_key_policy",
         "key_text",
         "identity_passphrase",
+        "password_env",
+        "identity_passphrase_env",
     ];
 
     #[test]
@@ -209,6 +200,27 @@ mod tests {
         );
         let bad = BTreeMap::from([("port".to_string(), "http".to_string())]);
         assert!(Target::from_vars("db1", &bad, None).is_err());
+    }
+
+    #[test]
+    fn env_keys_are_kept_as_names_for_connect_time() {
+        let vars = BTreeMap::from(
+            [
+                ("password", "inline"),
+                ("password_env", "DROVER_TEST_SURELY_UNSET_1"),
+                ("identity_passphrase_env", "DROVER_TEST_SURELY_UNSET_2"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let t = Target::from_vars("db1", &vars, None).expect("unset variables resolve");
+        assert_eq!(
+            t.password_env.as_deref(),
+            Some("DROVER_TEST_SURELY_UNSET_1")
+        );
+        assert_eq!(
+            t.passphrase_env.as_deref(),
+            Some("DROVER_TEST_SURELY_UNSET_2")
+        );
     }
 
     proptest! {

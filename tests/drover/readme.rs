@@ -286,7 +286,7 @@ fn check_block(handler: Handler, block: &Block) -> Result<(), Failed> {
 fn inventory(block: &Block) -> Result<(), Failed> {
     use drover::inventory::{Inventory, TargetSpec};
     let file = Path::new("inventory.ini");
-    // `password_env = DB1_PASS` is read when db1 is resolved, never while parsing.
+    // `password_env = DB1_PASS` is read when db1 is connected to, never while parsing.
     let inv = Inventory::parse(&block.body, file)?;
     let web = inv.group_hosts("web");
     let expected: Vec<String> = (1..=20)
@@ -342,15 +342,12 @@ fn inventory(block: &Block) -> Result<(), Failed> {
             && value("password_env") == Some("DB1_PASS"),
         format!("db1: {db1:?}"),
     )?;
-    // the variable is looked up when db1 is resolved: unset here, so resolving says which
-    if std::env::var_os("DB1_PASS").is_none() {
-        match one("db1") {
-            Err(e)
-                if e == "inventory.ini: host db1: password_env names DB1_PASS, which is not set" => {
-            }
-            other => return Err(format!("resolving db1 without DB1_PASS: {other:?}").into()),
-        }
-    }
+    // the variable is looked up when db1 is connected to: resolving keeps its name
+    let db1 = one("db1")?.pop().ok_or("db1 not resolved")?;
+    ensure(
+        db1.target.password_env.as_deref() == Some("DB1_PASS"),
+        format!("db1's password_env: {:?}", db1.target.password_env),
+    )?;
     Ok(())
 }
 
