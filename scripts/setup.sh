@@ -66,8 +66,9 @@ ensure_sudo_fixture() {
   command -v sudo >/dev/null 2>&1 || apt_install sudo
   [ "$(id -u)" = 0 ] || return 0
   id drover-sudo-target >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin drover-sudo-target
+  id drover-nopass-target >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin drover-nopass-target
   local rule=/etc/sudoers.d/drover-test
-  printf 'Defaults:drover-test lecture=never\ndrover-test ALL=(drover-sudo-target) ALL\n' > "$rule"
+  printf 'Defaults:drover-test lecture=never\ndrover-test ALL=(drover-sudo-target) ALL\ndrover-test ALL=(drover-nopass-target) NOPASSWD: ALL\n' > "$rule"
   chmod 440 "$rule"
 }
 

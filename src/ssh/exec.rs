@@ -136,14 +136,23 @@ impl ExecOptions {
                 .as_deref()
                 .map(|u| format!("-u {} ", shell_quote(u)))
                 .unwrap_or_default();
-            // -S reads the password from stdin, -p '' keeps the prompt out of stderr;
-            // without a password, -n fails at once instead of waiting for one.
-            let mode = if self.sudo_password.is_some() {
-                "-S -p ''"
+            let command = shell_quote(&inner);
+            if self.sudo_password.is_some() {
+                // The password is stdin's first line. The shell reads it (`read` and
+                // `printf` are builtins: it reaches no command line) and hands it to
+                // `sudo -S` (-p '' keeps the prompt out of stderr) only when sudo asks for
+                // one: where it needs none (NOPASSWD, cached credentials) sudo would not read
+                // it and the command would get it as its input.
+                format!(
+                    "IFS= read -r __drover_pw; if sudo -n {user}true 2>/dev/null; then \
+                     unset __drover_pw; sudo -n {user}-- sh -c {command}; else \
+                     {{ printf '%s\\n' \"$__drover_pw\"; unset __drover_pw; cat; }} | \
+                     sudo -S -p '' {user}-- sh -c {command}; fi"
+                )
             } else {
-                "-n"
-            };
-            format!("sudo {mode} {user}-- sh -c {}", shell_quote(&inner))
+                // without a password, -n fails at once instead of waiting for one
+                format!("sudo -n {user}-- sh -c {command}")
+            }
         } else {
             inner
         };

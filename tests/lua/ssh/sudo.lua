@@ -17,3 +17,11 @@ local e = check.raises("exited with code 1", h.run, h, "true", { user = "drover-
 check.eq(e:find("password is required", 1, true) ~= nil, true, e)
 local e2 = check.raises("exited with code 1", h.run, h, "true", { user = "drover-sudo-target", sudo_password = "wrong-pw-000" })
 check.eq(e2:find("wrong-pw-000", 1, true), nil)
+
+-- where sudo asks for no password (NOPASSWD here; cached credentials alike) the password is
+-- not fed to it, so it never becomes the command's input
+local nopass = h:run("cat", { user = "drover-nopass-target", sudo_password = "never-shown-123",
+  stdin = "only the input\n" })
+check.eq(nopass.stdout, "only the input\n")
+check.eq(h:run("id -un", { user = "drover-nopass-target", sudo_password = "x" }).stdout,
+  "drover-nopass-target\n")
