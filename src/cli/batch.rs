@@ -15,6 +15,8 @@ pub struct BatchFlags {
     targets: TargetArgs,
     #[command(flatten)]
     fan: FanFlags,
+    #[command(flatten)]
+    colour: super::colour::ColourArgs,
     /// Run the command (or move the uploaded file into place) through `sudo -n`.
     #[arg(long)]
     sudo: bool,
@@ -57,16 +59,17 @@ pub struct GetArgs {
 
 /// Validates the flags into a plan, then runs it.
 fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool) -> i32 {
-    let runtime = match flags
-        .targets
-        .runtime(super::renderer(flags.fan.mode(), false))
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("drover: {e}");
-            return super::EXIT_USAGE;
-        }
-    };
+    let runtime =
+        match flags
+            .targets
+            .runtime(super::renderer(flags.fan.mode(), false, flags.colour))
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("drover: {e}");
+                return super::EXIT_USAGE;
+            }
+        };
     let hosts = match flags.targets.resolve(&runtime, false) {
         Ok(h) if h.is_empty() => {
             eprintln!("drover: no targets: give -H, -g or -l (see drover hosts)");

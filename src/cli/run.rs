@@ -20,6 +20,8 @@ pub struct RunArgs {
     targets: TargetArgs,
     #[command(flatten)]
     fan: FanFlags,
+    #[command(flatten)]
+    colour: super::colour::ColourArgs,
     /// Run in batches of N hosts (or N% of them), for rolling changes.
     #[arg(long, value_name = "N|N%")]
     serial: Option<String>,
@@ -151,7 +153,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => return load_failed(&e),
     };
     let mode = plan.as_ref().map_or(Mode::Live, |(_, mode)| *mode);
-    forward.set(super::renderer(mode, args.verbose));
+    forward.set(super::renderer(mode, args.verbose, args.colour));
     let eval = EvalOptions {
         cancel: Some(stop.token.clone()),
         timeout: run_timeout,

@@ -122,9 +122,7 @@ pub enum SshError {
         path: String,
         reason: String,
     },
-    #[error(
-        "command `{command}` timed out after {secs}s (the remote process was sent TERM)"
-    )]
+    #[error("command `{command}` timed out after {secs}s (the remote process was sent TERM)")]
     CommandTimeout {
         host: String,
         command: String,

@@ -15,8 +15,8 @@ use super::{
     FILES_AT_ONCE, FileKind, PutOptions, Sftp, Source, Transfer, join, parent_and_name, sftp_error,
     temp_name, token,
 };
-use crate::ssh::{Hint, HintOption, SshError};
 use crate::ssh::{ExecOptions, Session, shell_quote};
+use crate::ssh::{Hint, HintOption, SshError};
 
 impl Sftp {
     /// Writes `data` into the open remote `handle` on the worker threads, reporting progress

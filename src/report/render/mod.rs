@@ -1,0 +1,720 @@
+//! The renderer: the [`EventSink`] the CLI plugs into a run. It writes to the writers it is
+//! given (stdout and stderr for the CLI) with the colour choice it is given, one event at a
+//! time under one lock, so lines never interleave. Three forms:
+//!
+//! - live: `web01 | line` as lines arrive (`web01 ! line` on stderr for the command's
+//!   stderr); a host that ends other than ok says how at once (`web01 ! unreachable: cannot
+//!   connect ...`, then its script's own traceback frames);
+//! - gather (`-b`, `gather.rs`): at the end, hosts grouped by identical output, outcome and
+//!   error, headers folded ClusterShell-style (`web[01-07,09] (8) failed: ...`);
+//! - json: one [`JsonEvent`] per line (with its `ts`), flushed at once (for `jq` while the run
+//!   goes on); nothing else on stdout.
+//!
+//! Error texts carry no host name (the renderer shows it beside them), so identical failures
+//! fold. Outcomes have one name everywhere: live, the progress line, `-b`, the summary, JSON.
+//!
+//! A script's `log` lines go to the error writer as `web01: [warn] text` (`[warn] text`
+//! outside any host; warn and error coloured), in gather mode into their host's block;
+//! `debug` lines only when [`RenderOptions::verbose`] asks for them, in every form.
+//!
+//! With [`RenderOptions::progress`], live and gather runs over hosts show a progress line under
+//! the scrolling lines (`progress.rs`). Colours (`style.rs`): one per host, stderr, outcomes,
+//! headers. At a run's [`Event::Summary`]: counts per outcome and each distinct failure with
+//! its hosts folded (`summary.rs`).
+
+mod gather;
+mod progress;
+mod style;
+mod summary;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use self::gather::{Buffers, Mark};
+use self::progress::{ProgressLine, SharedWriter};
+use self::style::Style;
+use super::event::{Event, EventSink, JsonEvent, LogLevel, Outcome, Stream};
+
+/// Output forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Lines as they arrive, prefixed by their host.
+    Live,
+    /// Hosts with identical output grouped at the end.
+    Gather,
+    /// JSON lines.
+    Json,
+}
+
+/// What the caller decided about the terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// ANSI colours (the CLI: `--color`, by default when stdout is a terminal and `NO_COLOR`
+    /// is unset).
+    pub colour: bool,
+    /// A progress line (`done/total`, failures, elapsed) on the error writer, under the
+    /// scrolling lines, in live and gather runs over hosts (the CLI: stderr is a terminal).
+    pub progress: bool,
+    /// `log.debug` lines too (the CLI: `drover run -v`); without it they are dropped, JSON
+    /// included.
+    pub verbose: bool,
+}
+
+/// The end of one host, as the summary and `-b` show it.
+struct End {
+    host: String,
+    outcome: Outcome,
+    code: Option<u32>,
+    /// Host-less error text, traceback included.
+    error: Option<String>,
+}
+
+/// An error text's first line, and the lines a person reads after it: the rest of the message
+/// and the script's own traceback frames (the `stack traceback:` heading left out).
+fn error_parts(error: Option<&str>) -> (Option<&str>, Vec<&str>) {
+    let Some(text) = error else {
+        return (None, Vec::new());
+    };
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next();
+    (first, lines.filter(|l| *l != "stack traceback:").collect())
+}
+
+struct State {
+    out: Box<dyn Write + Send>,
+    err: SharedWriter,
+    style: Style,
+    /// Gather mode: each host's lines.
+    buffers: Buffers,
+    ends: Vec<End>,
+    /// Hosts ended so far, by outcome (the progress line).
+    ended: BTreeMap<Outcome, usize>,
+    /// Hosts that changed something (an `Op` with `changed`).
+    changed: BTreeSet<String>,
+    progress: Option<ProgressLine>,
+}
+
+/// Where a line goes.
+#[derive(Clone, Copy)]
+enum To {
+    Out,
+    Err,
+}
+
+impl State {
+    /// Writes `text` (whole lines) to `to`, the progress line taken away meanwhile.
+    fn write(&mut self, to: To, text: &str) {
+        let (out, err) = (&mut self.out, &self.err);
+        let mut write = || match to {
+            To::Out => {
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            To::Err => {
+                let mut e = err.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = e.write_all(text.as_bytes());
+                let _ = e.flush();
+            }
+        };
+        match &self.progress {
+            Some(p) => p.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn finish_progress(&mut self) {
+        if let Some(p) = self.progress.take() {
+            p.finish();
+        }
+    }
+}
+
+/// The renderer.
+///
+/// ```
+/// use drover::{Event, EventSink, Mode, RenderOptions, Renderer, Stream};
+/// let r = Renderer::new(Mode::Live, RenderOptions::default(), Box::new(std::io::sink()), Box::new(std::io::sink()));
+/// r.event(&Event::Line { host: "web1".into(), stream: Stream::Stdout, line: "up".into() });
+/// ```
+pub struct Renderer {
+    mode: Mode,
+    options: RenderOptions,
+    state: Mutex<State>,
+}
+
+impl Renderer {
+    /// A renderer writing normal output to `out` and diagnostics to `err`.
+    pub fn new(
+        mode: Mode,
+        options: RenderOptions,
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+    ) -> Renderer {
+        Renderer {
+            mode,
+            options,
+            state: Mutex::new(State {
+                out,
+                err: Arc::new(Mutex::new(err)),
+                style: Style::new(options.colour),
+                buffers: BTreeMap::new(),
+                ends: Vec::new(),
+                ended: BTreeMap::new(),
+                changed: BTreeSet::new(),
+                progress: None,
+            }),
+        }
+    }
+
+    fn live_line(state: &mut State, host: &str, stream: Stream, text: &str) {
+        let host = state.style.host(host);
+        match stream {
+            Stream::Stdout => state.write(To::Out, &format!("{host} | {text}\n")),
+            Stream::Stderr => {
+                let marked = state.style.stderr(text);
+                state.write(To::Err, &format!("{host} {marked}\n"));
+            }
+        }
+    }
+
+    /// A `log` line: into its host's block when gathering, else on the error writer, one
+    /// output line per line of its text.
+    fn log(&self, state: &mut State, host: Option<&str>, level: LogLevel, text: &str) {
+        let lines = text.split('\n');
+        if let (Some(h), Mode::Gather) = (host, self.mode) {
+            let buffer = state.buffers.entry(h.to_string()).or_default();
+            buffer.extend(lines.map(|l| (Mark::Log(level), l.to_string())));
+            return;
+        }
+        let tag = state.style.level_tag(level);
+        let prefix = match host {
+            Some(h) => format!("{}: {tag}", state.style.host(h)),
+            None => tag,
+        };
+        let text: String = lines.map(|l| format!("{prefix} {l}\n")).collect();
+        state.write(To::Err, &text);
+    }
+
+    fn finished(&self, state: &mut State, end: End) {
+        *state.ended.entry(end.outcome).or_default() += 1;
+        if let Some(p) = &state.progress {
+            p.host_ended(&state.ended);
+        }
+        // Live: a host that did not end ok says how now, not only in the summary.
+        if self.mode == Mode::Live && end.outcome != Outcome::Ok {
+            let (first, rest) = error_parts(end.error.as_deref());
+            let name = end.outcome.as_str();
+            let first = match first {
+                // (a cancelled host's error already starts with "cancelled")
+                Some(f) if f.starts_with(name) => f.to_string(),
+                Some(f) => format!("{name}: {f}"),
+                None => name.to_string(),
+            };
+            let host = state.style.host(&end.host);
+            let mut text = format!(
+                "{host} {}\n",
+                state.style.outcome(end.outcome, &format!("! {first}"))
+            );
+            for line in rest {
+                text.push_str(&format!("{host} {}\n", state.style.stderr(line)));
+            }
+            state.write(To::Err, &text);
+        }
+        state.ends.push(end);
+    }
+
+    fn summary(&self, state: &mut State) {
+        state.finish_progress();
+        let ends = std::mem::take(&mut state.ends);
+        if self.mode == Mode::Gather {
+            gather::write_groups(&mut state.out, &state.style, &ends, &state.buffers);
+        }
+        let mut err = state.err.lock().unwrap_or_else(|p| p.into_inner());
+        summary::write_summary(&mut *err, &state.style, &ends, state.changed.len());
+        drop(err);
+        state.buffers.clear();
+        state.ended.clear();
+        state.changed.clear();
+    }
+}
+
+/// `host ~ path 42% (42.0 of 100.0 MiB)`.
+fn progress_text(host: &str, path: &str, done: u64, total: u64) -> String {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    let pct = (done.saturating_mul(100)).checked_div(total).unwrap_or(100);
+    format!(
+        "{host} ~ {path} {pct}% ({:.1} of {:.1} MiB)",
+        mib(done),
+        mib(total)
+    )
+}
+
+impl EventSink for Renderer {
+    fn event(&self, event: &Event) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *state;
+        if let Event::Log {
+            level: LogLevel::Debug,
+            ..
+        } = event
+            && !self.options.verbose
+        {
+            return;
+        }
+        if self.mode == Mode::Json {
+            let line = JsonEvent::to_line(event);
+            state.write(To::Out, &format!("{line}\n"));
+            return;
+        }
+        match event {
+            Event::RunStarted { hosts } => {
+                state.style.assign(hosts);
+                state.finish_progress();
+                if self.options.progress && !hosts.is_empty() {
+                    state.progress = Some(ProgressLine::start(&state.err, hosts.len()));
+                }
+            }
+            Event::HostStarted { .. } => {}
+            Event::Line { host, stream, line } => {
+                if self.mode == Mode::Gather {
+                    state
+                        .buffers
+                        .entry(host.clone())
+                        .or_default()
+                        .push(((*stream).into(), line.clone()));
+                } else {
+                    Self::live_line(state, host, *stream, line);
+                }
+            }
+            Event::Print { text } => state.write(To::Out, text),
+            Event::Log { host, level, text } => self.log(state, host.as_deref(), *level, text),
+            Event::Progress {
+                host,
+                path,
+                done,
+                total,
+            } => {
+                let text = progress_text(host, path, *done, *total);
+                state.write(To::Err, &format!("{text}\n"));
+            }
+            Event::Op {
+                host,
+                module,
+                op,
+                target,
+                changed,
+                diff,
+            } => {
+                if *changed && let Some(h) = host {
+                    state.changed.insert(h.clone());
+                }
+                let what = if *changed {
+                    state.style.changed("changed")
+                } else {
+                    "ok".to_string()
+                };
+                let text = format!("{what}: {module}.{op} {target}");
+                match (host, self.mode) {
+                    (Some(h), Mode::Gather) => {
+                        state
+                            .buffers
+                            .entry(h.clone())
+                            .or_default()
+                            .push((Mark::Out, text));
+                    }
+                    (Some(h), _) => Self::live_line(state, h, Stream::Stdout, &text),
+                    (None, _) => state.write(To::Out, &format!("{text}\n")),
+                }
+                if let (Some(d), Some(h), Mode::Live) = (diff, host, self.mode) {
+                    for l in d.lines() {
+                        Self::live_line(state, h, Stream::Stdout, l);
+                    }
+                }
+            }
+            Event::HostFinished {
+                host,
+                outcome,
+                code,
+                error,
+                ..
+            } => self.finished(
+                state,
+                End {
+                    host: host.clone(),
+                    outcome: *outcome,
+                    code: *code,
+                    error: error.clone(),
+                },
+            ),
+            Event::Warning { message } => state.write(To::Err, &format!("drover: {message}\n")),
+            Event::Summary { .. } => self.summary(state),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A writer whose bytes a test can read afterwards.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into()
+        }
+    }
+
+    fn run(mode: Mode, events: &[Event]) -> (String, String) {
+        run_with(mode, RenderOptions::default(), events)
+    }
+
+    fn run_with(mode: Mode, options: RenderOptions, events: &[Event]) -> (String, String) {
+        let (out, err) = (Captured::default(), Captured::default());
+        let r = Renderer::new(mode, options, Box::new(out.clone()), Box::new(err.clone()));
+        for e in events {
+            r.event(e);
+        }
+        (out.text(), err.text())
+    }
+
+    fn host_events(host: &str, line: &str, outcome: Outcome) -> Vec<Event> {
+        vec![
+            Event::HostStarted { host: host.into() },
+            Event::Line {
+                host: host.into(),
+                stream: Stream::Stdout,
+                line: line.into(),
+            },
+            Event::HostFinished {
+                host: host.into(),
+                outcome,
+                code: Some(0),
+                elapsed_ms: 1,
+                error_kind: None,
+                error: (outcome != Outcome::Ok).then(|| "boom\nmore".to_string()),
+            },
+        ]
+    }
+
+    fn fleet() -> Vec<Event> {
+        let mut events = vec![Event::RunStarted {
+            hosts: vec!["web1".into(), "web2".into(), "db1".into()],
+        }];
+        events.extend(host_events("web1", "same", Outcome::Ok));
+        events.extend(host_events("web2", "same", Outcome::Ok));
+        events.extend(host_events("db1", "other", Outcome::Failed));
+        events.push(Event::Summary {
+            hosts: 3,
+            outcomes: BTreeMap::new(),
+        });
+        events
+    }
+
+    #[test]
+    fn live_prefixes_lines_and_summarises_on_the_error_writer() {
+        let (out, err) = run(Mode::Live, &fleet());
+        assert_eq!(out, "web1 | same\nweb2 | same\ndb1 | other\n");
+        // the failure shows as soon as the host ends, named by its outcome, then the summary
+        assert_eq!(
+            err,
+            "db1 ! failed: boom\ndb1 ! more\n== 3 hosts: 2 ok, 1 failed\n   failed db1: boom\n"
+        );
+    }
+
+    fn end(host: &str, outcome: Outcome, error: Option<&str>) -> Event {
+        Event::HostFinished {
+            host: host.into(),
+            outcome,
+            code: None,
+            elapsed_ms: 1,
+            error_kind: None,
+            error: error.map(str::to_string),
+        }
+    }
+
+    /// web01..web04 fail alike, dead1 and dead2 cannot be reached, db1 is ok.
+    fn failing_fleet() -> Vec<Event> {
+        let names = ["web01", "web02", "web03", "web04", "dead1", "dead2", "db1"];
+        let mut events = vec![Event::RunStarted {
+            hosts: names.iter().map(|h| h.to_string()).collect(),
+        }];
+        let exit = "f.lua:1: command `false` exited with code 1\nstack traceback:\n\tf.lua:1: in main chunk";
+        for h in &names[..4] {
+            events.push(end(h, Outcome::Failed, Some(exit)));
+        }
+        for h in &names[4..6] {
+            events.push(end(
+                h,
+                Outcome::Unreachable,
+                Some("cannot connect to 10.0.0.9:22: refused"),
+            ));
+        }
+        events.push(end("db1", Outcome::Ok, None));
+        events.push(Event::Summary {
+            hosts: 7,
+            outcomes: BTreeMap::new(),
+        });
+        events
+    }
+
+    #[test]
+    fn gather_folds_identical_failures_and_names_the_reason() {
+        let (out, err) = run(Mode::Gather, &failing_fleet());
+        let header = "web[01-04] (4) failed: f.lua:1: command `false` exited with code 1";
+        let rule = "-".repeat(header.len());
+        assert!(
+            out.starts_with(&format!(
+                "{rule}\n{header}\n{rule}\n! \tf.lua:1: in main chunk\n"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("dead[1-2] (2) unreachable: cannot connect to 10.0.0.9:22: refused\n"),
+            "{out}"
+        );
+        assert!(out.contains("\ndb1 (1)\n"), "{out}");
+        assert!(!out.contains("stack traceback"), "{out}");
+        assert_eq!(
+            err,
+            "== 7 hosts: 1 ok, 4 failed, 2 unreachable\n\
+             \x20  failed web[01-04] (4): f.lua:1: command `false` exited with code 1\n\
+             \x20  unreachable dead[1-2] (2): cannot connect to 10.0.0.9:22: refused\n"
+        );
+    }
+
+    #[test]
+    fn live_names_each_outcome_when_the_host_ends() {
+        let (_, err) = run(Mode::Live, &failing_fleet());
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            &lines[..3],
+            &[
+                "web01 ! failed: f.lua:1: command `false` exited with code 1",
+                "web01 ! \tf.lua:1: in main chunk",
+                "web02 ! failed: f.lua:1: command `false` exited with code 1",
+            ]
+        );
+        assert!(
+            err.contains("dead1 ! unreachable: cannot connect to 10.0.0.9:22: refused\n"),
+            "{err}"
+        );
+        // a cancelled host's error that says so is not prefixed twice
+        let (_, err) = run(
+            Mode::Live,
+            &[end(
+                "h1",
+                Outcome::Cancelled,
+                Some("cancelled: the run was cancelled"),
+            )],
+        );
+        assert_eq!(err, "h1 ! cancelled: the run was cancelled\n");
+    }
+
+    #[test]
+    fn colour_marks_hosts_stderr_outcomes_and_headers() {
+        let colour = RenderOptions {
+            colour: true,
+            ..RenderOptions::default()
+        };
+        let mut events = failing_fleet();
+        events.insert(
+            1,
+            Event::Line {
+                host: "web01".into(),
+                stream: Stream::Stderr,
+                line: "oops".into(),
+            },
+        );
+        let (_, err) = run_with(Mode::Live, colour, &events);
+        assert!(
+            err.starts_with("\x1b[38;5;33mweb01\x1b[0m \x1b[31m! oops\x1b[0m\n"),
+            "{err:?}"
+        );
+        assert!(err.contains("\x1b[1;31m4 failed\x1b[0m"), "{err:?}");
+        assert!(err.contains("\x1b[32m1 ok\x1b[0m"), "{err:?}");
+        assert!(err.contains("\x1b[1;35m2 unreachable\x1b[0m"), "{err:?}");
+        let (out, _) = run_with(Mode::Gather, colour, &failing_fleet());
+        assert!(out.starts_with("\x1b[1m---"), "{out:?}");
+        assert!(
+            out.contains("\x1b[1mweb[01-04] (4)\x1b[0m\x1b[1;31m failed: "),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn summary_counts_hosts_that_changed_something() {
+        let mut events = fleet();
+        events.insert(
+            2,
+            Event::Op {
+                host: Some("web1".into()),
+                module: "file".into(),
+                op: "present".into(),
+                target: "/etc/motd".into(),
+                changed: true,
+                diff: None,
+            },
+        );
+        let (_, err) = run(Mode::Live, &events);
+        assert!(
+            err.contains("== 3 hosts: 2 ok (1 changed), 1 failed\n"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn progress_line_draws_on_the_error_writer_in_live_mode_and_goes_away() {
+        let progress = RenderOptions {
+            progress: true,
+            ..RenderOptions::default()
+        };
+        let (out, err) = run_with(Mode::Live, progress, &failing_fleet());
+        assert!(err.contains("/7 done, "), "{err:?}");
+        assert!(err.contains("failed"), "{err:?}");
+        // lines keep their place: stdout untouched, the summary after the line was cleared
+        assert!(!out.contains("done"), "{out:?}");
+        assert!(err.trim_end().ends_with("refused"), "{err:?}");
+        let (_, plain) = run(Mode::Live, &failing_fleet());
+        assert!(!plain.contains("done,"), "{plain}");
+    }
+
+    #[test]
+    fn gather_folds_identical_hosts() {
+        let (out, _) = run(Mode::Gather, &fleet());
+        assert!(out.starts_with("------------\nweb[1-2] (2)\n"), "{out}");
+        assert!(
+            out.contains("db1 (1) failed: boom\n--------------------\nother\n! more\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn json_writes_only_json_lines_on_out() {
+        let (out, err) = run(Mode::Json, &fleet());
+        assert_eq!(err, "");
+        for line in out.lines() {
+            let e: JsonEvent = serde_json::from_str(line).unwrap_or_else(|x| panic!("{x}"));
+            assert_eq!(e.v, 1);
+        }
+        assert_eq!(out.lines().count(), fleet().len());
+        // every line has a time, in order
+        let ts: Vec<u64> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<JsonEvent>(l).ok())
+            .map(|e| e.ts)
+            .collect();
+        assert!(ts.iter().all(|t| *t > 1_600_000_000_000), "{ts:?}");
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
+    }
+
+    fn log(host: Option<&str>, level: LogLevel, text: &str) -> Event {
+        Event::Log {
+            host: host.map(str::to_string),
+            level,
+            text: text.into(),
+        }
+    }
+
+    /// web1 and web2 print the same; web2 also logs a warning and a debug line.
+    fn logging_fleet() -> Vec<Event> {
+        let mut events = vec![Event::RunStarted {
+            hosts: vec!["web1".into(), "web2".into()],
+        }];
+        events.extend(host_events("web1", "same", Outcome::Ok));
+        let mut web2 = host_events("web2", "same", Outcome::Ok);
+        web2.insert(1, log(Some("web2"), LogLevel::Warn, "disk\n91%"));
+        web2.insert(2, log(Some("web2"), LogLevel::Debug, "detail"));
+        events.extend(web2);
+        events.push(log(None, LogLevel::Info, "all started"));
+        events.push(Event::Summary {
+            hosts: 2,
+            outcomes: BTreeMap::new(),
+        });
+        events
+    }
+
+    #[test]
+    fn live_logs_go_to_the_error_writer_debug_only_when_verbose() {
+        let (out, err) = run(Mode::Live, &logging_fleet());
+        assert_eq!(out, "web1 | same\nweb2 | same\n");
+        assert!(
+            err.starts_with("web2: [warn] disk\nweb2: [warn] 91%\n[info] all started\n=="),
+            "{err}"
+        );
+        let verbose = RenderOptions {
+            verbose: true,
+            ..RenderOptions::default()
+        };
+        let (_, err) = run_with(Mode::Live, verbose, &logging_fleet());
+        assert!(
+            err.starts_with("web2: [warn] disk\nweb2: [warn] 91%\nweb2: [debug] detail\n"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn live_colours_warn_and_error_only() {
+        let colour = RenderOptions {
+            colour: true,
+            ..RenderOptions::default()
+        };
+        let events = [
+            log(None, LogLevel::Info, "i"),
+            log(None, LogLevel::Warn, "w"),
+            log(None, LogLevel::Error, "e"),
+        ];
+        let (_, err) = run_with(Mode::Live, colour, &events);
+        assert_eq!(
+            err,
+            "[info] i\n\x1b[33m[warn]\x1b[0m w\n\x1b[31m[error]\x1b[0m e\n"
+        );
+        let (_, plain) = run(Mode::Live, &events);
+        assert_eq!(plain, "[info] i\n[warn] w\n[error] e\n");
+    }
+
+    #[test]
+    fn gather_keeps_logs_in_their_hosts_block() {
+        let (out, err) = run(Mode::Gather, &logging_fleet());
+        // the warning makes web2's output differ from web1's
+        assert!(out.contains("web1 (1)\n--------\nsame\n"), "{out}");
+        assert!(
+            out.contains("web2 (1)\n--------\n[warn] disk\n[warn] 91%\nsame\n"),
+            "{out}"
+        );
+        assert!(!out.contains("[debug]"), "{out}");
+        assert!(err.starts_with("[info] all started\n=="), "{err}");
+    }
+
+    #[test]
+    fn json_drops_debug_logs_unless_verbose() {
+        let (out, _) = run(Mode::Json, &logging_fleet());
+        assert!(
+            out.contains(r#"{"event":"log","host":"web2","level":"warn","text":"disk\n91%","ts":"#),
+            "{out}"
+        );
+        assert!(!out.contains(r#""level":"debug""#), "{out}");
+        let verbose = RenderOptions {
+            verbose: true,
+            ..RenderOptions::default()
+        };
+        let (out, _) = run_with(Mode::Json, verbose, &logging_fleet());
+        assert!(out.contains(r#""level":"debug","text":"detail""#), "{out}");
+    }
+}
