@@ -78,7 +78,15 @@ fn error_parts(error: Option<&str>) -> (Option<&str>, Vec<&str>) {
     };
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let first = lines.next();
-    (first, lines.filter(|l| *l != "stack traceback:").collect())
+    let mut rest: Vec<&str> = lines.filter(|l| *l != "stack traceback:").collect();
+    // A lone `f.lua:3: in main chunk` under `f.lua:3: ...` says nothing new.
+    if let ([frame], Some(first)) = (rest.as_slice(), first)
+        && let Some(position) = frame.trim().strip_suffix(" in main chunk")
+        && first.starts_with(position)
+    {
+        rest.clear();
+    }
+    (first, rest)
 }
 
 struct State {
@@ -481,7 +489,8 @@ mod tests {
         let rule = "-".repeat(header.len());
         assert!(
             out.starts_with(&format!(
-                "{rule}\n{header}\n{rule}\n! \tf.lua:1: in main chunk\n"
+                "{rule}\n{header}\n{rule}\n{}\n",
+                "-".repeat(65)
             )),
             "{out}"
         );
@@ -500,6 +509,23 @@ mod tests {
     }
 
     #[test]
+    fn error_parts_keep_the_scripts_frames_but_not_a_lone_repeat() {
+        let deep = "f.lua:2: boom\nstack traceback:\n\tf.lua:2: in function 'x'\n\tf.lua:5: in main chunk";
+        assert_eq!(
+            error_parts(Some(deep)),
+            (
+                Some("f.lua:2: boom"),
+                vec!["\tf.lua:2: in function 'x'", "\tf.lua:5: in main chunk"]
+            )
+        );
+        let lone = "f.lua:1: boom\nstack traceback:\n\tf.lua:1: in main chunk";
+        assert_eq!(error_parts(Some(lone)), (Some("f.lua:1: boom"), vec![]));
+        let elsewhere = "f.lua:1: boom\nstack traceback:\n\tg.lua:4: in main chunk";
+        assert_eq!(error_parts(Some(elsewhere)).1, vec!["\tg.lua:4: in main chunk"]);
+        assert_eq!(error_parts(None), (None, vec![]));
+    }
+
+    #[test]
     fn live_names_each_outcome_when_the_host_ends() {
         let (_, err) = run(Mode::Live, &failing_fleet());
         let lines: Vec<&str> = err.lines().collect();
@@ -507,8 +533,8 @@ mod tests {
             &lines[..3],
             &[
                 "web01 ! failed: f.lua:1: command `false` exited with code 1",
-                "web01 ! \tf.lua:1: in main chunk",
                 "web02 ! failed: f.lua:1: command `false` exited with code 1",
+                "web03 ! failed: f.lua:1: command `false` exited with code 1",
             ]
         );
         assert!(
