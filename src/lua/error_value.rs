@@ -214,7 +214,11 @@ impl ErrorValue {
                 Some(h) => Value::String(lua.create_string(h)?),
                 None => Value::Nil,
             },
-            "message" => Value::String(lua.create_string(&self.message)?),
+            // (what a script sees says which host, as `tostring` does)
+            "message" => Value::String(lua.create_string(match &self.host {
+                Some(h) => format!("{h}: {}", self.message),
+                None => self.message.clone(),
+            })?),
             _ => match self.fields.iter().find(|(n, _)| *n == name) {
                 Some((_, Field::Text(t))) => Value::String(lua.create_string(t)?),
                 Some((_, Field::Bytes(b))) => Value::String(lua.create_string(b)?),
@@ -241,9 +245,13 @@ pub(crate) fn error_kind(value: &Value) -> Option<ErrorKind> {
     }
 }
 
+/// The text a script sees without a position: `host: message`.
 impl std::fmt::Display for ErrorValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        match &self.host {
+            Some(h) => write!(f, "{h}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 

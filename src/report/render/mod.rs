@@ -488,10 +488,7 @@ mod tests {
         let header = "web[01-04] (4) failed: f.lua:1: command `false` exited with code 1";
         let rule = "-".repeat(header.len());
         assert!(
-            out.starts_with(&format!(
-                "{rule}\n{header}\n{rule}\n{}\n",
-                "-".repeat(65)
-            )),
+            out.starts_with(&format!("{rule}\n{header}\n{rule}\n{}\n", "-".repeat(65))),
             "{out}"
         );
         assert!(
@@ -510,7 +507,8 @@ mod tests {
 
     #[test]
     fn error_parts_keep_the_scripts_frames_but_not_a_lone_repeat() {
-        let deep = "f.lua:2: boom\nstack traceback:\n\tf.lua:2: in function 'x'\n\tf.lua:5: in main chunk";
+        let deep =
+            "f.lua:2: boom\nstack traceback:\n\tf.lua:2: in function 'x'\n\tf.lua:5: in main chunk";
         assert_eq!(
             error_parts(Some(deep)),
             (
@@ -521,7 +519,10 @@ mod tests {
         let lone = "f.lua:1: boom\nstack traceback:\n\tf.lua:1: in main chunk";
         assert_eq!(error_parts(Some(lone)), (Some("f.lua:1: boom"), vec![]));
         let elsewhere = "f.lua:1: boom\nstack traceback:\n\tg.lua:4: in main chunk";
-        assert_eq!(error_parts(Some(elsewhere)).1, vec!["\tg.lua:4: in main chunk"]);
+        assert_eq!(
+            error_parts(Some(elsewhere)).1,
+            vec!["\tg.lua:4: in main chunk"]
+        );
         assert_eq!(error_parts(None), (None, vec![]));
     }
 
