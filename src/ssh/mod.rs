@@ -185,7 +185,7 @@ pub enum Hint {
     #[default]
     None,
     /// Advice that names no option.
-    Text(String),
+    Text(&'static str),
     /// "pass OPTION WHY": the option is worded by the front end.
     Pass {
         /// The option.
@@ -197,8 +197,8 @@ pub enum Hint {
 
 impl Hint {
     /// Advice that names no option.
-    pub fn text(advice: impl Into<String>) -> Hint {
-        Hint::Text(advice.into())
+    pub fn text(advice: &'static str) -> Hint {
+        Hint::Text(advice)
     }
 
     /// ` (advice)` with options worded by `word`, or nothing.
