@@ -2,7 +2,8 @@
 //! `stream = true` command output, transfer progress, batch commands, the per-host driver,
 //! warnings) sends an [`Event`] to the [`EventSink`] of the task it runs in; the CLI's
 //! renderer is one sink, an embedder plugs in its own. `--json` prints [`JsonEvent`]s: the
-//! serialization of `Event` with a schema version.
+//! serialization of `Event` with a schema version and the time it was written (`ts`, kept
+//! out of `Event` so that events compare by what happened).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

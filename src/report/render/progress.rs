@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, TermLike};
 
 use crate::report::event::Outcome;
 
@@ -87,7 +87,9 @@ impl ProgressLine {
     /// A line for `total` hosts drawn on `err`, its elapsed time ticking every second.
     pub(super) fn start(err: &SharedWriter, total: usize) -> ProgressLine {
         let target = ProgressDrawTarget::term_like(Box::new(WriterTerm(Arc::clone(err))));
-        let bar = ProgressBar::with_draw_target(Some(total as u64), target);
+        // (a renderer dropped before its summary takes the line away too)
+        let bar = ProgressBar::with_draw_target(Some(total as u64), target)
+            .with_finish(ProgressFinish::AndClear);
         // (a template of literals and known keys: it parses; if not, the default style stays)
         if let Ok(style) = ProgressStyle::with_template("{pos}/{len} done, {msg} ({elapsed})") {
             bar.set_style(style);
