@@ -15,6 +15,8 @@ pub struct BatchFlags {
     targets: TargetArgs,
     #[command(flatten)]
     fan: FanFlags,
+    #[command(flatten)]
+    colour: super::colour::ColourArgs,
     /// Run the command (or move the uploaded file into place) through sudo (`sudo -n`;
     /// with -K, the password on sudo's stdin).
     #[arg(long)]
@@ -70,7 +72,8 @@ pub struct GetArgs {
 
 /// Validates the flags into a plan, then runs it; `out_dir` also receives each host's output.
 fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool, out_dir: Option<&Path>) -> i32 {
-    let sink: drover::report::SharedSink = super::renderer(flags.fan.mode(), false);
+    let sink: drover::report::SharedSink =
+        super::renderer(flags.fan.mode(), false, flags.colour);
     let sink = match out_dir {
         None => sink,
         Some(dir) => match super::out_dir::OutDir::open(dir, sink) {

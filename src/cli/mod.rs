@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod batch;
+mod colour;
 mod hosts;
 mod limits;
 mod modules;
@@ -77,14 +78,17 @@ pub fn main() -> i32 {
     }
 }
 
-/// The renderer for `mode` on this process's stdout and stderr: colour when stdout is a
-/// terminal and `NO_COLOR` is unset, a progress line when stderr is a terminal, `log.debug`
-/// lines when `verbose` (`drover run -v`).
-fn renderer(mode: drover::report::Mode, verbose: bool) -> std::sync::Arc<drover::report::Renderer> {
+/// The renderer for `mode` on this process's stdout and stderr: colour as `--color` and
+/// `NO_COLOR` say, a progress line when stderr is a terminal, `log.debug` lines when
+/// `verbose` (`drover run -v`).
+fn renderer(
+    mode: drover::report::Mode,
+    verbose: bool,
+    colour: colour::ColourArgs,
+) -> std::sync::Arc<drover::report::Renderer> {
     use std::io::IsTerminal;
-    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let options = drover::report::RenderOptions {
-        colour: std::io::stdout().is_terminal() && !no_colour,
+        colour: colour.enabled(),
         progress: std::io::stderr().is_terminal(),
         verbose,
     };

@@ -22,6 +22,8 @@ pub struct RunArgs {
     fan: FanFlags,
     #[command(flatten)]
     modules: super::modules::ModuleArgs,
+    #[command(flatten)]
+    colour: super::colour::ColourArgs,
     /// Run in batches of N hosts (or N% of them), for rolling changes.
     #[arg(long, value_name = "N|N%")]
     serial: Option<String>,
@@ -158,7 +160,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => return load_failed(&e),
     };
     let mode = plan.as_ref().map_or(Mode::Live, |(_, mode)| *mode);
-    let renderer: drover::report::SharedSink = super::renderer(mode, args.verbose);
+    let renderer: drover::report::SharedSink = super::renderer(mode, args.verbose, args.colour);
     match &args.out_dir {
         None => forward.set(renderer),
         Some(dir) => match super::out_dir::OutDir::open(dir, renderer) {

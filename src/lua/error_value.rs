@@ -6,6 +6,10 @@
 //! handler (stdlib/internal/task.lua, `errors::capture`) turn that object into an
 //! `ErrorValue` userdata whose text starts with the caller's `file:line:` (and, once a task has
 //! failed with it, ends with that task's traceback), exactly the string they produced before.
+//!
+//! The text a script sees says which host (`f.lua:3: web1: command ...`); what a report of
+//! that host says leaves it out ([`ErrorValue::report_for`]): the renderer shows the host
+//! beside it, and identical failures on many hosts fold.
 //! From there it is a plain Lua value: `error(err)`, `join` and `task.retry` re-raise it as is.
 
 use mlua::{Lua, MetaMethod, UserData, UserDataMethods, Value};
@@ -17,7 +21,7 @@ use crate::ssh::{ErrorKind, SshError};
 pub struct ErrorValue {
     kind: ErrorKind,
     host: Option<String>,
-    /// What went wrong, without a position: `web1: command `false` exited with code 1 ...`.
+    /// What went wrong, without a position or host: `command `false` exited with code 1 ...`.
     message: String,
     /// What `tostring` gives: the message, positioned and with a traceback once in Lua.
     shown: String,
@@ -51,13 +55,27 @@ pub struct ExitStatus<'a> {
 
 impl ErrorValue {
     fn new(kind: ErrorKind, host: Option<String>, message: String) -> ErrorValue {
+        let shown = match &host {
+            Some(h) => format!("{h}: {message}"),
+            None => message.clone(),
+        };
         ErrorValue {
             kind,
             host,
-            shown: message.clone(),
+            shown,
             message,
             fields: Vec::new(),
         }
+    }
+
+    /// `text` (this error as shown, positioned, maybe with a traceback) as the report of
+    /// `host` gives it: without the `host: ` before the message when the error is about
+    /// that host (an error about another host keeps its name).
+    pub fn report_for(&self, host: &str, text: &str) -> String {
+        if self.host.as_deref() != Some(host) {
+            return text.to_string();
+        }
+        text.replacen(&format!("{host}: {}", self.message), &self.message, 1)
     }
 
     fn text(mut self, name: &'static str, value: impl Into<String>) -> ErrorValue {
@@ -125,8 +143,8 @@ impl ErrorValue {
         v
     }
 
-    /// A command that failed its check (non-zero exit, signal, no status); `message` is the
-    /// text shown.
+    /// A command that failed its check (non-zero exit, signal, no status); `message` says so
+    /// without the host (which the text shown adds).
     pub fn exit(status: &ExitStatus<'_>, message: String) -> ErrorValue {
         let mut v = ErrorValue::new(ErrorKind::Exit, Some(status.host.to_string()), message)
             .text("command", status.command);
@@ -197,7 +215,11 @@ impl ErrorValue {
                 Some(h) => Value::String(lua.create_string(h)?),
                 None => Value::Nil,
             },
-            "message" => Value::String(lua.create_string(&self.message)?),
+            // (what a script sees says which host, as `tostring` does)
+            "message" => Value::String(lua.create_string(match &self.host {
+                Some(h) => format!("{h}: {}", self.message),
+                None => self.message.clone(),
+            })?),
             _ => match self.fields.iter().find(|(n, _)| *n == name) {
                 Some((_, Field::Text(t))) => Value::String(lua.create_string(t)?),
                 Some((_, Field::Bytes(b))) => Value::String(lua.create_string(b)?),
@@ -224,9 +246,13 @@ pub(crate) fn error_kind(value: &Value) -> Option<ErrorKind> {
     }
 }
 
+/// The text a script sees without a position: `host: message`.
 impl std::fmt::Display for ErrorValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        match &self.host {
+            Some(h) => write!(f, "{h}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 
@@ -310,8 +336,14 @@ mod tests {
             stdout: b"out",
             stderr: b"err\xff",
         };
-        let v = ErrorValue::exit(&status, "web1: command `false` exited with code 1".into())
-            .shown_as("a.lua:3: web1: command `false` exited with code 1".into());
+        let v = ErrorValue::exit(&status, "command `false` exited with code 1".into());
+        assert_eq!(v.shown(), "web1: command `false` exited with code 1");
+        let v = v.shown_as("a.lua:3: web1: command `false` exited with code 1".into());
+        assert_eq!(
+            v.report_for("web1", v.shown()),
+            "a.lua:3: command `false` exited with code 1"
+        );
+        assert_eq!(v.report_for("db1", v.shown()), v.shown());
         lua.globals().set("err", value(&lua, v)).expect("set");
         let got: (String, String, i64, mlua::LuaString, String, String, bool) = lua
             .load(
@@ -342,6 +374,10 @@ mod tests {
             cause: std::sync::Arc::new(raised),
         };
         assert!(wrapped.to_string().contains(&err.to_string()));
+        assert_eq!(
+            ErrorValue::ssh(&err).shown(),
+            "db: authentication failed for user u (tried: publickey)"
+        );
         assert_eq!(
             error_kind(&Value::Error(Box::new(wrapped))),
             Some(ErrorKind::Auth)

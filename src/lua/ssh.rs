@@ -25,7 +25,10 @@ pub(crate) fn ssh_context(lua: &Lua) -> mlua::Result<Arc<SshContext>> {
 
 /// A failure to read the ssh config file: the caller's configuration, a plain message.
 fn config_err(e: SshError) -> mlua::Error {
-    mlua::Error::RuntimeError(e.to_string())
+    mlua::Error::RuntimeError(match e.host() {
+        Some(h) => format!("{h}: {e}"),
+        None => e.to_string(),
+    })
 }
 
 /// `ssh.connect: <cause>`, for connection values refused by [`connection`].
@@ -385,9 +388,9 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     } else {
                         format!("; stderr:\n{tail}")
                     };
+                    // (without the host: the error value adds it where a script sees it)
                     let message = format!(
-                        "{}: command `{cmd}` {why}{tail} (pass {{check = false}} to get the result instead)",
-                        target.name
+                        "command `{cmd}` {why}{tail} (pass {{check = false}} to get the result instead)"
                     );
                     let status = ExitStatus {
                         host: &target.name,

@@ -2,7 +2,8 @@
 //! `stream = true` command output, transfer progress, batch commands, the per-host driver,
 //! warnings) sends an [`Event`] to the [`EventSink`] of the task it runs in; the CLI's
 //! renderer is one sink, an embedder plugs in its own. `--json` prints [`JsonEvent`]s: the
-//! serialization of `Event` with a schema version.
+//! serialization of `Event` with a schema version and the time it was written (`ts`, kept
+//! out of `Event` so that events compare by what happened).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -177,41 +178,59 @@ pub enum Event {
 /// The version of the JSON form of [`Event`] (`"v"` in every line of `--json`).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One line of `--json`: an [`Event`] and the schema version, e.g.
-/// `{"event":"line","host":"web1","line":"up 3 days","stream":"stdout","v":1}`.
+/// One line of `--json`: an [`Event`], the schema version and when it happened, e.g.
+/// `{"event":"line","host":"web1","line":"up 3 days","stream":"stdout","ts":1767225600000,"v":1}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonEvent {
     /// The schema version, [`SCHEMA_VERSION`].
     pub v: u32,
+    /// When the event was written: milliseconds since the Unix epoch (0 in lines written
+    /// before drover had it).
+    #[serde(default)]
+    pub ts: u64,
     /// The event.
     #[serde(flatten)]
     pub event: Event,
 }
 
+/// Now, in milliseconds since the Unix epoch (0 if the clock is before it).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 impl JsonEvent {
-    /// The JSON text of `event` (keys sorted, one line); it reads back as the same event.
+    /// The JSON text of `event` stamped with the current time (see [`JsonEvent::to_line_at`]).
+    pub fn to_line(event: &Event) -> String {
+        JsonEvent::to_line_at(event, unix_ms())
+    }
+
+    /// The JSON text of `event` at `ts` (Unix milliseconds): keys sorted, one line; it reads
+    /// back as the same event.
     ///
     /// ```
     /// use drover::{Event, JsonEvent, Stream};
     ///
     /// let event = Event::Line { host: "web1".into(), stream: Stream::Stdout, line: "up 3 days".into() };
-    /// let line = JsonEvent::to_line(&event);
-    /// assert_eq!(line, r#"{"event":"line","host":"web1","line":"up 3 days","stream":"stdout","v":1}"#);
+    /// let line = JsonEvent::to_line_at(&event, 1767225600000);
+    /// assert_eq!(line, r#"{"event":"line","host":"web1","line":"up 3 days","stream":"stdout","ts":1767225600000,"v":1}"#);
     /// let back: JsonEvent = serde_json::from_str(&line)?;
-    /// assert_eq!((back.v, back.event), (1, event));
+    /// assert_eq!((back.v, back.ts, back.event), (1, 1767225600000, event));
     /// # Ok::<(), serde_json::Error>(())
     /// ```
-    pub fn to_line(event: &Event) -> String {
+    pub fn to_line_at(event: &Event, ts: u64) -> String {
         let wrapped = JsonEvent {
             v: SCHEMA_VERSION,
+            ts,
             event: event.clone(),
         };
         // Through a Value: its map sorts keys, so lines are stable for tests and diffs.
         match serde_json::to_value(&wrapped) {
             Ok(value) => value.to_string(),
-            Err(e) => {
-                format!(r#"{{"event":"warning","message":"unserializable event: {e}","v":1}}"#)
-            }
+            Err(e) => format!(
+                r#"{{"event":"warning","message":"unserializable event: {e}","ts":{ts},"v":1}}"#
+            ),
         }
     }
 }
@@ -298,6 +317,7 @@ mod tests {
         ];
         for e in &events {
             let line = JsonEvent::to_line(e);
+            assert!(line.contains(r#""ts":1"#), "{line}");
             let back: JsonEvent = serde_json::from_str(&line).unwrap_or_else(|err| {
                 panic!("{line}: {err}");
             });
@@ -305,20 +325,20 @@ mod tests {
             assert_eq!(back.v, SCHEMA_VERSION);
         }
         assert_eq!(
-            JsonEvent::to_line(&events[2]),
-            r#"{"event":"line","host":"a","line":"x\ty","stream":"stderr","v":1}"#
+            JsonEvent::to_line_at(&events[2], 7),
+            r#"{"event":"line","host":"a","line":"x\ty","stream":"stderr","ts":7,"v":1}"#
         );
         assert_eq!(
-            JsonEvent::to_line(&events[4]),
-            r#"{"event":"log","host":"a","level":"warn","text":"disk\t91%","v":1}"#
+            JsonEvent::to_line_at(&events[4], 7),
+            r#"{"event":"log","host":"a","level":"warn","text":"disk\t91%","ts":7,"v":1}"#
         );
         assert_eq!(
-            JsonEvent::to_line(&events[5]),
-            r#"{"event":"log","host":null,"level":"debug","text":"two\nlines","v":1}"#
+            JsonEvent::to_line_at(&events[5], 7),
+            r#"{"event":"log","host":null,"level":"debug","text":"two\nlines","ts":7,"v":1}"#
         );
         assert_eq!(
-            JsonEvent::to_line(&events[10]),
-            r#"{"event":"summary","hosts":2,"outcomes":{"ok":1,"timed_out":1},"v":1}"#
+            JsonEvent::to_line_at(&events[10], 7),
+            r#"{"event":"summary","hosts":2,"outcomes":{"ok":1,"timed_out":1},"ts":7,"v":1}"#
         );
     }
 }

@@ -82,12 +82,14 @@ async fn on_host(
     let session = Arc::new(
         Session::connect(ssh, host.target.clone())
             .await
-            .map_err(|e| Failure::Unreachable(e.to_string()))?,
+            .map_err(|e| Failure::Unreachable(e.cli_message()))?,
     );
+    // Messages leave the host out (reports show it beside them, so identical failures fold)
+    // and word hints as the command line's flags (`--sudo`): batches are the CLI's commands.
     let fail = |e: SshError| match e {
-        SshError::CommandTimeout { .. } => Failure::TimedOut(e.to_string()),
-        SshError::ConnectionLost { .. } => Failure::Unreachable(e.to_string()),
-        other => Failure::Failed(None, other.to_string()),
+        SshError::CommandTimeout { .. } => Failure::TimedOut(e.cli_message()),
+        SshError::ConnectionLost { .. } => Failure::Unreachable(e.cli_message()),
+        other => Failure::Failed(None, other.cli_message()),
     };
     match op {
         BatchOp::Exec(cmd) => {
@@ -100,9 +102,18 @@ async fn on_host(
             let out = session.exec(cmd, &exec).await.map_err(fail)?;
             match (out.code, out.signal) {
                 (Some(0), _) => Ok(Some(0)),
-                (Some(code), _) => Err(Failure::Failed(Some(code), format!("exit code {code}"))),
-                (None, Some(sig)) => Err(Failure::Failed(None, format!("killed by signal {sig}"))),
-                (None, None) => Err(Failure::Failed(None, "no exit status".into())),
+                (Some(code), _) => Err(Failure::Failed(
+                    Some(code),
+                    format!("command `{cmd}` exited with code {code}"),
+                )),
+                (None, Some(sig)) => Err(Failure::Failed(
+                    None,
+                    format!("command `{cmd}` was killed by signal {sig}"),
+                )),
+                (None, None) => Err(Failure::Failed(
+                    None,
+                    format!("command `{cmd}` ended without an exit status"),
+                )),
             }
         }
         BatchOp::Put { local, remote } => {

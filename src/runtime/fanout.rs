@@ -16,10 +16,10 @@ use mlua::{AnyUserData, MultiValue, Table, Value};
 use super::ResolvedHost;
 use super::eval::{EvalOptions, error_report, json_value};
 use super::{CLEANUP_WAIT, LoadError, Runtime, Script};
-use crate::lua::error_value::error_kind;
+use crate::lua::error_value::{ErrorValue, error_kind};
 use crate::lua::host::Host;
 use crate::lua::task::{Scope, TaskHandle};
-use crate::report::{ErrorReport, Event, HostReport, Outcome, RunReport, Stream};
+use crate::report::{ErrorReport, Event, HostReport, Outcome, RunReport};
 use crate::ssh::ErrorKind;
 
 const FANOUT_LUA: &str = include_str!("../../stdlib/internal/fanout.lua");
@@ -95,14 +95,16 @@ impl Runtime {
                     let name = host.name().to_string();
                     // The kind of the script's error decides "unreachable" (it could not connect,
                     // authenticate, trust the host key, or lost the connection).
-                    let kind = match &child {
-                        Some(c) => c
-                            .borrow::<TaskHandle>()?
-                            .0
-                            .failure_value()
-                            .as_ref()
-                            .and_then(error_kind),
+                    let failure = match &child {
+                        Some(c) => c.borrow::<TaskHandle>()?.0.failure_value(),
                         None => None,
+                    };
+                    let kind = failure.as_ref().and_then(error_kind);
+                    // The report leaves this host's name out of the message (the renderer
+                    // shows it beside), so identical failures on many hosts fold.
+                    let err = match failure.as_ref().and_then(ErrorValue::of_value) {
+                        Some(v) => err.map(|e| v.report_for(&name, &e)),
+                        None => err,
                     };
                     let (outcome, err) = match (scope.take_host_exit(&name), outcome.as_str()) {
                         (Some(0), _) => (Outcome::Ok, None),
@@ -119,19 +121,9 @@ impl Runtime {
                     // Descriptors follow --forks, not the number of hosts: a finished host's
                     // connection closes now (tasks it left running reconnect if they need to).
                     host.disconnect();
-                    // However the host ended, its last partial line comes before its end.
+                    // However the host ended, its last partial line comes before its end (which
+                    // carries the error: renderers show it, no output line repeats it).
                     scope.flush_host_output(&name);
-                    if outcome == Outcome::Failed
-                        && let Some(e) = &err
-                    {
-                        for line in e.lines() {
-                            sink.event(&Event::Line {
-                                host: name.clone(),
-                                stream: Stream::Stderr,
-                                line: line.to_string(),
-                            });
-                        }
-                    }
                     let elapsed = Duration::try_from_secs_f64(elapsed.max(0.0)).unwrap_or_default();
                     let values = match values {
                         Some(t) => {

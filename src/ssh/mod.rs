@@ -78,19 +78,21 @@ pub struct Target {
     pub connect_timeout: Duration,
 }
 
-/// Why an SSH operation failed. Messages say which host, what, why, and a hint.
+/// Why an SSH operation failed. Messages say what, why, and a hint; not which host (every
+/// variant but `BadDestination` has a `host` field): reports show the host beside the message,
+/// so identical failures on many hosts read alike and fold, and Lua's error values prefix it.
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
-    #[error("{host}: cannot connect to {addr}: {reason} (is sshd running and reachable?)")]
+    #[error("cannot connect to {addr}: {reason} (is sshd running and reachable?)")]
     Connect {
         host: String,
         addr: String,
         reason: String,
     },
-    #[error("{host}: connect timed out after {secs}s")]
+    #[error("connect timed out after {secs}s")]
     Timeout { host: String, secs: f64 },
     #[error(
-        "{host}: HOST KEY CHANGED: the server offers {key_type} key {fingerprint}, but {file}:{line} records another one; refusing to connect (remove that line if the change is expected)"
+        "HOST KEY CHANGED: the server offers {key_type} key {fingerprint}, but {file}:{line} records another one; refusing to connect (remove that line if the change is expected)"
     )]
     HostKeyChanged {
         host: String,
@@ -100,7 +102,7 @@ pub enum SshError {
         line: usize,
     },
     #[error(
-        "{host}: unknown host key {key_type} {fingerprint} refused (host key policy is strict; add it to {file})"
+        "unknown host key {key_type} {fingerprint} refused (host key policy is strict; add it to {file})"
     )]
     HostKeyUnknown {
         host: String,
@@ -108,53 +110,51 @@ pub enum SshError {
         fingerprint: String,
         file: String,
     },
-    #[error("{host}: cannot read known_hosts {file}: {reason}")]
+    #[error("cannot read known_hosts {file}: {reason}")]
     KnownHosts {
         host: String,
         file: String,
         reason: String,
     },
-    #[error("{host}: authentication failed for user {user} (tried: {tried})")]
+    #[error("authentication failed for user {user} (tried: {tried})")]
     Auth {
         host: String,
         user: String,
         tried: String,
     },
-    #[error("{host}: {key} names {var}, which is not set")]
+    #[error("{key} names {var}, which is not set")]
     UnsetEnv {
         host: String,
         key: &'static str,
         var: String,
     },
-    #[error("{host}: cannot load identity {path}: {reason}")]
+    #[error("cannot load identity {path}: {reason}")]
     Identity {
         host: String,
         path: String,
         reason: String,
     },
-    #[error(
-        "{host}: command `{command}` timed out after {secs}s (the remote process was sent TERM)"
-    )]
+    #[error("command `{command}` timed out after {secs}s (the remote process was sent TERM)")]
     CommandTimeout {
         host: String,
         command: String,
         secs: f64,
     },
     #[error(
-        "{host}: connection lost while {during} (the host or the network closed it; the command may or may not have finished)"
+        "connection lost while {during} (the host or the network closed it; the command may or may not have finished)"
     )]
     ConnectionLost { host: String, during: String },
     #[error("bad destination \"{spec}\": {reason}")]
     BadDestination { spec: String, reason: String },
-    #[error("{host}: sftp {op} {path}: {cause}{hint}")]
+    #[error("sftp {op} {path}: {cause}{hint}")]
     Sftp {
         host: String,
         op: String,
         path: String,
         cause: String,
-        hint: String,
+        hint: Hint,
     },
-    #[error("{host}: {what}: {reason}")]
+    #[error("{what}: {reason}")]
     Protocol {
         host: String,
         what: String,
@@ -162,7 +162,90 @@ pub enum SshError {
     },
 }
 
+/// An option a hint tells a person to pass, worded by each front end: `sudo = true` in a
+/// script, `--sudo` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintOption {
+    /// Upload through sudo.
+    Sudo,
+    /// Copy or remove a directory tree.
+    Recursive,
+}
+
+impl HintOption {
+    /// How a Lua script passes it.
+    pub fn lua(self) -> &'static str {
+        match self {
+            HintOption::Sudo => "sudo = true",
+            HintOption::Recursive => "recursive = true",
+        }
+    }
+
+    /// How the command line passes it.
+    pub fn cli(self) -> &'static str {
+        match self {
+            HintOption::Sudo => "--sudo",
+            HintOption::Recursive => "-r",
+        }
+    }
+}
+
+/// What an SFTP error suggests, shown in parentheses after its cause.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Hint {
+    /// Nothing to suggest.
+    #[default]
+    None,
+    /// Advice that names no option.
+    Text(&'static str),
+    /// "pass OPTION WHY": the option is worded by the front end.
+    Pass {
+        /// The option.
+        option: HintOption,
+        /// What it is for (`for root-owned destinations`).
+        why: &'static str,
+    },
+}
+
+impl Hint {
+    /// Advice that names no option.
+    pub fn text(advice: &'static str) -> Hint {
+        Hint::Text(advice)
+    }
+
+    /// ` (advice)` with options worded by `word`, or nothing.
+    pub fn worded(&self, word: fn(HintOption) -> &'static str) -> String {
+        match self {
+            Hint::None => String::new(),
+            Hint::Text(t) => format!(" ({t})"),
+            Hint::Pass { option, why } => format!(" (pass {} {why})", word(*option)),
+        }
+    }
+}
+
+/// Lua's wording, the default one.
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.worded(HintOption::lua))
+    }
+}
+
 impl SshError {
+    /// The message as the command line words it: hints name its flags (`--sudo`, `-r`)
+    /// rather than the Lua options.
+    pub fn cli_message(&self) -> String {
+        match self {
+            SshError::Sftp {
+                op,
+                path,
+                cause,
+                hint,
+                ..
+            } => format!("sftp {op} {path}: {cause}{}", hint.worded(HintOption::cli)),
+            other => other.to_string(),
+        }
+    }
+
     /// A protocol-level failure of `what` on `host`.
     pub fn protocol(host: &str, what: &str, reason: impl std::fmt::Display) -> SshError {
         SshError::Protocol {

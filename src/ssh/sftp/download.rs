@@ -13,7 +13,7 @@ use russh_sftp::protocol::{FileAttributes, FileType, OpenFlags};
 use super::local::{LocalDir, LocalTemp, NotADir, bad_name};
 use super::pump::{Progress, Sink, UNSIZED_MAX, on_workers, pump_down};
 use super::{FileKind, GetOptions, Sftp, Transfer, join, sftp_error, temp_prefix, token};
-use crate::ssh::SshError;
+use crate::ssh::{Hint, HintOption, SshError};
 
 /// Permission bits a downloaded file gets: the remote ones without set-user-id, set-group-id
 /// and sticky, so a host cannot plant a set-id program on the controller.
@@ -59,7 +59,7 @@ pub(crate) fn download_name(host: &str, remote: &str) -> Result<(String, String)
             op: "get".into(),
             path: remote.to_string(),
             cause: format!("the path ({normal}) does not end in a name to give the local copy"),
-            hint: " (name the file or directory itself, such as /srv/data)".into(),
+            hint: Hint::text("name the file or directory itself, such as /srv/data"),
         }),
     }
 }
@@ -96,9 +96,12 @@ impl Sftp {
                 path: path.to_string(),
                 cause: "is a directory".into(),
                 hint: if op == "get" {
-                    " (pass recursive = true to copy a tree)".into()
+                    Hint::Pass {
+                        option: HintOption::Recursive,
+                        why: "to copy a tree",
+                    }
                 } else {
-                    String::new()
+                    Hint::None
                 },
             }),
             _ => Err(not_regular(&self.host, op, path, attrs.permissions)),
@@ -159,7 +162,7 @@ impl Sftp {
                     "reports size 0 but holds more than {} MiB; refusing to read further",
                     UNSIZED_MAX >> 20
                 ),
-                hint: String::new(),
+                hint: Hint::None,
             });
         }
         Ok((sink, end, attrs))
@@ -272,7 +275,7 @@ impl Sftp {
                 op: "get".into(),
                 path: r.clone(),
                 cause,
-                hint: String::new(),
+                hint: Hint::None,
             };
             if let Some(why) = bad_name(&entry.name) {
                 return Err(refuse(format!(
@@ -323,7 +326,7 @@ impl Sftp {
                     op: "get".into(),
                     path: remote.to_string(),
                     cause: format!("the local name {n:?} {why}; refusing to write there"),
-                    hint: String::new(),
+                    hint: Hint::None,
                 });
             }
         }
@@ -429,7 +432,7 @@ fn not_regular(host: &str, op: &str, path: &str, perms: Option<u32>) -> SshError
             "is {}, not a regular file; refusing to read it",
             special_kind(perms)
         ),
-        hint: " (drover copies only regular files, directories and symlinks)".into(),
+        hint: Hint::text("drover copies only regular files, directories and symlinks"),
     }
 }
 

@@ -44,7 +44,7 @@ use russh_sftp::protocol::{FileAttributes, FileType, Packet, StatusCode};
 use super::OutputSink;
 use super::cleanup::Cleanups;
 use super::session::{ConnectionKeeper, Session};
-use super::{Secret, SshError};
+use super::{Hint, HintOption, Secret, SshError};
 
 /// Bytes per SFTP read or write request, at most (OpenSSH's sftp-server limit is 255 KiB; a
 /// server announcing smaller limits through `limits@openssh.com` gets those). Large requests
@@ -303,32 +303,35 @@ fn sftp_error(host: &str, op: &str, path: &str, e: SftpProtoError) -> SshError {
     }
     let (cause, hint) = match &e {
         SftpProtoError::Status(s) => match s.status_code {
-            StatusCode::NoSuchFile => ("no such file or directory".to_string(), ""),
+            StatusCode::NoSuchFile => ("no such file or directory".to_string(), Hint::None),
             StatusCode::PermissionDenied => (
                 "permission denied".to_string(),
                 if matches!(op, "put" | "write") {
-                    " (pass sudo = true for root-owned destinations)"
+                    Hint::Pass {
+                        option: HintOption::Sudo,
+                        why: "for root-owned destinations",
+                    }
                 } else {
-                    ""
+                    Hint::None
                 },
             ),
             _ if !s.error_message.is_empty() && s.error_message != "Failure" => {
-                (s.error_message.clone(), "")
+                (s.error_message.clone(), Hint::None)
             }
-            code => (code.to_string(), ""),
+            code => (code.to_string(), Hint::None),
         },
         SftpProtoError::Timeout => (
             format!("no answer from the server within {REQUEST_TIMEOUT_SECS}s"),
-            "",
+            Hint::None,
         ),
-        other => (other.to_string(), ""),
+        other => (other.to_string(), Hint::None),
     };
     SshError::Sftp {
         host: host.to_string(),
         op: op.to_string(),
         path: path.to_string(),
         cause,
-        hint: hint.to_string(),
+        hint,
     }
 }
 
@@ -410,7 +413,7 @@ impl Sftp {
             op: op.to_string(),
             path: path.display().to_string(),
             cause: format!("local: {e}"),
-            hint: String::new(),
+            hint: Hint::None,
         }
     }
 
@@ -503,7 +506,7 @@ impl Sftp {
                         op: "mkdir".into(),
                         path: prefix,
                         cause: "exists and is not a directory".into(),
-                        hint: String::new(),
+                        hint: Hint::None,
                     });
                 }
                 None => {}
@@ -547,7 +550,10 @@ impl Sftp {
         self.raw.rmdir(path).await.map(|_| ()).map_err(|e| {
             let mut err = self.err("remove", path, e);
             if !recursive && let SshError::Sftp { hint, .. } = &mut err {
-                hint.push_str(" (a directory that is not empty needs recursive = true)");
+                *hint = Hint::Pass {
+                    option: HintOption::Recursive,
+                    why: "to remove a directory that is not empty",
+                };
             }
             err
         })

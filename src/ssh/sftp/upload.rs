@@ -15,8 +15,8 @@ use super::{
     FILES_AT_ONCE, FileKind, PutOptions, Sftp, Source, Transfer, join, parent_and_name, sftp_error,
     temp_name, token,
 };
-use crate::ssh::SshError;
 use crate::ssh::{ExecOptions, Session, shell_quote};
+use crate::ssh::{Hint, HintOption, SshError};
 
 impl Sftp {
     /// Writes `data` into the open remote `handle` on the worker threads, reporting progress
@@ -56,12 +56,14 @@ impl Sftp {
             permissions: Some(0o600),
             ..Default::default()
         };
-        let handle = self
-            .raw
-            .open(temp.as_str(), flags, private)
-            .await
-            .map_err(|e| self.err("put", dest, e))?
-            .handle;
+        let handle = match self.raw.open(temp.as_str(), flags, private).await {
+            Ok(h) => h.handle,
+            // A missing directory is not a permission problem (OpenSSH may say either).
+            Err(e) => match self.stat(&dir, true).await {
+                Ok(None) => return Err(self.no_such_directory(dest, &dir)),
+                _ => return Err(self.err("put", dest, e)),
+            },
+        };
         let mut guard = RemoteTemp::new(self, &temp, &handle);
         let result: Result<u64, SshError> = async {
             if let Ok(a) = self.raw.fstat(handle.as_str()).await
@@ -113,6 +115,17 @@ impl Sftp {
         }
     }
 
+    /// An upload to `dest` whose directory `dir` does not exist.
+    fn no_such_directory(&self, dest: &str, dir: &str) -> SshError {
+        SshError::Sftp {
+            host: self.host.clone(),
+            op: "put".into(),
+            path: dest.to_string(),
+            cause: format!("no such directory {}", dir.trim_end_matches('/')),
+            hint: Hint::text("create it first; drover does not create parent directories"),
+        }
+    }
+
     /// Gives the uploaded temp file its owner and group (`chown`, as the login user).
     async fn chown_temp(
         &self,
@@ -142,7 +155,10 @@ impl Sftp {
                 "cannot set owner {spec}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ),
-            hint: " (pass sudo = true to set another owner)".into(),
+            hint: Hint::Pass {
+                option: HintOption::Sudo,
+                why: "to set another owner",
+            },
         })
     }
 
@@ -249,7 +265,7 @@ impl Sftp {
                     "sudo install failed: {}",
                     String::from_utf8_lossy(&out.stderr).trim()
                 ),
-                hint: String::new(),
+                hint: Hint::None,
             });
         }
         Ok(sent)
@@ -406,7 +422,7 @@ impl Sftp {
                     op: "put".into(),
                     path: dest.to_string(),
                     cause: "exists and is not a directory".into(),
-                    hint: String::new(),
+                    hint: Hint::None,
                 });
             }
             None => {
@@ -442,7 +458,7 @@ impl Sftp {
                     op: "put".into(),
                     path: path.display().to_string(),
                     cause: "not a regular file, directory or symlink".into(),
-                    hint: String::new(),
+                    hint: Hint::None,
                 });
             }
         }
@@ -494,7 +510,7 @@ impl Sftp {
                 op: "put".into(),
                 path: p.display().to_string(),
                 cause: format!("local: {}", not_regular_local(&meta)),
-                hint: " (drover copies only regular files, directories and symlinks)".into(),
+                hint: Hint::text("drover copies only regular files, directories and symlinks"),
             });
         }
         let mut result = match &src {
@@ -505,7 +521,10 @@ impl Sftp {
                         op: "put".into(),
                         path: p.display().to_string(),
                         cause: "is a directory".into(),
-                        hint: " (pass recursive = true to copy a tree)".into(),
+                        hint: Hint::Pass {
+                            option: HintOption::Recursive,
+                            why: "to copy a tree",
+                        },
                     });
                 }
                 if opts.sudo {
@@ -514,7 +533,7 @@ impl Sftp {
                         op: "put".into(),
                         path: p.display().to_string(),
                         cause: "sudo is supported for single files only".into(),
-                        hint: String::new(),
+                        hint: Hint::None,
                     });
                 }
                 self.put_tree(session, p, dest, opts).await?
@@ -530,6 +549,10 @@ impl Sftp {
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_default();
                         join(dest, &name)
+                    }
+                    // `dir/` names a directory: one that is missing is not created.
+                    Ok(_) if dest.ends_with('/') && dest.len() > 1 => {
+                        return Err(self.no_such_directory(dest, dest));
                     }
                     _ => dest.to_string(),
                 };

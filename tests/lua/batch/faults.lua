@@ -22,7 +22,7 @@ local tail = p:read("a"); p:close()
 local out = fx.read(out_file); os.remove(out_file)
 check.eq(tail, "exit=1\n", out)
 check.eq(out:find("== 8 hosts: 7 ok, 1 unreachable", 1, true) ~= nil, true, out)
-check.eq(out:find("unreachable h08: h08: cannot connect", 1, true) ~= nil, true, out)
+check.eq(out:find("unreachable h08: cannot connect", 1, true) ~= nil, true, out)
 
 -- Ctrl-C: remote sleeps are gone afterwards, exit 130
 local marker = "sleep 31.4159"

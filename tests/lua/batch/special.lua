@@ -19,7 +19,7 @@ local function refused(args, needle)
   check.eq(err:find(needle, 1, true) ~= nil, true, err)
 end
 refused(("get%s -H h01 /dev/zero %s"):format(i, fx.q(dir .. "/out")),
-  "failed h01: h01: sftp get /dev/zero: is a character device, not a regular file; refusing to read it")
+  "failed h01: sftp get /dev/zero: is a character device, not a regular file; refusing to read it")
 refused(("get%s -H h01 %s %s"):format(i, fx.q(remote .. "/fifo"), fx.q(dir .. "/out")),
   "sftp get " .. remote .. "/fifo: is a FIFO, not a regular file")
 check.eq(fx.sh("find " .. fx.q(dir .. "/out") .. " -type f | wc -l"), "0\n", "nothing downloaded")

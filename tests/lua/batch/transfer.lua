@@ -47,5 +47,5 @@ check.eq(fx.read(dir .. "/trees/h02/tree/sub/b"), "b\n")
 -- a missing remote file fails that host with the sftp error
 code, out, err = fx.drover(("get%s -H h03 /nonexistent/file %s"):format(i, fx.q(dir .. "/got")))
 check.eq(code, 1)
-check.eq(err:find("failed h03: h03: sftp get /nonexistent/file: no such file or directory", 1, true) ~= nil, true, err)
+check.eq(err:find("failed h03: sftp get /nonexistent/file: no such file or directory", 1, true) ~= nil, true, err)
 fx.sh("rm -rf " .. fx.q(dir))

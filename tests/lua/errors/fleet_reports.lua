@@ -1,16 +1,18 @@
 -- fleet: 3
 -- expect-exit: 1
--- expect-stderr: h01 ! tests/lua/errors/fleet_reports.lua:22: h01: command `exit 5` exited with code 5 (pass {check = false} to get the result instead)
--- expect-stderr: h01 ! 	tests/lua/errors/fleet_reports.lua:22: in main chunk
--- expect-stderr: h02 ! tests/lua/errors/fleet_reports.lua:25: h02: command `exit 6` exited with code 6 (pass {check = false} to get the result instead)
--- expect-stderr: h02 ! 	tests/lua/errors/fleet_reports.lua:25: in function <tests/lua/errors/fleet_reports.lua:25>
--- expect-stderr: h03 ! tests/lua/errors/fleet_reports.lua:28: h03: command `echo seven >&2; exit 7` exited with code 7; stderr:
+-- expect-stderr: h01 ! failed: tests/lua/errors/fleet_reports.lua:24: command `exit 5` exited with code 5 (pass {check = false} to get the result instead)
+-- expect-stderr: h02 ! failed: tests/lua/errors/fleet_reports.lua:27: command `exit 6` exited with code 6 (pass {check = false} to get the result instead)
+-- expect-stderr: h02 ! 	tests/lua/errors/fleet_reports.lua:27: in function <tests/lua/errors/fleet_reports.lua:27>
+-- expect-stderr: h03 ! failed: tests/lua/errors/fleet_reports.lua:30: command `echo seven >&2; exit 7` exited with code 7; stderr:
 -- expect-stderr: h03 ! seven (pass {check = false} to get the result instead)
--- expect-stderr: h03 ! 	tests/lua/errors/fleet_reports.lua:29: in main chunk
+-- expect-stderr: h03 ! 	tests/lua/errors/fleet_reports.lua:31: in main chunk
 -- expect-stderr: == 3 hosts: 3 failed
--- expect-stderr:    failed h01: tests/lua/errors/fleet_reports.lua:22: h01: command `exit 5` exited with code 5 (pass
--- expect-stderr:    failed h02: tests/lua/errors/fleet_reports.lua:25: h02: command `exit 6` exited with code 6 (pass
+-- expect-stderr:    failed h01: tests/lua/errors/fleet_reports.lua:24: command `exit 5` exited with code 5 (pass
+-- expect-stderr:    failed h02: tests/lua/errors/fleet_reports.lua:27: command `exit 6` exited with code 6 (pass
 -- reject-stderr: userdata
+-- reject-stderr: h01: command
+-- reject-stderr: stack traceback
+-- reject-stderr: h01 ! 	tests/lua/errors/fleet_reports.lua:24: in main chunk
 -- reject-stderr: [drover]
 -- reject-stderr: __mlua
 -- Uncaught error values are reported per host with the text and traceback errors always had:

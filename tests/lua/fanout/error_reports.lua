@@ -1,13 +1,14 @@
 -- fleet: 3
 -- expect-exit: 1
--- expect-stderr: h01 ! tests/lua/fanout/error_reports.lua:17: error object is a table: {code = 7, reason = "disk full"}
--- expect-stderr: h02 ! tests/lua/fanout/error_reports.lua:19: stack overflow
--- expect-stderr: h01 ! 	tests/lua/fanout/error_reports.lua:17: in main chunk
--- expect-stderr: h03 ! tests/lua/fanout/error_reports.lua:25: no route to db
--- expect-stderr: h03 ! 	tests/lua/fanout/error_reports.lua:25: in function <tests/lua/fanout/error_reports.lua:23>
--- expect-stderr: h03 ! 	tests/lua/fanout/error_reports.lua:28: in main chunk
+-- expect-stderr: h01 ! failed: tests/lua/fanout/error_reports.lua:18: error object is a table: {code = 7, reason = "disk full"}
+-- expect-stderr: h02 ! failed: tests/lua/fanout/error_reports.lua:20: stack overflow
+-- expect-stderr: h03 ! failed: tests/lua/fanout/error_reports.lua:26: no route to db
+-- expect-stderr: h03 ! 	tests/lua/fanout/error_reports.lua:26: in function <tests/lua/fanout/error_reports.lua:24>
+-- expect-stderr: h03 ! 	tests/lua/fanout/error_reports.lua:29: in main chunk
 -- expect-stderr: == 3 hosts: 3 failed
 -- reject-stderr: table: 0x
+-- reject-stderr: h01 ! 	tests/lua/fanout/error_reports.lua:18: in main chunk
+-- reject-stderr: stack traceback
 -- reject-stderr: raw_xpcall
 -- reject-stderr: tail calls
 -- reject-stderr: __mlua

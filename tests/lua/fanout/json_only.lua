@@ -21,7 +21,7 @@ check.eq(code, 0, err)
 local kinds = {}
 for line in out:gmatch("[^\n]*") do
   if line ~= "" then
-    check.eq(line:match('^{.*"event":"[%a_]+".*,"v":1}$') ~= nil, true, "not a JSON event line: " .. line)
+    check.eq(line:match('^{.*"event":"[%a_]+".*,"ts":%d+,"v":1}$') ~= nil, true, "not a JSON event line: " .. line)
     local kind = line:match('"event":"([%a_]+)"')
     kinds[kind] = (kinds[kind] or 0) + 1
   end

@@ -35,7 +35,7 @@ for n = 1, 8 do
   check.eq(out:find(("%s | hello from %s colour=teal answer=42 groups=%s\n"):format(name, name, grp), 1, true) ~= nil, true, out)
   check.eq(out:find(name .. " | args:\tone\ttwo\n", 1, true) ~= nil, true, out)
 end
-check.eq(err:find("h03 ! " .. dir .. "/hello.lua:6: boom on h03", 1, true) ~= nil, true, err)
+check.eq(err:find("h03 ! failed: " .. dir .. "/hello.lua:6: boom on h03", 1, true) ~= nil, true, err)
 check.eq(err:find("in local 'deeper'", 1, true) ~= nil, true, "traceback: " .. err)
 check.eq(err:find("== 8 hosts: 7 ok, 1 failed", 1, true) ~= nil, true, err)
 
@@ -95,7 +95,7 @@ check.between(peak, 1, 2, "hosts in flight with --forks 2")
 -- --json
 code, out, err = fx.drover("run " .. s4 .. i .. " -H h02 --json")
 check.eq(code, 0, err)
-check.eq(out:find('{"event":"line","host":"h02","line":"deployed","stream":"stdout","v":1}', 1, true) ~= nil, true, out)
+check.eq(out:find('{"event":"line","host":"h02","line":"deployed","stream":"stdout","ts":', 1, true) ~= nil, true, out)
 check.eq(out:find('"event":"finished"', 1, true) ~= nil and out:find('"outcome":"ok"', 1, true) ~= nil, true, out)
 
 -- usage errors: exit 2 before any host runs
