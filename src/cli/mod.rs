@@ -7,6 +7,7 @@
 mod batch;
 mod hosts;
 mod limits;
+mod repl;
 mod run;
 mod signals;
 mod targets;
@@ -44,6 +45,8 @@ enum Command {
     Put(batch::PutArgs),
     /// Download a file (or a tree with -r) from every target host into LOCAL_DIR/<host>/.
     Get(batch::GetArgs),
+    /// An interactive Lua shell over the targets: Lua lines, !CMD on every host, results as values.
+    Repl(repl::ReplArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -67,6 +70,7 @@ pub fn main() -> i32 {
         Command::Exec(args) => batch::exec(args),
         Command::Put(args) => batch::put(args),
         Command::Get(args) => batch::get(args),
+        Command::Repl(args) => repl::run(args),
     }
 }
 

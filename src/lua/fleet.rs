@@ -184,7 +184,9 @@ fn emit_from_lua(lua: &Lua, (what, t): (String, Table)) -> mlua::Result<()> {
         "run_started" => Event::RunStarted {
             hosts: strings(t.get("hosts")?, "hosts")?,
         },
-        "started" => Event::HostStarted { host: t.get("host")? },
+        "started" => Event::HostStarted {
+            host: t.get("host")?,
+        },
         "finished" => Event::HostFinished {
             host: t.get("host")?,
             outcome: outcome(&t.get::<String>("outcome")?)?,
@@ -220,8 +222,9 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         "select",
         lua.create_function(|lua, sel: Value| {
             let spec = match sel {
-                Value::String(s) => parse_selection(&s.to_str()?)
-                    .map_err(|e| err(format!("fleet.targets: {e}")))?,
+                Value::String(s) => {
+                    parse_selection(&s.to_str()?).map_err(|e| err(format!("fleet.targets: {e}")))?
+                }
                 Value::Table(t) => spec_of(&t)?,
                 other => {
                     return Err(err(format!(
@@ -263,7 +266,8 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     lua.load(FLEET_LUA)
         .set_name("=[drover] fleet.lua")
         .call::<()>((m.clone(), private, task))?;
-    lua.globals().set("targets", m.get::<mlua::Function>("targets")?)?;
+    lua.globals()
+        .set("targets", m.get::<mlua::Function>("targets")?)?;
     Ok(m)
 }
 
@@ -281,7 +285,11 @@ mod tests {
         let p = parse_selection("web:&prod").expect("pattern");
         assert_eq!(p.pattern.as_deref(), Some("web:&prod"));
         assert!(parse_selection("-g").unwrap_err().contains("needs a value"));
-        assert!(parse_selection("-x y").unwrap_err().contains("not a target flag"));
+        assert!(
+            parse_selection("-x y")
+                .unwrap_err()
+                .contains("not a target flag")
+        );
     }
 
     proptest! {
