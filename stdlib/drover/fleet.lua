@@ -374,7 +374,7 @@ set_meta.__tostring = function(self)
   local groups = self:gather()
   for gi, g in ipairs(groups) do
     if #out >= SCREEN_LINES then
-      out[#out + 1] = format("... %d more group(s): :gather() shows all", #groups - gi + 1)
+      out[#out + 1] = format("... %d more group(s): set:gather() shows them all", #groups - gi + 1)
       break
     end
     local code = g.outcome == "ok" and "" or (g.code and ("  exit " .. g.code) or ("  " .. g.outcome))

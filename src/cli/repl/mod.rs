@@ -209,5 +209,14 @@ async fn start(args: ReplArgs, interactive: bool) -> i32 {
         names,
         stop: None,
     };
-    session.run().await
+    let code = session.run().await;
+    // Remote clean-ups of cancelled lines (TERM to their commands) reach the hosts before
+    // the connections close: an empty script run waits for them.
+    if let Ok(empty) = drover::Script::from_source("exit", "") {
+        let _ = session
+            .rt
+            .run_script_async(&empty, &[], &drover::EvalOptions::default())
+            .await;
+    }
+    code
 }

@@ -119,8 +119,12 @@ fn read_line(editor: &mut LineEditor, prompt: &str, history: Option<&std::path::
                 if super::history::may_keep(&line) {
                     let _ = editor.add_history_entry(line.as_str());
                     if let Some(path) = history {
-                        // appended at once: a session that dies keeps its history
+                        // appended at once: a session that dies keeps its history; readable
+                        // by its owner only, as shells keep theirs
                         let _ = editor.append_history(path);
+                        use std::os::unix::fs::PermissionsExt;
+                        let _ =
+                            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
                     }
                 }
                 return Reply::Line(line);
