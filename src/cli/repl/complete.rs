@@ -124,7 +124,8 @@ pub fn take(lua: &Lua, fleet: &Table, hosts: Vec<String>, groups: Vec<String>) -
         if let Some(fields) = fields_of(lua, fleet, &v) {
             if let Value::Table(t) = &v {
                 for field in &fields {
-                    if let Ok(inner) = t.get::<Value>(field.as_str())
+                    // raw: completion must not run a table's metamethods
+                    if let Ok(inner) = t.raw_get::<Value>(field.as_str())
                         && let Some(f2) = fields_of(lua, fleet, &inner)
                         && !matches!(inner, Value::Table(ref it) if it.to_pointer() == t.to_pointer())
                     {
@@ -145,6 +146,14 @@ pub fn take(lua: &Lua, fleet: &Table, hosts: Vec<String>, groups: Vec<String>) -
         v.dedup();
     }
     snap
+}
+
+/// Where the text after the last character `stop` accepts begins (0 when none does).
+fn after_last(text: &str, stop: impl Fn(char) -> bool) -> usize {
+    text.char_indices()
+        .rev()
+        .find(|(_, c)| stop(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
 /// Candidates for `line` with the cursor at `pos`: where the word starts, and the words.
@@ -171,10 +180,7 @@ pub fn candidates(snap: &Snapshot, line: &str, pos: usize) -> (usize, Vec<String
             .collect();
         return (0, out);
     }
-    let name_start = |text: &str| {
-        text.rfind(|c: char| c.is_whitespace() || ",:&!'\"".contains(c))
-            .map_or(0, |i| i + 1)
-    };
+    let name_start = |text: &str| after_last(text, |c| c.is_whitespace() || ",:&!'\"".contains(c));
     // after `:targets`: host and group names (pattern terms)
     if let Some(rest) = before.strip_prefix(":targets ") {
         let offset = before.len() - rest.len();
@@ -186,9 +192,9 @@ pub fn candidates(snap: &Snapshot, line: &str, pos: usize) -> (usize, Vec<String
         return names(name_start(before));
     }
     // Lua: globals, or fields after `.` / `:`
-    let start = before
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'))
-        .map_or(0, |i| i + 1);
+    let start = after_last(before, |c| {
+        !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':')
+    });
     let word = &before[start..];
     match word.rfind(['.', ':']) {
         Some(sep) => {
@@ -298,6 +304,14 @@ mod tests {
             (9, vec!["db".to_string(), "db1".into()])
         );
         assert_eq!(candidates(&s, ":ta", 3), (0, vec![":targets".to_string()]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn completing_never_panics(line in ".{0,80}", cut in 0usize..80) {
+            let pos = line.char_indices().map(|(i, _)| i).chain([line.len()]).nth(cut).unwrap_or(line.len());
+            let _ = candidates(&snap(), &line, pos);
+        }
     }
 
     #[test]

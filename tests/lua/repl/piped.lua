@@ -20,6 +20,7 @@ local lines = {
   "print('failed after uname: ' .. #_:failed() .. ' of ' .. #_)",
   "!echo $SSH_CONNECTION",
   "!echo $SSH_CONNECTION",
+  "print('inventory shares it: ' .. tostring(inventory.host('h01'):run('echo $SSH_CONNECTION').stdout == _3.h01.stdout))",
   "print('same connection: ' .. tostring(_2.h01.stdout == _3.h01.stdout and _2.h03.stdout == _3.h03.stdout))",
   -- h02 (the second sshd) fails
   ('!case "$SSH_CONNECTION" in *" %s") echo bad >&2; exit 3;; esac; echo fine'):format(port2),
@@ -52,6 +53,7 @@ for _, h in ipairs({ "h01", "h02", "h03" }) do
 end
 check.eq(out:find("failed after uname: 0 of 3", 1, true) ~= nil, true, both)
 check.eq(out:find("same connection: true", 1, true) ~= nil, true, both)
+check.eq(out:find("inventory shares it: true", 1, true) ~= nil, true, "ssh from Lua reuses the connection:\n" .. both)
 check.eq(out:find("failed: h02\n", 1, true) ~= nil, true, both)
 check.eq(out:find("code: 3 failed stderr bad", 1, true) ~= nil, true, both)
 check.eq(out:find("where: 2", 1, true) ~= nil, true, both)

@@ -61,6 +61,13 @@ start()
 wait_pane("drover[all:3]>")
 type_line("1 + 1")
 wait_pane("\n2\n")
+-- a syntax error and a runtime error leave the REPL running
+type_line("x = = 1")
+wait_pane("unexpected symbol near '='")
+type_line("error('runtime boom')")
+wait_pane("eval:1: runtime boom")
+type_line("40 + 2")
+wait_pane("\n42\n")
 
 -- Tab completes a table field and a group name
 type_line("config = { region = 'north', retries = 3 }")
