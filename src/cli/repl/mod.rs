@@ -185,9 +185,10 @@ async fn start(args: ReplArgs, interactive: bool) -> i32 {
         }
         script.call(call);
     }
+    // a bad inventory is a usage error now, not at the first `:targets`
     let names = match rt.inventory() {
         Ok(inv) => (inv.hosts.clone(), inv.groups.keys().cloned().collect()),
-        Err(_) => (Vec::new(), Vec::new()),
+        Err(e) => return fail(e),
     };
     let mut session = Session {
         rt,
