@@ -68,6 +68,23 @@ type_line("error('runtime boom')")
 wait_pane("eval:1: runtime boom")
 type_line("40 + 2")
 wait_pane("\n42\n")
+-- a multi-line function definition goes on while it is incomplete
+type_line("function triple(n)")
+tmux(("send-keys -t %s -l %s"):format(session, fixture.q("return n * 3")))
+tmux(("send-keys -t %s Enter"):format(session))
+tmux(("send-keys -t %s -l end"):format(session))
+tmux(("send-keys -t %s Enter"):format(session))
+type_line("triple(14)")
+wait_pane("\n42\n", 15, (wait_pane("triple(14)")))
+-- a shell line on the three hosts
+type_line("!uname -n")
+wait_pane("(_ = _1: 3 results)")
+local text = pane()
+for _, h in ipairs({ "h01", "h02", "h03" }) do
+  check.eq(text:find(h .. " | ", 1, true) ~= nil, true, h .. " prefixed:\n" .. text)
+end
+type_line("print('failed: ' .. #_:failed())")
+wait_pane("failed: 0")
 
 -- Tab completes a table field and a group name
 type_line("config = { region = 'north', retries = 3 }")
