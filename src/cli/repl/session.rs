@@ -391,9 +391,11 @@ impl Session {
                 }
                 true
             }
-            Command::Forks(n) => {
-                self.setting("forks", n.into_lua_value(), format!("fleet.forks({n})"))
-            }
+            Command::Forks(n) => self.setting(
+                "forks",
+                mlua::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)),
+                format!("fleet.forks({n})"),
+            ),
             Command::Timeout(s) => {
                 let (value, call) = match s {
                     Some(s) => (mlua::Value::Number(s), format!("fleet.timeout({s})")),
@@ -548,17 +550,6 @@ impl Session {
                 false
             }
         }
-    }
-}
-
-/// A number as a Lua value.
-trait IntoLuaValue {
-    fn into_lua_value(self) -> mlua::Value;
-}
-
-impl IntoLuaValue for usize {
-    fn into_lua_value(self) -> mlua::Value {
-        mlua::Value::Integer(i64::try_from(self).unwrap_or(i64::MAX))
     }
 }
 
