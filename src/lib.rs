@@ -43,10 +43,11 @@
 //! leaves import none of each other (`nodeset` and `connection` are leaves they share).
 //!
 //! - `cli` (a module of the binary, `src/main.rs`, so it can use only this public API): clap
-//!   glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`), the
+//!   glue, one file per subcommand (`run`, `hosts`, `exec`/`put`/`get`; `repl/`, the REPL:
+//!   rustyline on a reader thread, one eval per entered chunk), the
 //!   shared target flags, and the process: signals (the first cancels the run, a second
 //!   exits), the open-files limit, prompts, the renderer on stdout/stderr, exit codes; the only
-//!   user of clap and rpassword, and the only code that prints.
+//!   user of clap, rustyline and rpassword, and the only code that prints.
 //! - [`runtime`]: [`Runtime`] and its [`RuntimeBuilder`]; evals and scopes (`eval.rs`), compiled
 //!   scripts (`script.rs`), target resolution over the inventory (`targets.rs`), per-host
 //!   runs (`fanout.rs`, driving `stdlib/internal/fanout.lua`), batch exec / put / get without
@@ -58,7 +59,8 @@
 //!   `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp failures as Lua
 //!   values: `err.kind`, `err.host`, ...), `output` (print and stdout writes as events),
 //!   `log` (leveled log lines as events), `require` (the embedded stdlib answering every
-//!   `drover.*` name, and the module search path of a run), `coroutine` (forwarders so suspensions inside user
+//!   `drover.*` name, and the module search path of a run), `fleet` (the current targets,
+//!   `fleet.run` over them, result sets), `coroutine` (forwarders so suspensions inside user
 //!   coroutines reach the scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
 //!   tracebacks without internal frames), `exit` (`os.exit` that ends a host's script or the
 //!   eval, never the process).

@@ -72,8 +72,7 @@ pub struct GetArgs {
 
 /// Validates the flags into a plan, then runs it; `out_dir` also receives each host's output.
 fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool, out_dir: Option<&Path>) -> i32 {
-    let sink: drover::report::SharedSink =
-        super::renderer(flags.fan.mode(), false, flags.colour);
+    let sink: drover::report::SharedSink = super::renderer(flags.fan.mode(), false, flags.colour);
     let sink = match out_dir {
         None => sink,
         Some(dir) => match super::out_dir::OutDir::open(dir, sink) {

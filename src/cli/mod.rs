@@ -10,6 +10,7 @@ mod hosts;
 mod limits;
 mod modules;
 mod out_dir;
+mod repl;
 mod retry;
 mod run;
 mod signals;
@@ -51,6 +52,8 @@ enum Command {
     Get(batch::GetArgs),
     /// Write the LuaLS type files of drover's Lua API and a .luarc.json, for editors.
     Types(types::TypesArgs),
+    /// An interactive Lua shell over the targets: Lua lines, !CMD on every host, results as values.
+    Repl(repl::ReplArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -75,6 +78,7 @@ pub fn main() -> i32 {
         Command::Put(args) => batch::put(args),
         Command::Get(args) => batch::get(args),
         Command::Types(args) => types::run(args),
+        Command::Repl(args) => repl::run(args),
     }
 }
 

@@ -112,7 +112,7 @@ fn ask_password(flag: &'static str, prompt: &str) -> Result<Secret, FlagError> {
 impl TargetArgs {
     /// The selection (`-H` with its `@FILE` and `@failed` lists read, `-g`, `-l`) and the
     /// hosts that came from lists, with where each came from.
-    fn listed_spec(&self) -> Result<(TargetSpec, Vec<super::retry::Listed>), String> {
+    pub fn listed_spec(&self) -> Result<(TargetSpec, Vec<super::retry::Listed>), String> {
         let mut hosts = Vec::new();
         let mut listed = Vec::new();
         let mut stdin_read = false;

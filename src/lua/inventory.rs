@@ -76,7 +76,7 @@ pub(crate) fn inventory(lua: &Lua) -> mlua::Result<Rc<Inventory>> {
 }
 
 /// The host object for inventory host `name`, made once per run.
-fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserData> {
+pub(crate) fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Result<AnyUserData> {
     let cache: Table = match lua.named_registry_value::<Option<Table>>("drover.inventory.hosts")? {
         Some(t) => t,
         None => {

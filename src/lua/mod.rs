@@ -5,6 +5,7 @@ pub(crate) mod coroutine;
 pub(crate) mod error_value;
 pub(crate) mod errors;
 pub(crate) mod exit;
+pub(crate) mod fleet;
 pub(crate) mod host;
 pub(crate) mod inventory;
 pub(crate) mod log;
@@ -27,6 +28,7 @@ pub(crate) const MODULES: &[(&str, ModuleFn)] = &[
     ("sftp", sftp::module),
     ("inventory", inventory::module),
     ("log", log::module),
+    ("fleet", fleet::module),
 ];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),
