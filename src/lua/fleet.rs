@@ -250,6 +250,17 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             })
         })?,
     )?;
+    // An error's text for a report about `host`: without the host's own name (the renderer
+    // shows it beside), so identical failures on many hosts fold.
+    private.set(
+        "report_text",
+        lua.create_function(|_, (e, text, host): (Value, String, String)| {
+            Ok(match crate::lua::error_value::ErrorValue::of_value(&e) {
+                Some(v) => v.report_for(&host, &text),
+                None => text,
+            })
+        })?,
+    )?;
     private.set(
         "check_options",
         lua.create_function(|_, (opts, allowed, what): (Table, Vec<String>, String)| {

@@ -179,12 +179,14 @@ local function run_one(set, h, cmd, stream, timeout)
       r = res
       r.outcome = res.ok and "ok" or "failed"
       if not res.ok then
-        r.error = res.code and ("exit code " .. res.code) or ("killed by signal " .. tostring(res.signal))
+        -- worded as batch exec words it, so the same failure reads the same everywhere
+        r.error = res.code and format("command `%s` exited with code %d", cmd, res.code)
+          or format("command `%s` was killed by signal %s", cmd, tostring(res.signal))
         r.kind = "exit"
       end
     else
       local kind, unreachable = private.kind(res)
-      r = { ok = false, error = tostring(res), kind = kind,
+      r = { ok = false, error = private.report_text(res, tostring(res), name), kind = kind,
         outcome = unreachable and "unreachable" or "failed" }
     end
   else
