@@ -5,6 +5,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod batch;
+mod completions;
+mod help;
 mod hosts;
 mod limits;
 mod run;
@@ -25,7 +27,8 @@ fn ask_passphrase(path: &str) -> Option<String> {
 #[command(
     name = "drover",
     version,
-    about = "Lua 5.4 ops automation: sequential scripts, concurrent tasks"
+    about = "Lua 5.4 ops automation: sequential scripts, concurrent tasks",
+    after_help = help::after_help(help::examples(None)),
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,15 +38,39 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a Lua script as the root task; ends when it and every task it spawned are done.
+    #[command(after_help = help::after_help(help::RUN))]
     Run(run::RunArgs),
     /// List the hosts the target flags select, resolved (secrets redacted).
+    #[command(after_help = help::after_help(help::HOSTS))]
     Hosts(hosts::HostsArgs),
     /// Run a shell command on every target host, output live (or gathered, or JSON).
+    #[command(
+        after_help = help::after_help(help::EXEC),
+        mut_arg("sudo", |a| a.help("Run the command through `sudo -n` (passwordless sudo on the hosts)")),
+    )]
     Exec(batch::ExecArgs),
     /// Upload a file (or a tree with -r) to every target host, atomically.
+    #[command(
+        after_help = help::after_help(help::PUT),
+        mut_arg("sudo", |a| a.help(
+            "Write through `sudo -n`: staged under /tmp, then installed and renamed into place \
+             (for destinations the login user cannot write; single files only)"
+        )),
+    )]
     Put(batch::PutArgs),
     /// Download a file (or a tree with -r) from every target host into LOCAL_DIR/<host>/.
+    #[command(
+        after_help = help::after_help(help::GET),
+        // downloads read as the login user: sudo is refused, not silently ignored
+        mut_arg("sudo", |a| a.hide(true)),
+    )]
     Get(batch::GetArgs),
+    /// Print a completion script for bash, zsh or fish on stdout.
+    #[command(after_help = help::after_help(help::COMPLETIONS))]
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) of drover or of one subcommand, or write them all with --dir.
+    #[command(after_help = help::after_help(help::MAN))]
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -67,6 +94,8 @@ pub fn main() -> i32 {
         Command::Exec(args) => batch::exec(args),
         Command::Put(args) => batch::put(args),
         Command::Get(args) => batch::get(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 
