@@ -62,7 +62,7 @@ enum Command {
     #[command(
         after_help = help::after_help(help::GET),
         // downloads read as the login user: sudo is refused, not silently ignored
-        mut_arg("sudo", |a| a.hide(true)),
+        mut_arg("sudo", |a| a.hide(true).help("Refused by get: downloads read as the login user")),
     )]
     Get(batch::GetArgs),
     /// Print a completion script for bash, zsh or fish on stdout.
