@@ -23,7 +23,7 @@ pub const RUN: &[Example] = &[
     ),
     ex(
         "drover run deploy.lua -g web --serial 25% --max-fail 10%",
-        "once per host of group web, a quarter of them at a time; stop after 10% failed",
+        "per host of group web, a quarter at a time; no further batch once over 10% failed",
     ),
     ex(
         "drover run check.lua -H 'web[01-04]' -b -- --strict",

@@ -38,7 +38,13 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a Lua script as the root task; ends when it and every task it spawned are done.
-    #[command(after_help = help::after_help(help::RUN))]
+    #[command(
+        after_help = help::after_help(help::RUN),
+        mut_arg("timeout", |a| a.help(
+            "Seconds per host; past it the host is timed_out (its remote command gets TERM). \
+             Without targets: the limit of the whole run"
+        )),
+    )]
     Run(run::RunArgs),
     /// List the hosts the target flags select, resolved (secrets redacted).
     #[command(after_help = help::after_help(help::HOSTS))]

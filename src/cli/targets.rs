@@ -141,12 +141,12 @@ pub struct FanFlags {
     #[arg(
         short = 'f',
         long,
+        value_name = "N",
         default_value_t = 256,
         value_parser = forks_value
     )]
     pub forks: usize,
     /// Seconds per host; past it the host is timed_out (its remote command gets TERM).
-    /// Without targets, `run` applies it to the whole run.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
     /// Gather: at the end, hosts with identical output grouped under folded headers.
