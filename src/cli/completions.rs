@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
-use roff::{Roff, bold, roman};
+use clap_mangen::roff::{Roff, bold, roman};
 
 use super::help;
 
