@@ -123,6 +123,19 @@ pub const MAN: &[Example] = &[
     ),
 ];
 
+// `drover types` (issue 14): its variant takes `after_help = help::after_help(help::TYPES)`
+// once both are on one branch.
+pub const TYPES: &[Example] = &[
+    ex(
+        "drover types --out .drover-types",
+        "LuaLS type files and a .luarc.json: open .drover-types/ in the editor's workspace",
+    ),
+    ex(
+        "drover types --out .",
+        "into the project itself (an existing .luarc.json is left as it is)",
+    ),
+];
+
 /// The examples of subcommand `name` (`None` for the top level).
 pub fn examples(name: Option<&str>) -> &'static [Example] {
     match name {
@@ -133,6 +146,7 @@ pub fn examples(name: Option<&str>) -> &'static [Example] {
         Some("get") => GET,
         Some("completions") => COMPLETIONS,
         Some("man") => MAN,
+        Some("types") => TYPES,
         _ => TOP,
     }
 }

@@ -252,6 +252,7 @@ fn help_examples_run() -> Result<(), Failed> {
                     ensure_out(out.code == 0 && Path::new(&man_dir).join("drover-exec.1").is_file())
                 }
                 "man" => ensure_out(out.code == 0 && out.stdout.contains("EXAMPLES")),
+                "types" => ensure_out(out.code == 0 && out.stdout.starts_with("wrote ")),
                 other => Err(format!("no check for {other}")),
             };
             if usage_error || !(out.code == 0 || out.code == 1) || did.is_err() {
