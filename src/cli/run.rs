@@ -97,6 +97,11 @@ pub fn run(args: RunArgs) -> i32 {
             return super::EXIT_USAGE;
         }
     };
+    // stdin can be read once: for the script or for a host list (`-H @-`), not both
+    if from_stdin(&args.script) && args.targets.hosts.iter().any(|h| h == "@-") {
+        eprintln!("drover: run - reads the script from stdin, so -H @- cannot read hosts from it");
+        return super::EXIT_USAGE;
+    }
     // The renderer's form depends on whether there are targets; the targets need the
     // runtime's inventory: a sink that forwards to the renderer chosen once they are known.
     let forward = std::sync::Arc::new(Forward::default());

@@ -493,6 +493,12 @@ fn run_stdin() -> Result<(), Failed> {
         syntax.code == 2 && syntax.stderr.contains("stdin:1:"),
         syntax.show(),
     )?;
+    // stdin is the script's: a host list cannot come from it too
+    let both = drover_in(&dir.0, &["run", "-", "-H", "@-"], script)?;
+    ensure(
+        both.code == 2 && both.stderr.contains("-H @-") && both.stdout.is_empty(),
+        both.show(),
+    )?;
     // from another directory the same script does not find helper.lua: requires start from
     // the current directory
     let sub = dir.mkdir("elsewhere")?;
