@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_build_tools
 ensure_sshd_fixture
-echo "== building drover (release): cargo's progress below; a cold build takes about 10 minutes"
+echo "== building drover (release): cargo's progress below; a cold build takes 5-10 minutes"
 echo "   on 2 cores (the vendored Lua and the crypto crates are the slow part), seconds once built"
 cargo build --release --locked
 drover=$PWD/target/release/drover
