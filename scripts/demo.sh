@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 ensure_build_tools
 ensure_sshd_fixture
-echo "== building drover (release)"
-cargo build --release --locked -q
+echo "== building drover (release): cargo's progress below; a cold build takes 5-10 minutes"
+echo "   on 2 cores (the vendored Lua and the crypto crates are the slow part), seconds once built"
+cargo build --release --locked
 drover=$PWD/target/release/drover
 
 demo=$(mktemp -d /tmp/drover-demo.XXXXXX)
@@ -75,23 +76,41 @@ for i in 1 2 3 4; do printf '[host web%s]\naddress = 127.0.0.%s\n' "$i" $((10 + 
 for i in 1 2; do printf '[host db%s]\naddress = 127.0.0.%s\n' "$i" $((14 + i)) >> "$demo/inventory.ini"; done
 export DROVER_INVENTORY=$demo/inventory.ini
 
-step() { echo; echo "== $*"; }
-step "drover run examples/tasks.lua   (the task runtime, no hosts)"
+# step COMMAND WHAT: prints the command and what its output shows, then the output follows.
+step() {
+  echo
+  echo "== $1"
+  shift
+  for line in "$@"; do echo "   $line"; done
+  echo
+}
+step "drover run examples/tasks.lua" \
+  "The task runtime alone, no hosts: tasks that sleep overlap, so the timings printed" \
+  "are those of the longest task, not their sum."
 "$drover" run examples/tasks.lua
-step "drover hosts -g web,db"
+step "drover hosts -g web,db" \
+  "What -g web,db targets, resolved from the inventory: address, port, user, groups and" \
+  "variables of each host (secrets would show as <redacted>)."
 "$drover" hosts -g web,db
-step "drover run examples/fleet.lua -g all   (one copy per host, all at once)"
+step "drover run examples/fleet.lua -g all" \
+  "One copy of the script per host, all six at once: lines come as 'host | line', in the" \
+  "order they arrive, then a summary of outcomes on stderr."
 "$drover" run examples/fleet.lua -g all
-step "drover exec -g web -- 'uptime'"
+step "drover exec -g web -- 'echo \"\$(id -un) on \$(hostname)\"; uptime'" \
+  "A shell command on every web host, output live; the login user is the inventory's."
 "$drover" exec -g web -- 'echo "$(id -un) on $(hostname)"; uptime'
-step "drover exec -b -g all -- 'uname -sr'   (gathered: identical output folded)"
+step "drover exec -b -g all -- 'uname -sr'" \
+  "Gathered (-b), at the end: hosts with identical output folded under one header that" \
+  "names all six as a node set, with the count: here every host runs the same kernel."
 "$drover" exec -b -g all -- 'uname -sr'
-step "drover put -g db README.md /tmp/   (atomic; unchanged content is not sent again;
-     all six sshd serve this one machine, so the hosts share /tmp)"
+step "drover put -g db README.md /tmp/drover-demo-readme.md   (twice)" \
+  "Atomic uploads: the first run says 'changed', the second 'unchanged' (identical content is" \
+  "not sent again). All six sshd serve this one machine, so the hosts share /tmp."
 "$drover" put -g db README.md /tmp/drover-demo-readme.md
 "$drover" put -g db README.md /tmp/drover-demo-readme.md
-step "drover get -g db /tmp/drover-demo-readme.md $demo/got   (one directory per host)"
+step "drover get -g db /tmp/drover-demo-readme.md $demo/got" \
+  "Downloads land in one directory per host, so hosts never overwrite each other:"
 "$drover" get -g db /tmp/drover-demo-readme.md "$demo/got"
 find "$demo/got" -type f | sort
 "$drover" exec -H db1 -- rm -f /tmp/drover-demo-readme.md >/dev/null 2>&1
-step "done: the fleet is stopped and $demo removed"
+step "done" "The fleet is stopped (by PID) and $demo removed."

@@ -47,6 +47,9 @@ ensure_sshd_fixture() {
   command -v tmux >/dev/null 2>&1 || apt_install tmux
   # the README test runs the README's `drover exec --json | jq` pipeline
   command -v jq >/dev/null 2>&1 || apt_install jq
+  # the man page test renders drover(1) with man -l; terminal tests run under script(1)
+  command -v man >/dev/null 2>&1 || apt_install man-db
+  command -v script >/dev/null 2>&1 || apt_install bsdutils
   if ! id drover-test >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ]; then
       echo "user drover-test missing: as root run: useradd -m -s /bin/sh drover-test && usermod -p '*' drover-test" >&2

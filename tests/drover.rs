@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[path = "drover/cli_docs.rs"]
+mod cli_docs;
 #[path = "drover/embed.rs"]
 mod embed;
 #[path = "drover/inventory_cli.rs"]
@@ -345,6 +347,7 @@ fn main() {
     ));
     trials.push(Trial::test("cli::usage_error_exits_2", usage_error_exits_2));
     trials.extend(inventory_cli::trials());
+    trials.extend(cli_docs::trials());
     trials.extend(embed::trials());
     trials.extend(public_api::trials());
     trials.extend(layout::trials());

@@ -158,6 +158,10 @@ pub fn put(args: PutArgs) -> i32 {
 }
 
 pub fn get(args: GetArgs) -> i32 {
+    if args.flags.sudo {
+        eprintln!("drover: get --sudo: downloads read as the login user; sudo is not supported");
+        return super::EXIT_USAGE;
+    }
     let op = BatchOp::Get {
         remote: args.remote,
         local_dir: args.local_dir,

@@ -6,6 +6,8 @@
 
 mod batch;
 mod colour;
+mod completions;
+mod help;
 mod hosts;
 mod limits;
 mod modules;
@@ -31,7 +33,8 @@ fn ask_passphrase(path: &str) -> Option<String> {
 #[command(
     name = "drover",
     version,
-    about = "Lua 5.4 ops automation: sequential scripts, concurrent tasks"
+    about = "Lua 5.4 ops automation: sequential scripts, concurrent tasks",
+    after_help = help::after_help(help::examples(None)),
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,19 +44,54 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a Lua script as the root task; ends when it and every task it spawned are done.
+    #[command(
+        after_help = help::after_help(help::RUN),
+        mut_arg("timeout", |a| a.help(
+            "Seconds per host; past it the host is timed_out (its remote command gets TERM). \
+             Without targets: the limit of the whole run"
+        )),
+    )]
     Run(run::RunArgs),
     /// List the hosts the target flags select, resolved (secrets redacted).
+    #[command(after_help = help::after_help(help::HOSTS))]
     Hosts(hosts::HostsArgs),
     /// Run a shell command on every target host, output live (or gathered, or JSON).
+    #[command(
+        after_help = help::after_help(help::EXEC),
+        mut_arg("sudo", |a| a.help(
+            "Run the command through `sudo -n` (with -K, the password goes to sudo on stdin)"
+        )),
+    )]
     Exec(batch::ExecArgs),
     /// Upload a file (or a tree with -r) to every target host, atomically.
+    #[command(
+        after_help = help::after_help(help::PUT),
+        mut_arg("sudo", |a| a.help(
+            "Write through sudo: staged under /tmp, then installed and renamed into place \
+             (for destinations the login user cannot write; single files only; with -K, the \
+             password goes to sudo on stdin)"
+        )),
+    )]
     Put(batch::PutArgs),
     /// Download a file (or a tree with -r) from every target host into LOCAL_DIR/<host>/.
+    #[command(
+        after_help = help::after_help(help::GET),
+        // downloads read as the login user: sudo is refused, not silently ignored
+        mut_arg("sudo", |a| a.hide(true).help("Refused by get: downloads read as the login user")),
+    )]
     Get(batch::GetArgs),
-    /// Write the LuaLS type files of drover's Lua API and a .luarc.json, for editors.
-    Types(types::TypesArgs),
     /// An interactive Lua shell over the targets: Lua lines, !CMD on every host, results as values.
+    #[command(after_help = help::after_help(help::REPL))]
     Repl(repl::ReplArgs),
+    /// Write the LuaLS type files of drover's Lua API and a .luarc.json, for editors.
+    #[command(after_help = help::after_help(help::TYPES))]
+    Types(types::TypesArgs),
+    /// Print a completion script for bash, zsh or fish on stdout.
+    #[command(after_help = help::after_help(help::COMPLETIONS))]
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) of drover or of one subcommand, or write them all with --dir.
+    #[command(after_help = help::after_help(help::MAN))]
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -79,6 +117,8 @@ pub fn main() -> i32 {
         Command::Get(args) => batch::get(args),
         Command::Types(args) => types::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `drover run SCRIPT.lua [ARGS...] [targets]`: once as the root task, or once per target host.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -11,7 +12,8 @@ use drover::runtime::{EvalOptions, LoadError, Script};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The Lua script to run.
+    /// The Lua script to run; `-` reads it from stdin (its requires load from the current
+    /// directory first).
     script: PathBuf,
     /// Arguments for the script (its `...` and `arg[1..]`; after `--` when they start with -).
     args: Vec<String>,
@@ -103,6 +105,11 @@ pub fn run(args: RunArgs) -> i32 {
             return super::EXIT_USAGE;
         }
     };
+    // stdin can be read once: for the script or for a host list (`-H @-`), not both
+    if from_stdin(&args.script) && args.targets.hosts.iter().any(|h| h == "@-") {
+        eprintln!("drover: run - reads the script from stdin, so -H @- cannot read hosts from it");
+        return super::EXIT_USAGE;
+    }
     // The renderer's form depends on whether there are targets; the targets need the
     // runtime's inventory: a sink that forwards to the renderer chosen once they are known.
     let forward = std::sync::Arc::new(Forward::default());
@@ -110,6 +117,14 @@ pub fn run(args: RunArgs) -> i32 {
         .targets
         .builder(forward.clone())
         .map(|(b, sudo)| (args.modules.apply(b), sudo))
+        // a script from stdin has no directory of its own: its requires start from here
+        .map(|(b, sudo)| match from_stdin(&args.script) {
+            true => (
+                b.module_dir(std::env::current_dir().unwrap_or_else(|_| ".".into())),
+                sudo,
+            ),
+            false => (b, sudo),
+        })
         // on a terminal someone can answer a key's passphrase; elsewhere nobody can
         .map(
             |(b, _)| match std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -155,7 +170,7 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         None
     };
-    let script = match Script::from_file(&args.script) {
+    let script = match load_script(&args.script) {
         Ok(s) => s,
         Err(e) => return load_failed(&e),
     };
@@ -215,6 +230,43 @@ pub fn run(args: RunArgs) -> i32 {
         );
     }
     super::exit_code(&report, &stop)
+}
+
+/// `drover run -`: the script comes from stdin.
+fn from_stdin(script: &Path) -> bool {
+    script.as_os_str() == "-"
+}
+
+/// The script file, or stdin's text for `-` (named `stdin` in errors and tracebacks; a byte
+/// order mark dropped and a `#!` line made a comment, as for files).
+fn load_script(path: &Path) -> Result<Script, LoadError> {
+    if !from_stdin(path) {
+        return Script::from_file(path);
+    }
+    let read_error = |source| LoadError::Read {
+        path: PathBuf::from("stdin"),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the script is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    // `--` in front keeps the line (and so every line number) while making it a comment
+    let source = match text.starts_with('#') {
+        true => format!("--{text}"),
+        false => text.to_string(),
+    };
+    Script::from_source("stdin", &source)
 }
 
 fn load_failed(e: &LoadError) -> i32 {

@@ -303,10 +303,15 @@ pub fn parse_extra(args: &[String]) -> Result<BTreeMap<String, String>, FlagErro
 #[derive(Args, Debug, Clone)]
 pub struct FanFlags {
     /// Hosts in flight at once (never more than the open-files limit allows).
-    #[arg(short = 'f', long, default_value_t = 256)]
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "N",
+        default_value_t = 256,
+        value_parser = forks_value
+    )]
     pub forks: usize,
     /// Seconds per host; past it the host is timed_out (its remote command gets TERM).
-    /// Without targets, `run` applies it to the whole run.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
     /// Gather: at the end, hosts with identical output grouped under folded headers.
@@ -315,6 +320,15 @@ pub struct FanFlags {
     /// One JSON object per event per line.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--forks N`: a whole number of hosts, at least 1 (0 would start nothing and wait forever).
+fn forks_value(arg: &str) -> Result<usize, String> {
+    match arg.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (the number of hosts in flight at once)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of hosts, at least 1".into()),
+    }
 }
 
 impl FanFlags {

@@ -6,9 +6,6 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 #[derive(Args, Debug)]
-#[command(
-    after_help = "Examples:\n  drover types --out .drover-types   # then open the project: .drover-types/.luarc.json\n  drover types --out .               # into the project itself"
-)]
 pub struct TypesArgs {
     /// Where to write the files (created if missing); DIR/drover/ holds the types.
     #[arg(long, value_name = "DIR")]

@@ -208,11 +208,26 @@ end
 
 -- Pool ---------------------------------------------------------------------------------------
 --- Applies fn to every item with at most pool-size calls in flight; results in input order.
---- The first error (in input order) cancels the calls still running and is re-raised.
-function private.pool_methods.map(self, fn, items)
+--- By default the first error (in input order) cancels the calls still running and is
+--- re-raised, and the other results are lost. With `{ errors = "collect" }` every item runs
+--- to its end: it returns the results (nil where an item failed) and a table of the errors
+--- by index (empty when none failed).
+function private.pool_methods.map(self, fn, items, opts)
   expect_function(fn, "pool:map", 1)
   if type(items) ~= "table" then
     error("pool:map: argument #2 must be a list, got " .. type(items), 2)
+  end
+  local collect = false
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      error("pool:map: argument #3 must be an options table, got " .. type(opts), 2)
+    end
+    check_options(opts, "pool:map", "errors")
+    if opts.errors == "collect" then
+      collect = true
+    elseif opts.errors ~= nil and opts.errors ~= "raise" then
+      error(('pool:map: errors must be "raise" or "collect", got %s'):format(tostring(opts.errors)), 2)
+    end
   end
   local n = items.n or #items
   local handles = {}
@@ -221,10 +236,21 @@ function private.pool_methods.map(self, fn, items)
     handles[i] = self:spawn(fn, items[i])
   end
   local out = { n = n }
-  for i = 1, n do
-    out[i] = handles[i]:join()
+  if not collect then
+    for i = 1, n do
+      out[i] = handles[i]:join()
+    end
+    return out
   end
-  return out
+  -- each error as `pcall(h.join, h)` would give it: strings with the task's traceback, ssh and
+  -- sftp error values with their fields
+  local errors = {}
+  for i = 1, n do
+    local h = handles[i]
+    local ok, value = pcall(h.join, h)
+    if ok then out[i] = value else errors[i] = value end
+  end
+  return out, errors
 end
 
 -- Barriers and once-blocks span the hosts of one per-host run: the run's driver

@@ -348,7 +348,57 @@ fn inventory(block: &Block) -> Result<(), Failed> {
         db1.target.password_env.as_deref() == Some("DB1_PASS"),
         format!("db1's password_env: {:?}", db1.target.password_env),
     )?;
-    Ok(())
+    inventory_through_cli(block)
+}
+
+/// The block as a file given to the real binary (`drover hosts -i inventory.ini`), its
+/// `password_env` set: every host resolved as its comments say, the password redacted.
+fn inventory_through_cli(block: &Block) -> Result<(), Failed> {
+    let dir = TempDir::new("ini")?;
+    dir.write("inventory.ini", &block.body)?;
+    let hosts = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_drover"));
+        cmd.args(["hosts", "-i", "inventory.ini"])
+            .args(args)
+            .current_dir(&dir.0)
+            .env("HOME", &dir.0)
+            .env("DB1_PASS", "s3cret-from-env")
+            .env_remove("DROVER_INVENTORY");
+        run_limited(cmd, Duration::from_secs(20))
+    };
+    let all = hosts(&[])?;
+    ensure(all.code == 0, all.show())?;
+    let line = |name: &str| {
+        all.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_default()
+    };
+    ensure(
+        all.stdout.lines().count() == 22
+            && line("web07.example.com").contains("deploy@web07.example.com:22")
+            && line("web07.example.com").contains("groups=prod,web")
+            && line("web07.example.com").contains("http_port=8080")
+            && line("db1").contains("dba@10.0.0.21:2222")
+            && line("db1")
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("groups="))
+                .is_some_and(|g| {
+                    let mut g: Vec<&str> = g.split(',').collect();
+                    g.sort();
+                    g == ["db", "prod"]
+                })
+            && line("db1").contains("password=<redacted>")
+            && !all.stdout.contains("s3cret-from-env"),
+        format!("drover hosts -i inventory.ini\n{}", all.show()),
+    )?;
+    let prod = hosts(&["-g", "prod", "--json"])?;
+    let parsed: serde_json::Value = serde_json::from_str(prod.stdout.trim())
+        .map_err(|e| format!("--json: {e}\n{}", prod.show()))?;
+    ensure(
+        parsed.as_array().is_some_and(|a| a.len() == 22),
+        format!("-g prod: 22 hosts\n{}", prod.show()),
+    )
 }
 
 /// Rust blocks compile as doc tests (src/lib.rs includes the README); here only their marking.
@@ -428,6 +478,10 @@ pub fn trials() -> Vec<Trial> {
         }
     }
     trials.push(Trial::test("readme::fences_parse", fences_parse));
+    trials.push(Trial::test(
+        "readme::references_stay_in_repository",
+        references_stay_in_repository,
+    ));
     trials
 }
 
@@ -455,4 +509,51 @@ fn fences_parse() -> Result<(), Failed> {
         body: "print(1)\n".into(),
     };
     ensure(claim(&odd).is_none(), "a python block is claimed")
+}
+
+/// The README ships with the repository and points only into it: no links or paths that leave
+/// it (`../shared/DESIGN.md`, web addresses), and every repository path it names exists.
+fn references_stay_in_repository() -> Result<(), Failed> {
+    let root = repo_root();
+    // the checker itself flags what it is for
+    let sample = "See ../shared/DESIGN.md, https://example.org and `src/nothere.rs`; `src/lib.rs`.";
+    let flagged = outside_references(sample, &root)?;
+    ensure(
+        flagged.len() == 3 && flagged.iter().all(|f| !f.contains("src/lib.rs")),
+        format!("the checker on a sample: {flagged:?}"),
+    )?;
+    let text = std::fs::read_to_string(root.join("README.md"))?;
+    let bad = outside_references(&text, &root)?;
+    ensure(bad.is_empty(), bad.join("\n"))
+}
+
+/// What in `text` points outside the repository at `root`, or at a path of it that is missing.
+fn outside_references(text: &str, root: &Path) -> Result<Vec<String>, Failed> {
+    // directories of the repository a path in the README may start with (target/ is built)
+    let top: Vec<String> = std::fs::read_dir(root)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "target" && !n.starts_with('.'))
+        .collect();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let at = i + 1;
+        for word in line.split(|c: char| c.is_whitespace() || "`()<>\"',;".contains(c)) {
+            let word = word.trim_end_matches(['.', ':']);
+            if word.contains("../") || word.starts_with("http://") || word.starts_with("https://") {
+                bad.push(format!("README.md:{at}: `{word}` leaves the repository"));
+                continue;
+            }
+            // a glob (tests/lua/**/*.lua) names the directory before its first wildcard
+            let path = word.split('*').next().unwrap_or_default();
+            let first = path.split('/').next().unwrap_or_default();
+            let names_repo_path = path.contains('/') && top.iter().any(|t| t == first);
+            let names_doc = path == word && word.ends_with(".md");
+            if (names_repo_path || names_doc) && !root.join(path.trim_end_matches('/')).exists() {
+                bad.push(format!("README.md:{at}: `{word}` is not in the repository"));
+            }
+        }
+    }
+    Ok(bad)
 }

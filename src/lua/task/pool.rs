@@ -1,6 +1,7 @@
 //! `task.pool(n)`: at most `n` tasks of the pool run at once (gevent's `Pool`/`GreenPool`).
 //! `p:spawn` waits for a free slot; a slot is freed however the task ends (even cancelled).
-//! `p:map` (in task.lua) keeps input order.
+//! `p:map` (in task.lua) keeps input order; it re-raises the first failure, or with
+//! `{ errors = "collect" }` returns every result and the errors by index.
 
 use std::cell::RefCell;
 use std::rc::Rc;

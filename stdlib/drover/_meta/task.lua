@@ -100,12 +100,19 @@ local Pool = {}
 ---Waits for a free slot, then spawns `fn(...)` in the pool.
 ---@return TaskHandle
 function Pool:spawn(fn, ...) end
+---@class PoolMapOptions
+---@field errors? "raise"|"collect"  "raise" (default): the first error in input order cancels the rest and is re-raised, the other results are lost; "collect": every item runs, errors are returned by index
+
 ---`fn(item)` for every item, at most pool-size at once; first results in input order.
----The first error (in input order) cancels the rest and is re-raised.
+---By default the first error (in input order) cancels the rest and is re-raised. With
+---`{ errors = "collect" }` it returns the results (nil where an item failed) and the errors
+---by index (an empty table when none failed), as `pcall(h.join, h)` gives them.
 ---@param fn fun(item: any): any
 ---@param items any[]
----@return any[]
-function Pool:map(fn, items) end
+---@param opts? PoolMapOptions
+---@return any[] results
+---@return table<integer, any>? errors  only with errors = "collect"
+function Pool:map(fn, items, opts) end
 ---Waits until every task of the pool has finished.
 function Pool:join() end
 ---@return integer

@@ -1,7 +1,9 @@
 //! The README's `sh` blocks: every line is a command with a handler of its own. Lines that can
 //! run here run against a fixture fleet, as written but for the inventory (given through
 //! `$DROVER_INVENTORY`) and the root-owned remote paths listed in [`REMOTE_PATHS`]; synopsis
-//! lines (`[optional]` parts) have every flag they name checked against `--help`.
+//! lines (`[optional]` parts) have every flag they name checked against `--help`, and
+//! `drover run` synopses run twice: without their optional parts and with all of them.
+//! `drover completions` / `drover man` lines run as written under a throwaway HOME.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -33,7 +35,29 @@ enum LineHandler {
     Fleet,
     /// `drover ... | jq ...`: the pipeline, with an unreachable web host in the inventory.
     Jq,
+    /// `drover run SCRIPT ...` (`hello.lua` is the Quickstart's block): run on the fleet, with
+    /// its `[optional]` parts left out, then once more with each filled in ([`FILLED`]).
+    Run,
+    /// `drover completions ...`, `drover man ...`: run as written under a throwaway HOME.
+    Local,
 }
+
+/// How the README's `[optional]` parts are filled in when a synopsis is run with all of them:
+/// a placeholder with no filling here fails the test (the README changed).
+const FILLED: &[(&str, &str)] = &[
+    ("[ARGS...]", "a b"),
+    ("[--forks 256]", "--forks 256"),
+    ("[--timeout S]", "--timeout 30"),
+    ("[--serial N|N% --max-fail P%]", "--serial 1 --max-fail 50%"),
+    ("[-b|--json]", "-b"),
+    ("[-v]", "-v"),
+    ("[--lib DIR]", "--lib lib"),
+    ("[-- ARGS]", "-- ARGS"),
+];
+
+/// The README's stand-in for a deployment script: what each host prints, identical on every
+/// host so `-b` folds it, and its arguments.
+const DEPLOY_LUA: &str = "log.debug('checking')\nprint('deployed', ...)\n";
 
 /// The command part of a line (a `#` comment after whitespace cut off), trimmed.
 fn command_of(line: &str) -> &str {
@@ -57,12 +81,18 @@ fn claim(line: &str) -> Vec<LineHandler> {
     if cmd.contains("| jq ") {
         return vec![LineHandler::Jq];
     }
+    if matches!(word(1), "completions" | "man") {
+        return vec![LineHandler::Local];
+    }
     let mut handlers = Vec::new();
     if synopsis {
         handlers.push(LineHandler::Synopsis);
     }
     if matches!(word(1), "exec" | "put" | "get") {
         handlers.push(LineHandler::Fleet);
+    }
+    if word(1) == "run" {
+        handlers.push(LineHandler::Run);
     }
     handlers
 }
@@ -86,13 +116,16 @@ pub fn check(block: &Block) -> Result<(), Failed> {
                 LineHandler::Script => script(line),
                 LineHandler::CargoInstall => cargo_bin(),
                 LineHandler::Synopsis => synopsis(line),
-                LineHandler::Fleet | LineHandler::Jq => {
+                LineHandler::Local => local(line),
+                LineHandler::Fleet | LineHandler::Jq | LineHandler::Run => {
                     if fleet.is_none() {
                         fleet = Some(Fleet::start()?);
                     }
                     let f = fleet.as_ref().ok_or("no fleet")?;
                     if h == LineHandler::Jq {
                         f.jq(line)
+                    } else if h == LineHandler::Run {
+                        f.run_script(line)
                     } else {
                         f.run_line(line)
                     }
@@ -186,6 +219,86 @@ fn synopsis(line: &str) -> Result<(), Failed> {
     )
 }
 
+/// `line` with its `[optional]` parts (brackets nested or not) left out.
+fn without_optional(line: &str) -> String {
+    let mut cmd = String::new();
+    let mut depth = 0usize;
+    for c in line.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => cmd.push(c),
+            _ => {}
+        }
+    }
+    cmd
+}
+
+/// `line` with every `[optional]` part filled in from [`FILLED`].
+fn filled(line: &str) -> Result<String, Failed> {
+    let mut cmd = command_of(line).to_string();
+    for (from, to) in FILLED {
+        cmd = cmd.replace(from, to);
+    }
+    ensure(
+        !cmd.contains('['),
+        format!("no filling in FILLED for an optional part of `{cmd}`"),
+    )?;
+    Ok(cmd)
+}
+
+/// The Quickstart's hello.lua, as the README has it.
+fn hello_lua() -> Result<String, Failed> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md"))?;
+    super::blocks(&readme)?
+        .into_iter()
+        .find(|b| b.lang() == "lua" && b.body.starts_with("-- hello.lua\n"))
+        .map(|b| b.body)
+        .ok_or_else(|| "README.md has no `-- hello.lua` block".into())
+}
+
+/// A `drover completions|man` line as written, HOME a throwaway directory: it succeeds, and
+/// what it writes (a `> FILE` redirection, or man's rendering) is there.
+fn local(line: &str) -> Result<(), Failed> {
+    let home = TempDir::new("sh-local")?;
+    let cmd = command_of(line);
+    let target = cmd
+        .split_once(" > ")
+        .map(|(_, t)| home.0.join(t.trim().trim_start_matches("~/")));
+    if let Some(parent) = target.as_ref().and_then(|t| t.parent()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_drover"))
+        .parent()
+        .ok_or("no bin dir")?;
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(cmd)
+        .current_dir(&home.0)
+        .env("HOME", &home.0)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+    let out = run_limited(sh, Duration::from_secs(30))?;
+    ensure(out.code == 0, out.show())?;
+    match target {
+        Some(t) => ensure(
+            std::fs::metadata(&t).is_ok_and(|m| m.len() > 1000),
+            format!("{} not written\n{}", t.display(), out.show()),
+        ),
+        None if cmd.contains("man -l") => ensure(
+            out.stdout.contains("SYNOPSIS") && out.stdout.contains("EXAMPLES"),
+            format!("man did not render drover(1)\n{}", out.show()),
+        ),
+        None => ensure(!out.stdout.is_empty(), out.show()),
+    }
+}
+
 /// Three sshd as hosts web1, web2 (group web) and db1 (group db), and a "remote" directory
 /// standing in for the root-owned paths of [`REMOTE_PATHS`].
 struct Fleet {
@@ -251,16 +364,7 @@ impl Fleet {
 
     /// A `drover exec|put|get` line, its `[optional]` parts left out, on the fleet.
     fn run_line(&self, line: &str) -> Result<(), Failed> {
-        let mut cmd = String::new();
-        let mut depth = 0usize;
-        for c in line.chars() {
-            match c {
-                '[' => depth += 1,
-                ']' => depth = depth.saturating_sub(1),
-                _ if depth == 0 => cmd.push(c),
-                _ => {}
-            }
-        }
+        let mut cmd = without_optional(line);
         let sub = command_of(&cmd)
             .split_whitespace()
             .nth(1)
@@ -281,6 +385,48 @@ impl Fleet {
 
     fn inventory_path(&self) -> std::path::PathBuf {
         self.dir.path("fleet.ini")
+    }
+
+    /// A `drover run` line on the fleet: hello.lua prints 1 4 9 (from a file or from stdin);
+    /// deploy.lua runs on each selected host, and again with every optional flag given.
+    fn run_script(&self, line: &str) -> Result<(), Failed> {
+        self.dir.write("hello.lua", &hello_lua()?)?;
+        self.dir.write("deploy.lua", DEPLOY_LUA)?;
+        let inventory = self.inventory_path();
+        let bare = without_optional(command_of(line));
+        let out = self.sh(&bare, &inventory)?;
+        ensure(out.code == 0, format!("`{bare}`: {}", out.show()))?;
+        if line.contains("hello.lua") {
+            ensure(
+                out.stdout == "1\n4\n9\n",
+                format!("`{bare}`: {}", out.show()),
+            )?;
+        } else {
+            let hosts: Vec<&str> = out
+                .stdout
+                .lines()
+                .filter_map(|l| l.split(" | ").next())
+                .collect();
+            ensure(
+                hosts == WEB,
+                format!("`{bare}`: web1 and web2 only\n{}", out.show()),
+            )?;
+        }
+        if !line.contains('[') {
+            return Ok(());
+        }
+        let full = filled(line)?;
+        let out = self.sh(&full, &inventory)?;
+        ensure(out.code == 0, format!("`{full}`: {}", out.show()))?;
+        let shows = if line.contains("hello.lua") {
+            out.stdout == "1\n4\n9\n"
+        } else {
+            // -b folds the identical output of both hosts; -v shows log.debug; -- ARGS reach `...`
+            out.stdout.contains("web[1-2] (2)")
+                && out.stdout.contains("deployed\tARGS")
+                && out.stdout.contains("[debug] checking")
+        };
+        ensure(shows, format!("`{full}`: {}", out.show()))
     }
 
     /// Every selected host ran the command: its `host | line` output is there.
