@@ -109,8 +109,8 @@ pub mod runtime;
 mod ssh;
 
 pub use report::{
-    ErrorReport, Event, EventSink, Failure, HostReport, JsonEvent, LogLevel, Mode, Outcome,
-    RenderOptions, Renderer, RunReport, Stream,
+    Changed, ErrorReport, Event, EventSink, Failure, HostReport, JsonEvent, LogLevel, Mode,
+    Outcome, RenderOptions, Renderer, RunReport, Stream,
 };
 pub use runtime::batch::{BatchOp, BatchOptions};
 pub use runtime::fanout::FanoutOptions;

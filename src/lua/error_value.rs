@@ -194,6 +194,15 @@ impl ErrorValue {
         &self.shown
     }
 
+    /// The same failure (kind and fields kept), its message after `context` (`file.present
+    /// /etc/x: ...`): an operation says which step failed without hiding why.
+    pub fn with_context(&self, context: &str) -> ErrorValue {
+        let mut v = self.clone();
+        v.message = format!("{context}: {}", self.message);
+        v.shown = self.shown.replacen(&self.message, &v.message, 1);
+        v
+    }
+
     /// The error value inside an mlua error raised by a Rust callback, if it is one.
     pub fn in_error(err: &mlua::Error) -> Option<&ErrorValue> {
         err.downcast_ref::<ErrorValue>()

@@ -411,6 +411,24 @@ impl Session {
                 ));
                 true
             }
+            Command::Check(on) => {
+                self.rt.set_check_mode(on);
+                self.screen.err(&format!(
+                    "check mode: {}",
+                    if on {
+                        "on (nothing changes; operations say what they would do)"
+                    } else {
+                        "off"
+                    }
+                ));
+                true
+            }
+            Command::Diff(on) => {
+                self.rt.set_diff(on);
+                self.screen
+                    .err(&format!("diffs: {}", if on { "on" } else { "off" }));
+                true
+            }
             Command::Confirm(n) => {
                 self.confirm = n;
                 self.screen.err(&format!(
