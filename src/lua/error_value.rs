@@ -189,6 +189,11 @@ impl ErrorValue {
         }
     }
 
+    /// The host it is about, if any.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
     /// What `tostring` gives.
     pub fn shown(&self) -> &str {
         &self.shown

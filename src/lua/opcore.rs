@@ -245,22 +245,34 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     )?;
     m.set(
         "with_context",
-        lua.create_function(|lua, (err, context): (Value, String)| {
-            match ErrorValue::of_value(&err) {
-                Some(v) => Ok(Value::UserData(
-                    lua.create_userdata(v.with_context(&context))?,
-                )),
-                None => {
-                    let text = match &err {
-                        Value::String(s) => s.to_string_lossy(),
-                        other => other.to_string()?,
-                    };
-                    Ok(Value::String(
-                        lua.create_string(format!("{context}: {text}"))?,
-                    ))
+        lua.create_function(
+            |lua, (err, context, host): (Value, String, Option<String>)| {
+                let secrets = secrets(lua, &[]);
+                let context = crate::lua::diff::mask(&context, &secrets);
+                // (an ssh or sftp error value names its host itself)
+                let on_host = match &host {
+                    Some(h) => format!("{context} on {h}"),
+                    None => context.clone(),
+                };
+                match ErrorValue::of_value(&err) {
+                    Some(v) if v.host().is_some() => Ok(Value::UserData(
+                        lua.create_userdata(v.with_context(&context))?,
+                    )),
+                    Some(v) => Ok(Value::UserData(
+                        lua.create_userdata(v.with_context(&on_host))?,
+                    )),
+                    None => {
+                        let text = match &err {
+                            Value::String(s) => s.to_string_lossy(),
+                            other => other.to_string()?,
+                        };
+                        Ok(Value::String(
+                            lua.create_string(format!("{on_host}: {text}"))?,
+                        ))
+                    }
                 }
-            }
-        })?,
+            },
+        )?,
     )?;
     Ok(m)
 }

@@ -189,6 +189,16 @@ impl RuntimeBuilder {
     /// it would do, predicting its effect for the operations and facts after it; `ssh.run`
     /// runs only commands marked `readonly = true`, sftp writes are skipped. See
     /// [`Runtime::set_check_mode`] to switch it between evals.
+    ///
+    /// ```
+    /// let rt = drover::Runtime::builder().check_mode(true).build()?;
+    /// let mode = rt.eval(r#"return require("drover.opcore").mode().check"#)?;
+    /// assert_eq!(mode.into_iter().next().and_then(|v| v.as_boolean()), Some(true));
+    /// rt.set_check_mode(false);
+    /// let mode = rt.eval(r#"return require("drover.opcore").mode().check"#)?;
+    /// assert_eq!(mode.into_iter().next().and_then(|v| v.as_boolean()), Some(false));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_mode(mut self, on: bool) -> Self {
         self.op_mode.check = on;
         self

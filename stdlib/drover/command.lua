@@ -44,9 +44,9 @@ command.run = op.define {
     end
     return {}
   end,
-  plan = function(cmd, _, cur)
+  plan = function(_, _, cur)
     if cur.done then return nil end
-    return { reason = "ran", unknown = "would run: " .. cmd .. " (what it changes is not predicted)" }
+    return { reason = "ran", unknown = "would run; what it changes is not predicted" }
   end,
   apply = function(cmd, opts)
     return ssh.run(cmd, run_options(opts))

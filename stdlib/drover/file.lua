@@ -375,7 +375,9 @@ file.line = op.define {
       end
     end
     local reason
-    if at then
+    if cur.st == nil then
+      lines[1], reason = opts.line, "created"
+    elseif at then
       if lines[at] == opts.line then return nil end
       lines[at] = opts.line
       reason = "line " .. at .. " replaced"

@@ -89,11 +89,10 @@ local function readonly(fn, ...)
   return fn(...)
 end
 
--- "file.present /etc/x on web1"
-local function context(spec, target)
+-- Raises `err` with the step before its message: "file.present /etc/x on web1: ...".
+local function fail(spec, target, err)
   local h = ssh.current()
-  local where = h and (" on " .. h.name) or ""
-  return core.mask(("%s.%s %s%s"):format(spec.module, spec.name, target, where))
+  error(core.with_context(err, spec.module .. "." .. spec.name .. " " .. target, h and h.name), 0)
 end
 
 --- The unified diff of a planned change (`change.diff = {old = text|nil, new = text|nil}`),
@@ -159,7 +158,7 @@ function op.define(spec)
       current = readonly(spec.read, target, opts)
       change = readonly(spec.plan, target, opts, current)
     end)
-    if not ok then error(core.with_context(err, context(spec, target)), 0) end
+    if not ok then fail(spec, target, err) end
     local result = { changed = false, check = mode.check }
     if change ~= nil then
       result.reason = change.reason
@@ -173,7 +172,7 @@ function op.define(spec)
         -- (an unknown step predicts what it can: what it leaves unknown stays unknown later)
         if spec.predict then
           ok, err = pcall(spec.predict, target, opts, change, current)
-          if not ok then error(core.with_context(err, context(spec, target)), 0) end
+          if not ok then fail(spec, target, err) end
         end
       else
         local applied
@@ -182,7 +181,7 @@ function op.define(spec)
         if spec.facts then
           for _, f in ipairs(spec.facts(target, opts, current)) do facts.invalidate(f[1], f[2]) end
         end
-        if not ok then error(core.with_context(err, context(spec, target)), 0) end
+        if not ok then fail(spec, target, err) end
         result.changed, result.result = true, applied
       end
     end

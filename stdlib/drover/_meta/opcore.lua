@@ -44,11 +44,13 @@ function opcore.readonly_begin() end
 ---@param id integer
 function opcore.readonly_end(id) end
 
----`err` with `context` before its message (`file.present /etc/x on web1: ...`); an ssh or
----sftp error value stays one, with its kind and fields.
+---`err` with `context` (and ` on HOST`) before its message (`file.present /etc/x on web1:
+---...`); an ssh or sftp error value stays one, with its kind and fields (and names its host
+---itself). Secrets in `context` are masked.
 ---@param err any
 ---@param context string
+---@param host? string
 ---@return any
-function opcore.with_context(err, context) end
+function opcore.with_context(err, context, host) end
 
 return opcore
