@@ -85,6 +85,8 @@ enum Handler {
     LuaSftp,
     /// `err.kind`: run per host on the fixture, and on an unreachable host.
     LuaErrors,
+    /// `require "drover.facts"`: run per host on the fixture, its output checked locally.
+    LuaFacts,
     /// An inventory: parsed with the library, its comments checked.
     Inventory,
     /// Command lines, one handler per line.
@@ -102,6 +104,7 @@ impl Handler {
             Handler::LuaSsh => "lua_ssh",
             Handler::LuaSftp => "lua_sftp",
             Handler::LuaErrors => "lua_errors",
+            Handler::LuaFacts => "lua_facts",
             Handler::Inventory => "ini_inventory",
             Handler::Commands => "sh_commands",
             Handler::Rust => "rust_doc_test",
@@ -116,6 +119,7 @@ fn claim(b: &Block) -> Option<Handler> {
         "lua" if b.body.contains("ssh.connect") => Some(Handler::LuaSsh),
         "lua" if b.body.contains("sftp.put") => Some(Handler::LuaSftp),
         "lua" if b.body.contains("err.kind") => Some(Handler::LuaErrors),
+        "lua" if b.body.contains("require \"drover.facts\"") => Some(Handler::LuaFacts),
         "ini" if b.body.contains("[group ") => Some(Handler::Inventory),
         "sh" => Some(Handler::Commands),
         "rust" => Some(Handler::Rust),
@@ -275,6 +279,7 @@ fn check_block(handler: Handler, block: &Block) -> Result<(), Failed> {
         Handler::LuaSsh => scripts::ssh(block, scripts::Identity::FixtureKey),
         Handler::LuaSftp => scripts::sftp(block),
         Handler::LuaErrors => scripts::errors(block),
+        Handler::LuaFacts => scripts::facts(block),
         Handler::Inventory => inventory(block),
         Handler::Commands => commands::check(block),
         Handler::Rust => rust_doc_test(block),
