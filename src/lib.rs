@@ -89,7 +89,9 @@
 //! - `connection`: the syntax of connection values (ports, timeouts, `user@host:port`, host
 //!   key policies, key names), checked the same way wherever they come from: the inventory
 //!   checks them as it scans (errors name the line), `ssh` converts them into targets.
-//! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
+//! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files;
+//!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`) with
+//!   its pure parsers in `facts/parse.lua`.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
