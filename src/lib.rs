@@ -93,9 +93,11 @@
 //!   key policies, key names), checked the same way wherever they come from: the inventory
 //!   checks them as it scans (errors name the line), `ssh` converts them into targets.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files;
-//!   `op.lua` is the one helper operations are declared through (check mode, diff, the `Op`
-//!   event, error context, fact invalidation), `file.lua` and `command.lua` the operations,
-//!   `template.lua` the `{{ name }}` templates, `facts.lua` the facts and their overlay.
+//!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`, with
+//!   check mode's predictions) with its pure parsers in `facts/parse.lua`; `op.lua` is the one
+//!   helper operations are declared through (check mode, diff, the `Op` event, error context,
+//!   fact invalidation), `file.lua` and `command.lua` the operations, `template.lua` the
+//!   `{{ name }}` templates.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

@@ -24,17 +24,23 @@ local NO_KEY = ""
 ---@field command fun(key: string?): string       the one remote command
 ---@field read fun(result: RunResult, key: string?): any, string?  value (false: absent), or nil and why it failed
 ---@field key? fun(key: any): string               the key as stored (normalised), or raises
----@field derived? fun(cache: table, key: string?): any  a value answered from other cached data, if any
+---@field derived? fun(cache: table, key: string): any  a value answered from other cached data, if any
+---@field lookup? fun(cache: table, key: string?): any, string?  answers from its own cache (`cache.whole`) instead of command + read per key
+---@field invalidate? fun(cache: table, key: string)  drops what `key` makes stale
+---@field predicted? fun(cache: table, key: string)  after a prediction for `key`
 
 --- Every fact, by name.
 ---@type table<string, drover.facts.Source>
 local sources = {}
 
--- The one place a fact reaches the host.
+-- The one place a fact reaches the host. The command runs under sh whatever the login
+-- shell is (the facts' commands are POSIX sh); the result names the fact's own command.
 ---@param cmd string
 ---@return RunResult
 local function probe(cmd)
-  return ssh.run(cmd, { check = false })
+  local r = ssh.run("sh -c " .. shell.quote(cmd), { check = false })
+  r.cmd = cmd
+  return r
 end
 
 -- "host NAME (user@address:port)": one cache per machine reached, whichever host object.
@@ -115,14 +121,19 @@ function facts.get(name, key)
     if v ~= nil then hit = { v } end
   end
   if hit == nil then
-    local r = probe(s.command(k ~= NO_KEY and k or nil))
-    local v, why = s.read(r, k ~= NO_KEY and k or nil)
+    local arg = k ~= NO_KEY and k or nil
+    local v, why
+    if s.lookup then
+      v, why = s.lookup(c, arg)
+    else
+      v, why = s.read(probe(s.command(arg)), arg)
+    end
     if v == nil then
-      error(("facts.%s%s on %s: %s"):format(name, k ~= NO_KEY and ("(" .. k .. ")") or "",
+      error(("facts.%s%s on %s: %s"):format(name, arg and ("(" .. k .. ")") or "",
         h.name, why or "no answer"), 2)
     end
     hit = { v }
-    c.values[k] = hit
+    if not s.lookup then c.values[k] = hit end
   end
   if hit[1] == false then return nil end
   return copy(hit[1])
@@ -256,6 +267,264 @@ sources.file = {
 ---@return drover.facts.File?
 function facts.file(path)
   return facts.get("file", path)
+end
+
+--- The one command the fact `name` runs on a host for `key` (what its parser reads).
+---@param name string
+---@param key? string
+---@return string
+function facts.command(name, key)
+  local s = source_of(name, 2)
+  local k = key_of(s, name, key, 2)
+  return s.command(k ~= NO_KEY and k or nil)
+end
+
+-- A source whose command prints something its parser reads, whatever the exit code when
+-- `any_exit` (else a non-zero exit is the error).
+local function parsed_by(parser, any_exit)
+  return function(r)
+    if not r.ok and not any_exit then return nil, failed(r) end
+    local v, why = parser(r.stdout)
+    if v == nil then
+      if not r.ok then return nil, failed(r) end
+      return nil, why
+    end
+    return v
+  end
+end
+
+-- Names of users, groups and services: one word a shell and the tools read as a name.
+local function name_key(what)
+  return function(name)
+    if type(name) ~= "string" or name == "" then
+      error(what .. " must be a non-empty string, got "
+        .. (type(name) == "string" and '""' or type(name)), 0)
+    end
+    if name:find("^%-") or name:find("[%s/:]") then
+      error(("%s %q is not a valid name"):format(what, name), 0)
+    end
+    return name
+  end
+end
+
+local SEP = parse.SEPARATOR
+
+---------------------------------------------------------------------------------------------
+-- os
+
+sources.os = {
+  command = function()
+    return "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release; echo " .. SEP
+      .. "; uname -srm"
+  end,
+  read = parsed_by(parse.os),
+}
+
+--- The operating system: os-release's fields lowercased (id, version_id, name, pretty_name,
+--- version_codename, ..., `like` from ID_LIKE) and uname's kernel, kernel_name and arch.
+---@return drover.facts.Os
+function facts.os()
+  return facts.get("os")
+end
+
+---------------------------------------------------------------------------------------------
+-- pkg: one command lists every installed package; single packages are read from that list
+
+local DPKG_FORMAT = "${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n"
+local RPM_FORMAT = "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
+
+sources.pkg = {
+  command = function()
+    return table.concat({
+      "if command -v dpkg-query >/dev/null 2>&1; then echo dpkg; exec dpkg-query -W -f='"
+        .. DPKG_FORMAT .. "'",
+      "elif command -v rpm >/dev/null 2>&1; then echo rpm; exec rpm -qa --qf '" .. RPM_FORMAT .. "'",
+      "elif [ -f /lib/apk/db/installed ]; then echo apk; exec cat /lib/apk/db/installed",
+      "else echo 'no dpkg, rpm or apk found' >&2; exit 127; fi",
+    }, "\n")
+  end,
+  read = parsed_by(parse.pkg),
+}
+
+-- The list (and manager) of the current host, asked once per run: `cache.whole`.
+local function pkg_whole(c)
+  if c.whole == nil then
+    local v, why = sources.pkg.read(probe(sources.pkg.command()))
+    if v == nil then return nil, why end
+    c.whole = v
+  end
+  return c.whole
+end
+
+-- A single package is read from the whole list, which is what is cached (so that a change
+-- to any package, which may have changed others, drops it all); only predictions are kept
+-- per name, and the whole list is returned with them applied.
+sources.pkg.lookup = function(c, name)
+  local whole, why = pkg_whole(c)
+  if whole == nil then return nil, why end
+  if name ~= nil then return whole.packages[name] or false end
+  local all = copy(whole.packages)
+  for k, hit in pairs(c.values) do
+    if k ~= NO_KEY then
+      if hit[1] == false then all[k] = nil else all[k] = copy(hit[1]) end
+    end
+  end
+  return all
+end
+
+sources.pkg.invalidate = function(c, name)
+  c.values[name] = nil
+  c.whole = nil
+end
+
+--- The installed packages (name → {version, arch}), or with `name` that package's entry
+--- (nil when it is not installed). dpkg, rpm or apk, whichever the host has
+--- (`facts.pkg_manager()`).
+---@param name? string
+---@return table|drover.facts.Package|nil
+function facts.pkg(name)
+  return facts.get("pkg", name)
+end
+
+--- The host's package manager: "dpkg", "rpm" or "apk".
+---@return "dpkg"|"rpm"|"apk"
+function facts.pkg_manager()
+  local h = current_host("pkg_manager")
+  local whole, why = pkg_whole(cache_of(h, "pkg"))
+  if whole == nil then error(("facts.pkg_manager on %s: %s"):format(h.name, why), 2) end
+  return whole.manager
+end
+
+---------------------------------------------------------------------------------------------
+-- service
+
+sources.service = {
+  key = name_key("service name"),
+  command = function(name)
+    local unit = name:find("%.%a+$") and name or name .. ".service"
+    local base = name:gsub("%.service$", "")
+    local qb = shell.quote(base)
+    return table.concat({
+      "LC_ALL=C; export LC_ALL",
+      "if [ -d /run/systemd/system ]; then echo manager=systemd; exec systemctl show --no-pager"
+        .. " -p LoadState -p ActiveState -p SubState -p UnitFileState -- " .. shell.quote(unit),
+      "elif [ -d /run/openrc ] && command -v rc-service >/dev/null 2>&1; then echo manager=openrc",
+      "  if [ -f /etc/init.d/" .. qb .. " ]; then echo exists=yes; rc-service " .. qb
+        .. " status >/dev/null 2>&1; echo status=$?; else echo exists=no; fi",
+      "  for f in /etc/runlevels/*/" .. qb .. "; do [ -e \"$f\" ] && echo \"start=$f\"; done; true",
+      "else echo manager=sysv",
+      "  if [ -f /etc/init.d/" .. qb .. " ]; then echo exists=yes; /etc/init.d/" .. qb
+        .. " status >/dev/null 2>&1 </dev/null; echo status=$?; else echo exists=no; fi",
+      "  for f in /etc/rc[2345S].d/S[0-9][0-9]" .. qb .. "; do [ -e \"$f\" ] && echo \"start=$f\"; done; true",
+      "fi",
+    }, "\n")
+  end,
+  read = parsed_by(parse.service),
+}
+
+--- The service `name` (a systemd unit, `.service` implied; or an init.d script where
+--- systemd does not run): exists, active, enabled (nil where it does not apply), manager.
+---@param name string
+---@return drover.facts.Service
+function facts.service(name)
+  return facts.get("service", name)
+end
+
+---------------------------------------------------------------------------------------------
+-- user, group
+
+sources.user = {
+  key = name_key("user name"),
+  command = function(name)
+    local q = shell.quote(name)
+    -- getent exits 2 for "no such entry"
+    return "getent passwd " .. q .. "; rc=$?; if [ $rc -eq 2 ]; then echo " .. ABSENT
+      .. "; exit 0; fi; [ $rc -eq 0 ] || exit $rc; id -Gn " .. q
+  end,
+  read = function(r)
+    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    return parsed_by(parse.user)(r)
+  end,
+}
+
+--- The user `name` (getent passwd, with its groups), or nil when there is none.
+---@param name string
+---@return drover.facts.User?
+function facts.user(name)
+  return facts.get("user", name)
+end
+
+sources.group = {
+  key = name_key("group name"),
+  command = function(name)
+    return "getent group " .. shell.quote(name) .. "; rc=$?; if [ $rc -eq 2 ]; then echo "
+      .. ABSENT .. "; exit 0; fi; exit $rc"
+  end,
+  read = function(r)
+    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    return parsed_by(parse.group)(r)
+  end,
+}
+
+--- The group `name` (getent group), or nil when there is none.
+---@param name string
+---@return drover.facts.Group?
+function facts.group(name)
+  return facts.get("group", name)
+end
+
+---------------------------------------------------------------------------------------------
+-- mem, disk, cpu
+
+sources.mem = {
+  command = function() return "cat /proc/meminfo" end,
+  read = parsed_by(parse.meminfo),
+}
+
+--- Memory in bytes (/proc/meminfo): total, available, free, swap_total, swap_free, fields.
+---@return drover.facts.Mem
+function facts.mem()
+  return facts.get("mem")
+end
+
+sources.disk = {
+  command = function(path)
+    local cmd = "LC_ALL=C; export LC_ALL; df -Pk"
+    if path == nil then return cmd end
+    local q = shell.quote(path)
+    return cmd .. " -- " .. q .. " || { [ -e " .. q .. " ] || { echo " .. ABSENT
+      .. "; exit 0; }; exit 1; }"
+  end,
+  read = function(r, path)
+    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if not r.ok then return nil, failed(r) end
+    local rows, why = parse.df(r.stdout)
+    if rows == nil then return nil, why end
+    if path == nil then return rows end
+    if rows[1] == nil then return nil, "df printed no row for it" end
+    return rows[1]
+  end,
+}
+
+--- File systems (df -Pk, sizes in bytes): every row, or with `path` the one holding it (nil
+--- when `path` does not exist).
+---@param path? string
+---@return drover.facts.Disk[]|drover.facts.Disk|nil
+function facts.disk(path)
+  return facts.get("disk", path)
+end
+
+sources.cpu = {
+  command = function()
+    return "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN; echo " .. SEP .. "; cat /proc/cpuinfo"
+  end,
+  read = parsed_by(parse.cpu),
+}
+
+--- Processors: count (usable, nproc), processors (listed in /proc/cpuinfo), model, vendor.
+---@return drover.facts.Cpu
+function facts.cpu()
+  return facts.get("cpu")
 end
 
 return facts
