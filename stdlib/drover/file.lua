@@ -102,12 +102,16 @@ end
 -- The current content of a file on the host (a predicted one's if an earlier step set it).
 -- Returns nil and why when it cannot be had.
 local function content_of(path, st)
-  if st.predicted then
-    if st.content == nil then return nil, "its content after an earlier step is not known" end
-    return st.content
+  if st.predicted and st.content ~= nil then return st.content end
+  if st.predicted and st.sha256 == nil then
+    return nil, "its content after an earlier step is not known"
   end
   local ok, text = pcall(sftp.read, path)
   if not ok then return nil, "cannot read it: " .. tostring(text) end
+  -- a predicted file whose content an earlier step left alone: the host's, if it still is
+  if st.predicted and core.sha256(text) ~= st.sha256 then
+    return nil, "its content after an earlier step is not known"
+  end
   return text
 end
 

@@ -105,3 +105,21 @@ check.eq(code, 0, err .. out)
 check.eq(out:find("h01 ~ file.directory " .. base .. "/srv/app: would change (created)\n", 1, true) ~= nil, true, out)
 check.eq(out:find("h01 ~ command.run touch " .. base .. "/ran: unknown (would run; what it changes is not predicted)\n", 1, true) ~= nil, true, out)
 check.eq(err:find("== 1 host: 1 ok (1 would change)\n", 1, true) ~= nil, true, err)
+
+-- a mode-only change predicted, then a line in that file: planned against the host's content
+local conf = base .. "/srv/app/app.conf"
+local chained = fx.local_dir() .. "/chained.lua"
+fx.write(chained, ([[
+local file = require "drover.file"
+file.present(%q, { mode = "0600" })
+file.line(%q, { line = "port = 9090", pattern = "^port" })
+]]):format(conf, conf))
+code, out, err = fx.drover(("run %s %s -i %s -g all"):format(fx.q(script), fx.q(base), fx.q(inv)))
+check.eq(code, 0, err .. out)
+before = tree()
+code, out, err = fx.drover(("run %s -i %s -g all --check --diff"):format(fx.q(chained), fx.q(inv)))
+check.eq(code, 0, err .. out)
+check.eq(tree(), before)
+check.eq(out:find("h01 ~ file.present " .. conf .. ": would change (mode 0640 -> 0600)\n", 1, true) ~= nil, true, out)
+check.eq(out:find("h01 ~ file.line " .. conf .. ": would change (line 1 replaced)\n", 1, true) ~= nil, true, out)
+check.eq(out:find("h01 ~ -port = 8080\nh01 ~ +port = 9090\n", 1, true) ~= nil, true, out)
