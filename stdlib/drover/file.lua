@@ -181,9 +181,12 @@ local function present_apply(path, opts, change, cur)
       local q = shell.quote(path)
       run(("cp -p -- %s %s"):format(q, shell.quote(path .. "." .. os.date("!%Y%m%dT%H%M%SZ") .. "~")), opts)
     end
+    -- (a replaced file keeps its mode; through sudo, its owner and group too)
+    local keep = opts.sudo and st or nil
     sftp.write(path, change.content, {
       mode = op.mode(opts.mode) or (st and st.mode) or nil,
-      owner = opts.owner, group = opts.group, sudo = opts.sudo, skip_same = false,
+      owner = opts.owner or (keep and keep.owner), group = opts.group or (keep and keep.group),
+      sudo = opts.sudo, skip_same = false,
     })
   else
     apply_attributes(path, opts, st)
@@ -395,9 +398,7 @@ file.line = op.define {
       diff = { old = cur.st and cur.text or nil, new = new } }
   end,
   apply = function(path, opts, change, cur)
-    present_apply(path, { backup = opts.backup, sudo = opts.sudo,
-      owner = opts.sudo and cur.st and cur.st.owner or nil,
-      group = opts.sudo and cur.st and cur.st.group or nil }, change, cur)
+    present_apply(path, { backup = opts.backup, sudo = opts.sudo }, change, cur)
   end,
   predict = function(path, opts, change, cur)
     facts.predict("file", path, predicted_file(cur.st, { sudo = opts.sudo }, change.content, change.unknown))

@@ -194,10 +194,4 @@ function op.define(spec)
   end
 end
 
---- The check and diff mode of the calling eval.
----@return {check: boolean, diff: boolean}
-function op.mode_of_run()
-  return core.mode()
-end
-
 return op
