@@ -208,6 +208,20 @@ impl ErrorValue {
         v
     }
 
+    /// The same failure with `f` applied to its texts (message, shown text, text fields):
+    /// secrets masked out of an operation's error.
+    pub fn map_text(&self, f: impl Fn(&str) -> String) -> ErrorValue {
+        let mut v = self.clone();
+        v.message = f(&v.message);
+        v.shown = f(&v.shown);
+        for (_, field) in &mut v.fields {
+            if let Field::Text(t) = field {
+                *t = f(t);
+            }
+        }
+        v
+    }
+
     /// The error value inside an mlua error raised by a Rust callback, if it is one.
     pub fn in_error(err: &mlua::Error) -> Option<&ErrorValue> {
         err.downcast_ref::<ErrorValue>()

@@ -248,27 +248,27 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(
             |lua, (err, context, host): (Value, String, Option<String>)| {
                 let secrets = secrets(lua, &[]);
-                let context = crate::lua::diff::mask(&context, &secrets);
                 // (an ssh or sftp error value names its host itself)
                 let on_host = match &host {
                     Some(h) => format!("{context} on {h}"),
                     None => context.clone(),
                 };
+                let mask = |t: &str| crate::lua::diff::mask(t, &secrets);
                 match ErrorValue::of_value(&err) {
-                    Some(v) if v.host().is_some() => Ok(Value::UserData(
-                        lua.create_userdata(v.with_context(&context))?,
-                    )),
-                    Some(v) => Ok(Value::UserData(
-                        lua.create_userdata(v.with_context(&on_host))?,
-                    )),
+                    Some(v) => {
+                        let v = match v.host() {
+                            Some(_) => v.with_context(&context),
+                            None => v.with_context(&on_host),
+                        };
+                        Ok(Value::UserData(lua.create_userdata(v.map_text(mask))?))
+                    }
                     None => {
                         let text = match &err {
                             Value::String(s) => s.to_string_lossy(),
                             other => other.to_string()?,
                         };
-                        Ok(Value::String(
-                            lua.create_string(format!("{on_host}: {text}"))?,
-                        ))
+                        let text = mask(&format!("{on_host}: {text}"));
+                        Ok(Value::String(lua.create_string(text)?))
                     }
                 }
             },

@@ -46,7 +46,7 @@ function opcore.readonly_end(id) end
 
 ---`err` with `context` (and ` on HOST`) before its message (`file.present /etc/x on web1:
 ---...`); an ssh or sftp error value stays one, with its kind and fields (and names its host
----itself). Secrets in `context` are masked.
+---itself). The host's secrets are masked in all of its text.
 ---@param err any
 ---@param context string
 ---@param host? string

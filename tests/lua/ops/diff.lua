@@ -72,3 +72,16 @@ local code, out, err = drover(("run %s %s -i %s -g all --json"):format(fx.q(scri
 check.eq(code, 0, err .. out)
 check.eq(out:find('"diff":"', 1, true), nil, out)
 no_secrets(out .. err, "--json")
+
+-- an operation that fails on a command holding the password: its error (message, the
+-- command's stderr, the summary) shows <secret> instead
+local failing = fx.local_dir() .. "/failing.lua"
+fx.write(failing, [[
+local command = require "drover.command"
+command.run("echo " .. host.vars.db_password .. " >&2; exit 3")
+]])
+code, out, err = drover(("run %s -i %s -g all"):format(fx.q(failing), fx.q(inv)))
+check.eq(code, 1, err .. out)
+no_secrets(out .. err, "a failed operation")
+check.eq(err:find("command.run echo <secret> >&2; exit 3: command `echo <secret> >&2; exit 3` exited with code 3", 1, true) ~= nil,
+  true, err)
