@@ -76,6 +76,10 @@ pub(crate) fn unified(
         .context_radius(3)
         .header(&old_name, &new_name)
         .to_string();
+    if text.is_empty() {
+        // (an empty file made or removed: no line differs)
+        return Some(format!("--- {old_name}\n+++ {new_name}\n(empty file)\n"));
+    }
     let needles = needles(secrets);
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
@@ -120,6 +124,8 @@ mod tests {
         let d = unified(None, Some(b"hello\n"), "/etc/x", &[]).unwrap();
         assert!(d.starts_with("--- /dev/null\n+++ /etc/x\n"), "{d}");
         assert!(d.contains("+hello\n"), "{d}");
+        let d = unified(None, Some(b""), "/etc/empty", &[]).unwrap();
+        assert_eq!(d, "--- /dev/null\n+++ /etc/empty\n(empty file)\n");
     }
 
     #[test]
