@@ -25,7 +25,7 @@ local NO_KEY = ""
 ---@field read fun(result: RunResult, key: string?): any, string?  value (false: absent), or nil and why it failed
 ---@field key? fun(key: any): string               the key as stored (normalised), or raises
 ---@field derived? fun(cache: table, key: string): any  a value answered from other cached data, if any
----@field lookup? fun(cache: table, key: string?): any, string?  answers from its own cache (`cache.whole`) instead of command + read per key
+---@field lookup? fun(cache: table, key: string?, via: drover.facts.Via?): any, string?  answers from its own cache (`cache.whole`) instead of command + read per key
 ---@field invalidate? fun(cache: table, key: string)  drops what `key` makes stale
 ---@field predicted? fun(cache: table, key: string)  after a prediction for `key`
 
@@ -36,11 +36,43 @@ local sources = {}
 -- The one place a fact reaches the host. The command runs under sh whatever the login
 -- shell is (the facts' commands are POSIX sh); the result names the fact's own command.
 ---@param cmd string
+---@param via? drover.facts.Via
 ---@return RunResult
-local function probe(cmd)
-  local r = ssh.run("sh -c " .. shell.quote(cmd), { check = false })
+local function probe(cmd, via)
+  local opts = { check = false }
+  if via then opts.sudo, opts.user, opts.sudo_password = via.sudo, via.user, via.sudo_password end
+  local r = ssh.run("sh -c " .. shell.quote(cmd), opts)
   r.cmd = cmd
   return r
+end
+
+--- How a fact is read: as the login user (default) or through sudo, for what only another
+--- user may see (a file in a root-only directory). The value is the host's either way, so
+--- both share one cache.
+---@class drover.facts.Via
+---@field sudo? boolean
+---@field user? string           sudo to this user (default root)
+---@field sudo_password? string
+
+local via_keys = { sudo = "boolean", user = "string", sudo_password = true }
+
+-- `via` checked: a table of known keys, or nil.
+local function check_via(name, via, level)
+  if via == nil then return nil end
+  if type(via) ~= "table" then
+    error(("facts.%s: options must be a table, got %s"):format(name, type(via)), level + 1)
+  end
+  for k, v in pairs(via) do
+    local want = via_keys[k]
+    if want == nil then
+      error(("facts.%s: unknown option '%s' (options: sudo, user, sudo_password)")
+        :format(name, tostring(k)), level + 1)
+    end
+    if want ~= true and type(v) ~= want then
+      error(("facts.%s: option '%s' must be a %s, got %s"):format(name, k, want, type(v)), level + 1)
+    end
+  end
+  return via
 end
 
 -- "host NAME (user@address:port)": one cache per machine reached, whichever host object.
@@ -109,11 +141,13 @@ end
 --- that take none): nil when absent, else its value, cached for this run.
 ---@param name string
 ---@param key? string
+---@param via? drover.facts.Via  read through sudo (when not cached yet)
 ---@return any
-function facts.get(name, key)
+function facts.get(name, key, via)
   local h = current_host(name)
   local s = source_of(name, 2)
   local k = key_of(s, name, key, 2)
+  via = check_via(name, via, 2)
   local c = cache_of(h, name)
   local hit = c.values[k]
   if hit == nil and s.derived then
@@ -124,9 +158,9 @@ function facts.get(name, key)
     local arg = k ~= NO_KEY and k or nil
     local v, why
     if s.lookup then
-      v, why = s.lookup(c, arg)
+      v, why = s.lookup(c, arg, via)
     else
-      v, why = s.read(probe(s.command(arg)), arg)
+      v, why = s.read(probe(s.command(arg), via), arg)
     end
     if v == nil then
       error(("facts.%s%s on %s: %s"):format(name, arg and ("(" .. k .. ")") or "",
@@ -264,9 +298,10 @@ sources.file = {
 --- ("file", "directory", "link" or "other"), mode ("0644"), owner, group, uid, gid, size,
 --- sha256 (files), target (links).
 ---@param path string
+---@param via? drover.facts.Via
 ---@return drover.facts.File?
-function facts.file(path)
-  return facts.get("file", path)
+function facts.file(path, via)
+  return facts.get("file", path, via)
 end
 
 --- The one command the fact `name` runs on a host for `key` (what its parser reads).
@@ -322,9 +357,10 @@ sources.os = {
 
 --- The operating system: os-release's fields lowercased (id, version_id, name, pretty_name,
 --- version_codename, ..., `like` from ID_LIKE) and uname's kernel, kernel_name and arch.
+---@param via? drover.facts.Via
 ---@return drover.facts.Os
-function facts.os()
-  return facts.get("os")
+function facts.os(via)
+  return facts.get("os", nil, via)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -347,9 +383,9 @@ sources.pkg = {
 }
 
 -- The list (and manager) of the current host, asked once per run: `cache.whole`.
-local function pkg_whole(c)
+local function pkg_whole(c, via)
   if c.whole == nil then
-    local v, why = sources.pkg.read(probe(sources.pkg.command()))
+    local v, why = sources.pkg.read(probe(sources.pkg.command(), via))
     if v == nil then return nil, why end
     c.whole = v
   end
@@ -359,8 +395,8 @@ end
 -- A single package is read from the whole list, which is what is cached (so that a change
 -- to any package, which may have changed others, drops it all); only predictions are kept
 -- per name, and the whole list is returned with them applied.
-sources.pkg.lookup = function(c, name)
-  local whole, why = pkg_whole(c)
+sources.pkg.lookup = function(c, name, via)
+  local whole, why = pkg_whole(c, via)
   if whole == nil then return nil, why end
   if name ~= nil then return whole.packages[name] or false end
   local all = copy(whole.packages)
@@ -381,16 +417,18 @@ end
 --- (nil when it is not installed). dpkg, rpm or apk, whichever the host has
 --- (`facts.pkg_manager()`).
 ---@param name? string
+---@param via? drover.facts.Via
 ---@return table|drover.facts.Package|nil
-function facts.pkg(name)
-  return facts.get("pkg", name)
+function facts.pkg(name, via)
+  return facts.get("pkg", name, via)
 end
 
 --- The host's package manager: "dpkg", "rpm" or "apk".
+---@param via? drover.facts.Via
 ---@return "dpkg"|"rpm"|"apk"
-function facts.pkg_manager()
+function facts.pkg_manager(via)
   local h = current_host("pkg_manager")
-  local whole, why = pkg_whole(cache_of(h, "pkg"))
+  local whole, why = pkg_whole(cache_of(h, "pkg"), check_via("pkg_manager", via, 2))
   if whole == nil then error(("facts.pkg_manager on %s: %s"):format(h.name, why), 2) end
   return whole.manager
 end
@@ -425,9 +463,10 @@ sources.service = {
 --- The service `name` (a systemd unit, `.service` implied; or an init.d script where
 --- systemd does not run): exists, active, enabled (nil where it does not apply), manager.
 ---@param name string
+---@param via? drover.facts.Via
 ---@return drover.facts.Service
-function facts.service(name)
-  return facts.get("service", name)
+function facts.service(name, via)
+  return facts.get("service", name, via)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -449,9 +488,10 @@ sources.user = {
 
 --- The user `name` (getent passwd, with its groups), or nil when there is none.
 ---@param name string
+---@param via? drover.facts.Via
 ---@return drover.facts.User?
-function facts.user(name)
-  return facts.get("user", name)
+function facts.user(name, via)
+  return facts.get("user", name, via)
 end
 
 sources.group = {
@@ -468,9 +508,10 @@ sources.group = {
 
 --- The group `name` (getent group), or nil when there is none.
 ---@param name string
+---@param via? drover.facts.Via
 ---@return drover.facts.Group?
-function facts.group(name)
-  return facts.get("group", name)
+function facts.group(name, via)
+  return facts.get("group", name, via)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -482,9 +523,10 @@ sources.mem = {
 }
 
 --- Memory in bytes (/proc/meminfo): total, available, free, swap_total, swap_free, fields.
+---@param via? drover.facts.Via
 ---@return drover.facts.Mem
-function facts.mem()
-  return facts.get("mem")
+function facts.mem(via)
+  return facts.get("mem", nil, via)
 end
 
 sources.disk = {
@@ -509,9 +551,10 @@ sources.disk = {
 --- File systems (df -Pk, sizes in bytes): every row, or with `path` the one holding it (nil
 --- when `path` does not exist).
 ---@param path? string
+---@param via? drover.facts.Via
 ---@return drover.facts.Disk[]|drover.facts.Disk|nil
-function facts.disk(path)
-  return facts.get("disk", path)
+function facts.disk(path, via)
+  return facts.get("disk", path, via)
 end
 
 sources.cpu = {
@@ -522,9 +565,10 @@ sources.cpu = {
 }
 
 --- Processors: count (usable, nproc), processors (listed in /proc/cpuinfo), model, vendor.
+---@param via? drover.facts.Via
 ---@return drover.facts.Cpu
-function facts.cpu()
-  return facts.get("cpu")
+function facts.cpu(via)
+  return facts.get("cpu", nil, via)
 end
 
 return facts

@@ -109,3 +109,23 @@ ssh.with(h, function()
   facts.file(dir .. "/app.conf")
   check.eq(commands, before + 3)
 end)
+
+-- through sudo: a file only another user may see (drover-test may sudo, without a password,
+-- to drover-nopass-target; scripts/setup.sh), one cache with the login user's reads
+ssh.with(h, function()
+  local target = "drover-nopass-target"
+  local private = fx.scratch_dir("private")
+  fx.sh(("chmod 755 %s && echo secret-ish > %s/f && chown -R %s %s && chmod 700 %s"):format(
+    fx.q(fx.scratch()), fx.q(private), target, fx.q(private), fx.q(private)))
+  local path = private .. "/f"
+  check.raises("Permission denied", facts.file, path)
+  local via = { sudo = true, user = target }
+  local before = commands
+  local f = facts.file(path, via)
+  check.eq(f.owner, target); check.eq(f.size, 11); check.eq(f.sha256, fx.sha256(path))
+  check.eq(facts.file(path).sha256, f.sha256, "the login user's read is served from the cache")
+  check.eq(commands, before + 1)
+  check.raises("facts.file: unknown option 'sudoo'", facts.file, path, { sudoo = true })
+  check.raises("facts.file: option 'user' must be a string", facts.file, path, { sudo = true, user = 1 })
+  check.raises("facts.os: options must be a table", facts.os, true)
+end)
