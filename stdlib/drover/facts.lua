@@ -137,6 +137,29 @@ local function key_of(s, name, key, level)
   return tostring(key)
 end
 
+-- Runs fetch() unless another task is already fetching `slot` of cache `c`: then waits for
+-- it and returns nothing (the caller reads the cache again). Tasks asking for the same fact
+-- at once make one command.
+local function single_flight(c, slot, fetch)
+  local pending = c.pending
+  if pending == nil then
+    pending = {}
+    c.pending = pending
+  end
+  local busy = pending[slot]
+  if busy then
+    busy:wait()
+    return nil, nil, true
+  end
+  busy = task.event()
+  pending[slot] = busy
+  local ok, v, why = pcall(fetch)
+  pending[slot] = nil
+  busy:set()
+  if not ok then error(v, 0) end
+  return v, why
+end
+
 --- The fact `name` of the current host for `key` (a path, a user name, ...; nil for facts
 --- that take none): nil when absent, else its value, cached for this run.
 ---@param name string
@@ -154,20 +177,26 @@ function facts.get(name, key, via)
     local v = s.derived(c, k)
     if v ~= nil then hit = { v } end
   end
-  if hit == nil then
+  while hit == nil do
     local arg = k ~= NO_KEY and k or nil
-    local v, why
+    local v, why, waited
     if s.lookup then
       v, why = s.lookup(c, arg, via)
     else
-      v, why = s.read(probe(s.command(arg), via), arg)
+      v, why, waited = single_flight(c, k, function()
+        return s.read(probe(s.command(arg), via), arg)
+      end)
     end
-    if v == nil then
-      error(("facts.%s%s on %s: %s"):format(name, arg and ("(" .. k .. ")") or "",
-        h.name, why or "no answer"), 2)
+    if waited then
+      hit = c.values[k]
+    else
+      if v == nil then
+        error(("facts.%s%s on %s: %s"):format(name, arg and ("(" .. k .. ")") or "",
+          h.name, why or "no answer"), 2)
+      end
+      hit = { v }
+      if not s.lookup then c.values[k] = hit end
     end
-    hit = { v }
-    if not s.lookup then c.values[k] = hit end
   end
   if hit[1] == false then return nil end
   return copy(hit[1])
@@ -384,10 +413,14 @@ sources.pkg = {
 
 -- The list (and manager) of the current host, asked once per run: `cache.whole`.
 local function pkg_whole(c, via)
-  if c.whole == nil then
-    local v, why = sources.pkg.read(probe(sources.pkg.command(), via))
-    if v == nil then return nil, why end
-    c.whole = v
+  while c.whole == nil do
+    local v, why, waited = single_flight(c, "\0whole", function()
+      return sources.pkg.read(probe(sources.pkg.command(), via))
+    end)
+    if not waited then
+      if v == nil then return nil, why end
+      c.whole = v
+    end
   end
   return c.whole
 end

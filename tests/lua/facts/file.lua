@@ -129,3 +129,25 @@ ssh.with(h, function()
   check.raises("facts.file: option 'user' must be a string", facts.file, path, { sudo = true, user = 1 })
   check.raises("facts.os: options must be a table", facts.os, true)
 end)
+
+-- tasks asking for the same fact at once make one command; a failed read is not cached and
+-- every waiter sees its own error
+ssh.with(h, function()
+  local path = dir .. "/together"
+  h:write(path, "same")
+  local before = commands
+  local hs = {}
+  for i = 1, 5 do hs[i] = task.spawn(function() return facts.file(path).sha256 end) end
+  for i = 1, 5 do check.eq(hs[i]:join(), fx.sha256(path)) end
+  check.eq(commands, before + 1, "one command for five tasks at once")
+  h:run("mkdir " .. dir .. "/shut && touch " .. dir .. "/shut/x && chmod 000 " .. dir .. "/shut")
+  local errs = {}
+  for i = 1, 3 do
+    errs[i] = task.spawn(function() return pcall(facts.file, dir .. "/shut/x") end)
+  end
+  for i = 1, 3 do
+    local ok, e = errs[i]:join()
+    check.eq(ok, false); check.eq(tostring(e):find("Permission denied", 1, true) ~= nil, true, tostring(e))
+  end
+  h:run("chmod 700 " .. dir .. "/shut")
+end)
