@@ -91,7 +91,7 @@
 //!   checks them as it scans (errors name the line), `ssh` converts them into targets.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files;
 //!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`) with
-//!   its pure parsers in `facts/parse.lua`.
+//!   its pure parsers in `facts/parse.lua` and its remote commands in `facts/commands.lua`.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

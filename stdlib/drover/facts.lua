@@ -9,6 +9,7 @@
 --- if facts.os().id == "debian" and not facts.file("/etc/app.conf") then ... end
 --- ```
 local parse = require "drover.facts.parse"
+local commands = require "drover.facts.commands"
 local shell = require "drover.shell"
 
 local facts = { parse = parse }
@@ -251,8 +252,12 @@ end
 ---------------------------------------------------------------------------------------------
 -- file
 
--- Marks what the command prints for a path that does not exist.
-local ABSENT = "drover-facts:absent"
+local ABSENT = commands.ABSENT
+
+-- The command said "absent" (and nothing failed).
+local function said_absent(r)
+  return r.ok and r.stdout:gsub("%s+$", "") == ABSENT
+end
 
 local function file_key(path)
   if type(path) ~= "string" or path == "" then
@@ -278,24 +283,10 @@ end
 
 sources.file = {
   key = file_key,
-  command = function(path)
-    local q = shell.quote(path)
-    -- stat does not follow links; a regular file's sha256 follows; a link's target comes
-    -- from readlink. "No such file" and "Not a directory" mean absent, other failures are
-    -- errors (permission, stat missing).
-    return table.concat({
-      "LC_ALL=C; export LC_ALL",
-      "out=$(stat -c '" .. parse.STAT_FORMAT .. "' -- " .. q .. " 2>&1) || { case $out in "
-        .. "*'No such file or directory'*|*'Not a directory'*) echo " .. ABSENT .. "; exit 0;; "
-        .. "esac; printf '%s\\n' \"$out\" >&2; exit 1; }",
-      "printf '%s\\n' \"$out\"",
-      "case $out in *'|symbolic link') readlink -- " .. q .. ";; "
-        .. "*'|regular file'|*'|regular empty file') sha256sum -- " .. q .. ";; esac",
-    }, "\n")
-  end,
+  command = commands.file,
   read = function(r)
+    if said_absent(r) then return false end
     if not r.ok then return nil, failed(r) end
-    if r.stdout:gsub("%s+$", "") == ABSENT then return false end
     local v, why = parse.file(r.stdout)
     if v == nil then return nil, why end
     return v
@@ -371,16 +362,11 @@ local function name_key(what)
   end
 end
 
-local SEP = parse.SEPARATOR
-
 ---------------------------------------------------------------------------------------------
 -- os
 
 sources.os = {
-  command = function()
-    return "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release; echo " .. SEP
-      .. "; uname -srm"
-  end,
+  command = commands.os,
   read = parsed_by(parse.os),
 }
 
@@ -395,19 +381,9 @@ end
 ---------------------------------------------------------------------------------------------
 -- pkg: one command lists every installed package; single packages are read from that list
 
-local DPKG_FORMAT = "${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n"
-local RPM_FORMAT = "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
 
 sources.pkg = {
-  command = function()
-    return table.concat({
-      "if command -v dpkg-query >/dev/null 2>&1; then echo dpkg; exec dpkg-query -W -f='"
-        .. DPKG_FORMAT .. "'",
-      "elif command -v rpm >/dev/null 2>&1; then echo rpm; exec rpm -qa --qf '" .. RPM_FORMAT .. "'",
-      "elif [ -f /lib/apk/db/installed ]; then echo apk; exec cat /lib/apk/db/installed",
-      "else echo 'no dpkg, rpm or apk found' >&2; exit 127; fi",
-    }, "\n")
-  end,
+  command = commands.pkg,
   read = parsed_by(parse.pkg),
 }
 
@@ -471,25 +447,7 @@ end
 
 sources.service = {
   key = name_key("service name"),
-  command = function(name)
-    local unit = name:find("%.%a+$") and name or name .. ".service"
-    local base = name:gsub("%.service$", "")
-    local qb = shell.quote(base)
-    return table.concat({
-      "LC_ALL=C; export LC_ALL",
-      "if [ -d /run/systemd/system ]; then echo manager=systemd; exec systemctl show --no-pager"
-        .. " -p LoadState -p ActiveState -p SubState -p UnitFileState -- " .. shell.quote(unit),
-      "elif [ -d /run/openrc ] && command -v rc-service >/dev/null 2>&1; then echo manager=openrc",
-      "  if [ -f /etc/init.d/" .. qb .. " ]; then echo exists=yes; rc-service " .. qb
-        .. " status >/dev/null 2>&1; echo status=$?; else echo exists=no; fi",
-      "  for f in /etc/runlevels/*/" .. qb .. "; do [ -e \"$f\" ] && echo \"start=$f\"; done; true",
-      "else echo manager=sysv",
-      "  if [ -f /etc/init.d/" .. qb .. " ]; then echo exists=yes; /etc/init.d/" .. qb
-        .. " status >/dev/null 2>&1 </dev/null; echo status=$?; else echo exists=no; fi",
-      "  for f in /etc/rc[2345S].d/S[0-9][0-9]" .. qb .. "; do [ -e \"$f\" ] && echo \"start=$f\"; done; true",
-      "fi",
-    }, "\n")
-  end,
+  command = commands.service,
   read = parsed_by(parse.service),
 }
 
@@ -507,14 +465,9 @@ end
 
 sources.user = {
   key = name_key("user name"),
-  command = function(name)
-    local q = shell.quote(name)
-    -- getent exits 2 for "no such entry"
-    return "getent passwd " .. q .. "; rc=$?; if [ $rc -eq 2 ]; then echo " .. ABSENT
-      .. "; exit 0; fi; [ $rc -eq 0 ] || exit $rc; id -Gn " .. q
-  end,
+  command = commands.user,
   read = function(r)
-    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if said_absent(r) then return false end
     return parsed_by(parse.user)(r)
   end,
 }
@@ -529,12 +482,9 @@ end
 
 sources.group = {
   key = name_key("group name"),
-  command = function(name)
-    return "getent group " .. shell.quote(name) .. "; rc=$?; if [ $rc -eq 2 ]; then echo "
-      .. ABSENT .. "; exit 0; fi; exit $rc"
-  end,
+  command = commands.group,
   read = function(r)
-    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if said_absent(r) then return false end
     return parsed_by(parse.group)(r)
   end,
 }
@@ -551,7 +501,7 @@ end
 -- mem, disk, cpu
 
 sources.mem = {
-  command = function() return "cat /proc/meminfo" end,
+  command = commands.mem,
   read = parsed_by(parse.meminfo),
 }
 
@@ -563,15 +513,9 @@ function facts.mem(via)
 end
 
 sources.disk = {
-  command = function(path)
-    local cmd = "LC_ALL=C; export LC_ALL; df -Pk"
-    if path == nil then return cmd end
-    local q = shell.quote(path)
-    return cmd .. " -- " .. q .. " || { [ -e " .. q .. " ] || { echo " .. ABSENT
-      .. "; exit 0; }; exit 1; }"
-  end,
+  command = commands.disk,
   read = function(r, path)
-    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if said_absent(r) then return false end
     if not r.ok then return nil, failed(r) end
     local rows, why = parse.df(r.stdout)
     if rows == nil then return nil, why end
@@ -591,9 +535,7 @@ function facts.disk(path, via)
 end
 
 sources.cpu = {
-  command = function()
-    return "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN; echo " .. SEP .. "; cat /proc/cpuinfo"
-  end,
+  command = commands.cpu,
   read = parsed_by(parse.cpu),
 }
 
