@@ -94,10 +94,10 @@
 //!   checks them as it scans (errors name the line), `ssh` converts them into targets.
 //! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files;
 //!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`, with
-//!   check mode's predictions) with its pure parsers in `facts/parse.lua`; `op.lua` is the one
-//!   helper operations are declared through (check mode, diff, the `Op` event, error context,
-//!   fact invalidation), `file.lua` and `command.lua` the operations, `template.lua` the
-//!   `{{ name }}` templates.
+//!   check mode's predictions) with its pure parsers in `facts/parse.lua` and its remote
+//!   commands in `facts/commands.lua`; `op.lua` is the one helper operations are declared
+//!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`
+//!   and `command.lua` the operations, `template.lua` the `{{ name }}` templates.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

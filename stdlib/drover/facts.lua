@@ -9,6 +9,7 @@
 --- if facts.os().id == "debian" and not facts.file("/etc/app.conf") then ... end
 --- ```
 local parse = require "drover.facts.parse"
+local commands = require "drover.facts.commands"
 local shell = require "drover.shell"
 
 local facts = { parse = parse }
@@ -25,7 +26,7 @@ local NO_KEY = ""
 ---@field read fun(result: RunResult, key: string?): any, string?  value (false: absent), or nil and why it failed
 ---@field key? fun(key: any): string               the key as stored (normalised), or raises
 ---@field derived? fun(cache: table, key: string): any  a value answered from other cached data, if any
----@field lookup? fun(cache: table, key: string?): any, string?  answers from its own cache (`cache.whole`) instead of command + read per key
+---@field lookup? fun(cache: table, key: string?, via: drover.facts.Via?): any, string?  answers from its own cache (`cache.whole`) instead of command + read per key
 ---@field invalidate? fun(cache: table, key: string)  drops what `key` makes stale
 ---@field predicted? fun(cache: table, key: string)  after a prediction for `key`
 
@@ -36,11 +37,43 @@ local sources = {}
 -- The one place a fact reaches the host. The command runs under sh whatever the login
 -- shell is (the facts' commands are POSIX sh); the result names the fact's own command.
 ---@param cmd string
+---@param via? drover.facts.Via
 ---@return RunResult
-local function probe(cmd)
-  local r = ssh.run("sh -c " .. shell.quote(cmd), { check = false })
+local function probe(cmd, via)
+  local opts = { check = false }
+  if via then opts.sudo, opts.user, opts.sudo_password = via.sudo, via.user, via.sudo_password end
+  local r = ssh.run("sh -c " .. shell.quote(cmd), opts)
   r.cmd = cmd
   return r
+end
+
+--- How a fact is read: as the login user (default) or through sudo, for what only another
+--- user may see (a file in a root-only directory). The value is the host's either way, so
+--- both share one cache.
+---@class drover.facts.Via
+---@field sudo? boolean
+---@field user? string           sudo to this user (default root)
+---@field sudo_password? string
+
+local via_keys = { sudo = "boolean", user = "string", sudo_password = true }
+
+-- `via` checked: a table of known keys, or nil.
+local function check_via(name, via, level)
+  if via == nil then return nil end
+  if type(via) ~= "table" then
+    error(("facts.%s: options must be a table, got %s"):format(name, type(via)), level + 1)
+  end
+  for k, v in pairs(via) do
+    local want = via_keys[k]
+    if want == nil then
+      error(("facts.%s: unknown option '%s' (options: sudo, user, sudo_password)")
+        :format(name, tostring(k)), level + 1)
+    end
+    if want ~= true and type(v) ~= want then
+      error(("facts.%s: option '%s' must be a %s, got %s"):format(name, k, want, type(v)), level + 1)
+    end
+  end
+  return via
 end
 
 -- "host NAME (user@address:port)": one cache per machine reached, whichever host object.
@@ -105,35 +138,66 @@ local function key_of(s, name, key, level)
   return tostring(key)
 end
 
+-- Runs fetch() unless another task is already fetching `slot` of cache `c`: then waits for
+-- it and returns nothing (the caller reads the cache again). Tasks asking for the same fact
+-- at once make one command.
+local function single_flight(c, slot, fetch)
+  local pending = c.pending
+  if pending == nil then
+    pending = {}
+    c.pending = pending
+  end
+  local busy = pending[slot]
+  if busy then
+    busy:wait()
+    return nil, nil, true
+  end
+  busy = task.event()
+  pending[slot] = busy
+  local ok, v, why = pcall(fetch)
+  pending[slot] = nil
+  busy:set()
+  if not ok then error(v, 0) end
+  return v, why
+end
+
 --- The fact `name` of the current host for `key` (a path, a user name, ...; nil for facts
 --- that take none): nil when absent, else its value, cached for this run.
 ---@param name string
 ---@param key? string
+---@param via? drover.facts.Via  read through sudo (when not cached yet)
 ---@return any
-function facts.get(name, key)
+function facts.get(name, key, via)
   local h = current_host(name)
   local s = source_of(name, 2)
   local k = key_of(s, name, key, 2)
+  via = check_via(name, via, 2)
   local c = cache_of(h, name)
   local hit = c.values[k]
   if hit == nil and s.derived then
     local v = s.derived(c, k)
     if v ~= nil then hit = { v } end
   end
-  if hit == nil then
+  while hit == nil do
     local arg = k ~= NO_KEY and k or nil
-    local v, why
+    local v, why, waited
     if s.lookup then
-      v, why = s.lookup(c, arg)
+      v, why = s.lookup(c, arg, via)
     else
-      v, why = s.read(probe(s.command(arg)), arg)
+      v, why, waited = single_flight(c, k, function()
+        return s.read(probe(s.command(arg), via), arg)
+      end)
     end
-    if v == nil then
-      error(("facts.%s%s on %s: %s"):format(name, arg and ("(" .. k .. ")") or "",
-        h.name, why or "no answer"), 2)
+    if waited then
+      hit = c.values[k]
+    else
+      if v == nil then
+        error(("facts.%s%s on %s: %s"):format(name, arg and ("(" .. k .. ")") or "",
+          h.name, why or "no answer"), 2)
+      end
+      hit = { v }
+      if not s.lookup then c.values[k] = hit end
     end
-    hit = { v }
-    if not s.lookup then c.values[k] = hit end
   end
   if hit[1] == false then return nil end
   return copy(hit[1])
@@ -188,8 +252,12 @@ end
 ---------------------------------------------------------------------------------------------
 -- file
 
--- Marks what the command prints for a path that does not exist.
-local ABSENT = "drover-facts:absent"
+local ABSENT = commands.ABSENT
+
+-- The command said "absent" (and nothing failed).
+local function said_absent(r)
+  return r.ok and r.stdout:gsub("%s+$", "") == ABSENT
+end
 
 local function file_key(path)
   if type(path) ~= "string" or path == "" then
@@ -215,24 +283,10 @@ end
 
 sources.file = {
   key = file_key,
-  command = function(path)
-    local q = shell.quote(path)
-    -- stat does not follow links; a regular file's sha256 follows; a link's target comes
-    -- from readlink. "No such file" and "Not a directory" mean absent, other failures are
-    -- errors (permission, stat missing).
-    return table.concat({
-      "LC_ALL=C; export LC_ALL",
-      "out=$(stat -c '" .. parse.STAT_FORMAT .. "' -- " .. q .. " 2>&1) || { case $out in "
-        .. "*'No such file or directory'*|*'Not a directory'*) echo " .. ABSENT .. "; exit 0;; "
-        .. "esac; printf '%s\\n' \"$out\" >&2; exit 1; }",
-      "printf '%s\\n' \"$out\"",
-      "case $out in *'|symbolic link') readlink -- " .. q .. ";; "
-        .. "*'|regular file'|*'|regular empty file') sha256sum -- " .. q .. ";; esac",
-    }, "\n")
-  end,
+  command = commands.file,
   read = function(r)
+    if said_absent(r) then return false end
     if not r.ok then return nil, failed(r) end
-    if r.stdout:gsub("%s+$", "") == ABSENT then return false end
     local v, why = parse.file(r.stdout)
     if v == nil then return nil, why end
     return v
@@ -264,9 +318,10 @@ sources.file = {
 --- ("file", "directory", "link" or "other"), mode ("0644"), owner, group, uid, gid, size,
 --- sha256 (files), target (links).
 ---@param path string
+---@param via? drover.facts.Via
 ---@return drover.facts.File?
-function facts.file(path)
-  return facts.get("file", path)
+function facts.file(path, via)
+  return facts.get("file", path, via)
 end
 
 --- The one command the fact `name` runs on a host for `key` (what its parser reads).
@@ -307,51 +362,41 @@ local function name_key(what)
   end
 end
 
-local SEP = parse.SEPARATOR
-
 ---------------------------------------------------------------------------------------------
 -- os
 
 sources.os = {
-  command = function()
-    return "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release; echo " .. SEP
-      .. "; uname -srm"
-  end,
+  command = commands.os,
   read = parsed_by(parse.os),
 }
 
 --- The operating system: os-release's fields lowercased (id, version_id, name, pretty_name,
 --- version_codename, ..., `like` from ID_LIKE) and uname's kernel, kernel_name and arch.
+---@param via? drover.facts.Via
 ---@return drover.facts.Os
-function facts.os()
-  return facts.get("os")
+function facts.os(via)
+  return facts.get("os", nil, via)
 end
 
 ---------------------------------------------------------------------------------------------
 -- pkg: one command lists every installed package; single packages are read from that list
 
-local DPKG_FORMAT = "${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n"
-local RPM_FORMAT = "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
 
 sources.pkg = {
-  command = function()
-    return table.concat({
-      "if command -v dpkg-query >/dev/null 2>&1; then echo dpkg; exec dpkg-query -W -f='"
-        .. DPKG_FORMAT .. "'",
-      "elif command -v rpm >/dev/null 2>&1; then echo rpm; exec rpm -qa --qf '" .. RPM_FORMAT .. "'",
-      "elif [ -f /lib/apk/db/installed ]; then echo apk; exec cat /lib/apk/db/installed",
-      "else echo 'no dpkg, rpm or apk found' >&2; exit 127; fi",
-    }, "\n")
-  end,
+  command = commands.pkg,
   read = parsed_by(parse.pkg),
 }
 
 -- The list (and manager) of the current host, asked once per run: `cache.whole`.
-local function pkg_whole(c)
-  if c.whole == nil then
-    local v, why = sources.pkg.read(probe(sources.pkg.command()))
-    if v == nil then return nil, why end
-    c.whole = v
+local function pkg_whole(c, via)
+  while c.whole == nil do
+    local v, why, waited = single_flight(c, "\0whole", function()
+      return sources.pkg.read(probe(sources.pkg.command(), via))
+    end)
+    if not waited then
+      if v == nil then return nil, why end
+      c.whole = v
+    end
   end
   return c.whole
 end
@@ -359,8 +404,8 @@ end
 -- A single package is read from the whole list, which is what is cached (so that a change
 -- to any package, which may have changed others, drops it all); only predictions are kept
 -- per name, and the whole list is returned with them applied.
-sources.pkg.lookup = function(c, name)
-  local whole, why = pkg_whole(c)
+sources.pkg.lookup = function(c, name, via)
+  local whole, why = pkg_whole(c, via)
   if whole == nil then return nil, why end
   if name ~= nil then return whole.packages[name] or false end
   local all = copy(whole.packages)
@@ -381,16 +426,18 @@ end
 --- (nil when it is not installed). dpkg, rpm or apk, whichever the host has
 --- (`facts.pkg_manager()`).
 ---@param name? string
+---@param via? drover.facts.Via
 ---@return table|drover.facts.Package|nil
-function facts.pkg(name)
-  return facts.get("pkg", name)
+function facts.pkg(name, via)
+  return facts.get("pkg", name, via)
 end
 
 --- The host's package manager: "dpkg", "rpm" or "apk".
+---@param via? drover.facts.Via
 ---@return "dpkg"|"rpm"|"apk"
-function facts.pkg_manager()
+function facts.pkg_manager(via)
   local h = current_host("pkg_manager")
-  local whole, why = pkg_whole(cache_of(h, "pkg"))
+  local whole, why = pkg_whole(cache_of(h, "pkg"), check_via("pkg_manager", via, 2))
   if whole == nil then error(("facts.pkg_manager on %s: %s"):format(h.name, why), 2) end
   return whole.manager
 end
@@ -400,34 +447,17 @@ end
 
 sources.service = {
   key = name_key("service name"),
-  command = function(name)
-    local unit = name:find("%.%a+$") and name or name .. ".service"
-    local base = name:gsub("%.service$", "")
-    local qb = shell.quote(base)
-    return table.concat({
-      "LC_ALL=C; export LC_ALL",
-      "if [ -d /run/systemd/system ]; then echo manager=systemd; exec systemctl show --no-pager"
-        .. " -p LoadState -p ActiveState -p SubState -p UnitFileState -- " .. shell.quote(unit),
-      "elif [ -d /run/openrc ] && command -v rc-service >/dev/null 2>&1; then echo manager=openrc",
-      "  if [ -f /etc/init.d/" .. qb .. " ]; then echo exists=yes; rc-service " .. qb
-        .. " status >/dev/null 2>&1; echo status=$?; else echo exists=no; fi",
-      "  for f in /etc/runlevels/*/" .. qb .. "; do [ -e \"$f\" ] && echo \"start=$f\"; done; true",
-      "else echo manager=sysv",
-      "  if [ -f /etc/init.d/" .. qb .. " ]; then echo exists=yes; /etc/init.d/" .. qb
-        .. " status >/dev/null 2>&1 </dev/null; echo status=$?; else echo exists=no; fi",
-      "  for f in /etc/rc[2345S].d/S[0-9][0-9]" .. qb .. "; do [ -e \"$f\" ] && echo \"start=$f\"; done; true",
-      "fi",
-    }, "\n")
-  end,
+  command = commands.service,
   read = parsed_by(parse.service),
 }
 
 --- The service `name` (a systemd unit, `.service` implied; or an init.d script where
 --- systemd does not run): exists, active, enabled (nil where it does not apply), manager.
 ---@param name string
+---@param via? drover.facts.Via
 ---@return drover.facts.Service
-function facts.service(name)
-  return facts.get("service", name)
+function facts.service(name, via)
+  return facts.get("service", name, via)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -435,68 +465,57 @@ end
 
 sources.user = {
   key = name_key("user name"),
-  command = function(name)
-    local q = shell.quote(name)
-    -- getent exits 2 for "no such entry"
-    return "getent passwd " .. q .. "; rc=$?; if [ $rc -eq 2 ]; then echo " .. ABSENT
-      .. "; exit 0; fi; [ $rc -eq 0 ] || exit $rc; id -Gn " .. q
-  end,
+  command = commands.user,
   read = function(r)
-    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if said_absent(r) then return false end
     return parsed_by(parse.user)(r)
   end,
 }
 
 --- The user `name` (getent passwd, with its groups), or nil when there is none.
 ---@param name string
+---@param via? drover.facts.Via
 ---@return drover.facts.User?
-function facts.user(name)
-  return facts.get("user", name)
+function facts.user(name, via)
+  return facts.get("user", name, via)
 end
 
 sources.group = {
   key = name_key("group name"),
-  command = function(name)
-    return "getent group " .. shell.quote(name) .. "; rc=$?; if [ $rc -eq 2 ]; then echo "
-      .. ABSENT .. "; exit 0; fi; exit $rc"
-  end,
+  command = commands.group,
   read = function(r)
-    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if said_absent(r) then return false end
     return parsed_by(parse.group)(r)
   end,
 }
 
 --- The group `name` (getent group), or nil when there is none.
 ---@param name string
+---@param via? drover.facts.Via
 ---@return drover.facts.Group?
-function facts.group(name)
-  return facts.get("group", name)
+function facts.group(name, via)
+  return facts.get("group", name, via)
 end
 
 ---------------------------------------------------------------------------------------------
 -- mem, disk, cpu
 
 sources.mem = {
-  command = function() return "cat /proc/meminfo" end,
+  command = commands.mem,
   read = parsed_by(parse.meminfo),
 }
 
 --- Memory in bytes (/proc/meminfo): total, available, free, swap_total, swap_free, fields.
+---@param via? drover.facts.Via
 ---@return drover.facts.Mem
-function facts.mem()
-  return facts.get("mem")
+function facts.mem(via)
+  return facts.get("mem", nil, via)
 end
 
 sources.disk = {
-  command = function(path)
-    local cmd = "LC_ALL=C; export LC_ALL; df -Pk"
-    if path == nil then return cmd end
-    local q = shell.quote(path)
-    return cmd .. " -- " .. q .. " || { [ -e " .. q .. " ] || { echo " .. ABSENT
-      .. "; exit 0; }; exit 1; }"
-  end,
+  command = commands.disk,
   read = function(r, path)
-    if r.ok and r.stdout:match("^" .. ABSENT:gsub("%-", "%%-")) then return false end
+    if said_absent(r) then return false end
     if not r.ok then return nil, failed(r) end
     local rows, why = parse.df(r.stdout)
     if rows == nil then return nil, why end
@@ -509,22 +528,22 @@ sources.disk = {
 --- File systems (df -Pk, sizes in bytes): every row, or with `path` the one holding it (nil
 --- when `path` does not exist).
 ---@param path? string
+---@param via? drover.facts.Via
 ---@return drover.facts.Disk[]|drover.facts.Disk|nil
-function facts.disk(path)
-  return facts.get("disk", path)
+function facts.disk(path, via)
+  return facts.get("disk", path, via)
 end
 
 sources.cpu = {
-  command = function()
-    return "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN; echo " .. SEP .. "; cat /proc/cpuinfo"
-  end,
+  command = commands.cpu,
   read = parsed_by(parse.cpu),
 }
 
 --- Processors: count (usable, nproc), processors (listed in /proc/cpuinfo), model, vendor.
+---@param via? drover.facts.Via
 ---@return drover.facts.Cpu
-function facts.cpu()
-  return facts.get("cpu")
+function facts.cpu(via)
+  return facts.get("cpu", nil, via)
 end
 
 return facts

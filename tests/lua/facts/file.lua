@@ -109,3 +109,45 @@ ssh.with(h, function()
   facts.file(dir .. "/app.conf")
   check.eq(commands, before + 3)
 end)
+
+-- through sudo: a file only another user may see (drover-test may sudo, without a password,
+-- to drover-nopass-target; scripts/setup.sh), one cache with the login user's reads
+ssh.with(h, function()
+  local target = "drover-nopass-target"
+  local private = fx.scratch_dir("private")
+  fx.sh(("chmod 755 %s && echo secret-ish > %s/f && chown -R %s %s && chmod 700 %s"):format(
+    fx.q(fx.scratch()), fx.q(private), target, fx.q(private), fx.q(private)))
+  local path = private .. "/f"
+  check.raises("Permission denied", facts.file, path)
+  local via = { sudo = true, user = target }
+  local before = commands
+  local f = facts.file(path, via)
+  check.eq(f.owner, target); check.eq(f.size, 11); check.eq(f.sha256, fx.sha256(path))
+  check.eq(facts.file(path).sha256, f.sha256, "the login user's read is served from the cache")
+  check.eq(commands, before + 1)
+  check.raises("facts.file: unknown option 'sudoo'", facts.file, path, { sudoo = true })
+  check.raises("facts.file: option 'user' must be a string", facts.file, path, { sudo = true, user = 1 })
+  check.raises("facts.os: options must be a table", facts.os, true)
+end)
+
+-- tasks asking for the same fact at once make one command; a failed read is not cached and
+-- every waiter sees its own error
+ssh.with(h, function()
+  local path = dir .. "/together"
+  h:write(path, "same")
+  local before = commands
+  local hs = {}
+  for i = 1, 5 do hs[i] = task.spawn(function() return facts.file(path).sha256 end) end
+  for i = 1, 5 do check.eq(hs[i]:join(), fx.sha256(path)) end
+  check.eq(commands, before + 1, "one command for five tasks at once")
+  h:run("mkdir " .. dir .. "/shut && touch " .. dir .. "/shut/x && chmod 000 " .. dir .. "/shut")
+  local errs = {}
+  for i = 1, 3 do
+    errs[i] = task.spawn(function() return pcall(facts.file, dir .. "/shut/x") end)
+  end
+  for i = 1, 3 do
+    local ok, e = errs[i]:join()
+    check.eq(ok, false); check.eq(tostring(e):find("Permission denied", 1, true) ~= nil, true, tostring(e))
+  end
+  h:run("chmod 700 " .. dir .. "/shut")
+end)
