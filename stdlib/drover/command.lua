@@ -24,9 +24,7 @@ end
 
 --- Runs `cmd` unless `creates` exists or `unless` succeeds (`sudo`, `user`, `cwd`, `env` and
 --- `timeout` as ssh.run's, for both). The result's `result` is the command's (ssh.run's).
----@param cmd string
----@param opts? {creates?: string, unless?: string, sudo?: boolean, user?: string, cwd?: string, env?: table<string, string>, timeout?: number}
----@return drover.op.Result
+---@type fun(cmd: string, opts?: {creates?: string, unless?: string, sudo?: boolean, user?: string, cwd?: string, env?: table<string, string>, timeout?: number}): drover.op.Result
 command.run = op.define {
   module = "command", name = "run",
   options = { creates = "string", unless = "string", sudo = "boolean", user = "string",

@@ -219,9 +219,7 @@ end
 --- rendered with `vars`), mode, owner and group. Without any of content, source and
 --- template, only creates an empty file if there is none. `backup = true` keeps the old
 --- file as `PATH.<UTC time>~`; `sensitive = true` keeps its content out of diffs.
----@param path string
----@param opts? {content?: string, source?: string, template?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}
----@return drover.op.Result
+---@type fun(path: string, opts?: {content?: string, source?: string, template?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}): drover.op.Result
 file.present = op.define {
   module = "file", name = "present", options = present_options, target = absolute,
   read = present_read,
@@ -238,9 +236,7 @@ end
 --- template file), `{{ name }}` replaced by `vars.name`, else the host's inventory variable
 --- `name` (`{{ a.b }}` looks into tables); a name defined nowhere is an error naming it.
 --- The other options are file.present's.
----@param path string
----@param opts {content?: string, source?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}
----@return drover.op.Result
+---@type fun(path: string, opts: {content?: string, source?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}): drover.op.Result
 file.template = op.define {
   module = "file", name = "template", options = template_options, target = absolute,
   read = present_read,
@@ -255,9 +251,7 @@ file.template = op.define {
 }
 
 --- Nothing at `path`. A directory goes only with `recursive = true` (with all it holds).
----@param path string
----@param opts? {recursive?: boolean, sudo?: boolean}
----@return drover.op.Result
+---@type fun(path: string, opts?: {recursive?: boolean, sudo?: boolean}): drover.op.Result
 file.absent = op.define {
   module = "file", name = "absent", options = { recursive = "boolean", sudo = "boolean" },
   target = absolute,
@@ -278,9 +272,7 @@ file.absent = op.define {
 }
 
 --- A directory (with its missing parents), with this mode, owner and group.
----@param path string
----@param opts? {mode?: string|integer, owner?: string, group?: string, sudo?: boolean}
----@return drover.op.Result
+---@type fun(path: string, opts?: {mode?: string|integer, owner?: string, group?: string, sudo?: boolean}): drover.op.Result
 file.directory = op.define {
   module = "file", name = "directory", target = absolute,
   options = { mode = "mode", owner = "string", group = "string", sudo = "boolean" },
@@ -343,9 +335,7 @@ end
 --- `line`; without a match (or a pattern), `line` is added at the end unless it is there.
 --- A missing file is an error unless `create = true`. `sensitive = true` keeps the file out
 --- of diffs.
----@param path string
----@param opts {line: string, pattern?: string, create?: boolean, sensitive?: boolean, backup?: boolean, sudo?: boolean}
----@return drover.op.Result
+---@type fun(path: string, opts: {line: string, pattern?: string, create?: boolean, sensitive?: boolean, backup?: boolean, sudo?: boolean}): drover.op.Result
 file.line = op.define {
   module = "file", name = "line", target = absolute,
   options = { line = "string", pattern = "string", create = "boolean", sensitive = "boolean",
