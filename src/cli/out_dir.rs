@@ -4,6 +4,7 @@
 //! symlink, and only for names that are one plain path component.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
@@ -29,8 +30,18 @@ pub struct OutDirError {
 pub struct OutDir {
     dir: File,
     inner: SharedSink,
-    /// Open files per host and stream; `None`: it could not be opened (warned once).
-    files: Mutex<HashMap<(String, Stream), Option<File>>>,
+    /// Files per host and stream.
+    files: Mutex<HashMap<(String, Stream), Slot>>,
+}
+
+/// One host's file for one stream.
+enum Slot {
+    Open(File),
+    /// Its host finished: closed, so descriptors follow `--forks`, not the fleet's size. A
+    /// late line (from a task the host left running) reopens it for appending.
+    Closed,
+    /// It could not be opened (warned once).
+    Failed,
 }
 
 /// Whether `host` can name a file in DIR: one component, not `.`/`..`, no slash or NUL.
@@ -62,12 +73,17 @@ impl OutDir {
         })
     }
 
-    /// `name` in DIR, created or truncated, opened without following a symlink.
-    fn create(&self, name: &str) -> std::io::Result<File> {
+    /// `name` in DIR, created or truncated (or appended to), opened without following a
+    /// symlink.
+    fn create(&self, name: &str, append: bool) -> std::io::Result<File> {
         let c_name = CString::new(name)
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        let flags =
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let keep = if append {
+            libc::O_APPEND
+        } else {
+            libc::O_TRUNC
+        };
+        let flags = libc::O_WRONLY | libc::O_CREAT | keep | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         // SAFETY: the directory fd is open for the life of `self`, the name is NUL-terminated.
         let fd = unsafe { libc::openat(self.dir.as_raw_fd(), c_name.as_ptr(), flags, 0o644) };
         if fd < 0 {
@@ -77,30 +93,50 @@ impl OutDir {
         Ok(unsafe { File::from_raw_fd(fd) })
     }
 
-    /// The file for `host`'s `stream`, opened on first use.
-    fn with_file(&self, host: &str, stream: Stream, write: impl FnOnce(&mut File)) {
+    /// The file for `host`'s `stream`, opened on first use (and again after its host
+    /// finished); `close` drops it afterwards.
+    fn with_file(&self, host: &str, stream: Stream, close: bool, write: impl FnOnce(&mut File)) {
         let Ok(mut files) = self.files.lock() else {
             return;
         };
-        let entry = files.entry((host.to_string(), stream)).or_insert_with(|| {
-            let suffix = match stream {
-                Stream::Stdout => "out",
-                Stream::Stderr => "err",
-            };
-            let name = format!("{host}.{suffix}");
-            let opened = if safe_name(host) {
-                self.create(&name)
-            } else {
-                Err(std::io::Error::other(
-                    "the host name is not one plain file name",
-                ))
-            };
-            opened
-                .map_err(|e| self.warn(format!("--out-dir: cannot write {name}: {e}")))
-                .ok()
-        });
-        if let Some(file) = entry {
+        // a first open truncates; a reopen after the host finished appends
+        let slot = match files.entry((host.to_string(), stream)) {
+            Entry::Vacant(v) => v.insert(self.open_slot(host, stream, false)),
+            Entry::Occupied(o) => {
+                let slot = o.into_mut();
+                if let Slot::Closed = slot {
+                    *slot = self.open_slot(host, stream, true);
+                }
+                slot
+            }
+        };
+        if let Slot::Open(file) = slot {
             write(file);
+            if close {
+                *slot = Slot::Closed;
+            }
+        }
+    }
+
+    fn open_slot(&self, host: &str, stream: Stream, append: bool) -> Slot {
+        let suffix = match stream {
+            Stream::Stdout => "out",
+            Stream::Stderr => "err",
+        };
+        let name = format!("{host}.{suffix}");
+        let opened = if safe_name(host) {
+            self.create(&name, append)
+        } else {
+            Err(std::io::Error::other(
+                "the host name is not one plain file name",
+            ))
+        };
+        match opened {
+            Ok(file) => Slot::Open(file),
+            Err(e) => {
+                self.warn(format!("--out-dir: cannot write {name}: {e}"));
+                Slot::Failed
+            }
         }
     }
 
@@ -112,14 +148,15 @@ impl OutDir {
 impl EventSink for OutDir {
     fn event(&self, event: &Event) {
         match event {
-            Event::Line { host, stream, line } => self.with_file(host, *stream, |f| {
+            Event::Line { host, stream, line } => self.with_file(host, *stream, false, |f| {
                 // one write per line: a line is never split between writes
                 let _ = f.write_all(format!("{line}\n").as_bytes());
             }),
-            // every host finished gets both files, empty when it printed nothing
+            // every host finished gets both files, empty when it printed nothing, and closes
+            // them
             Event::HostFinished { host, .. } => {
                 for stream in [Stream::Stdout, Stream::Stderr] {
-                    self.with_file(host, stream, |_| {});
+                    self.with_file(host, stream, true, |_| {});
                 }
             }
             _ => {}

@@ -135,11 +135,13 @@ impl Inventory {
                 stack.extend(grp.children.iter().map(String::as_str));
             }
         }
-        self.hosts
-            .iter()
-            .filter(|h| members.contains(h.as_str()))
-            .cloned()
-            .collect()
+        // inventory order from the positions: a small group costs its size, not the fleet's
+        let mut placed: Vec<(usize, &str)> = members
+            .into_iter()
+            .filter_map(|h| self.host_index.get(h).map(|&i| (i, h)))
+            .collect();
+        placed.sort_unstable();
+        placed.into_iter().map(|(_, h)| h.to_string()).collect()
     }
 
     /// The groups `host` belongs to, directly or through `children`, each with its depth

@@ -30,7 +30,7 @@ pub(crate) mod select;
 #[cfg(test)]
 mod proptests;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::connection;
@@ -150,8 +150,9 @@ pub struct Inventory {
     pub hosts: Vec<String>,
     /// Whether any section sets `password`.
     pub has_passwords: bool,
-    /// The names of `hosts`, for lookups.
-    host_set: HashSet<String>,
+    /// The position of each of `hosts`, for lookups and for listing a group in inventory
+    /// order without scanning every host.
+    host_index: HashMap<String, usize>,
     /// Host → the groups that list it directly.
     memberships: HashMap<String, Vec<String>>,
     /// Group → the groups that list it in `children`.
@@ -315,7 +316,7 @@ impl Inventory {
 
     /// Whether `name` is a host of this inventory.
     pub fn has_host(&self, name: &str) -> bool {
-        self.host_set.contains(name)
+        self.host_index.contains_key(name)
     }
 
     /// The groups and values of `host` (an inventory host name), by precedence (`extra`

@@ -54,12 +54,13 @@ impl Inventory {
     }
 
     fn add_host(&mut self, name: &str) -> Result<(), String> {
-        if self.host_set.insert(name.to_string()) {
+        if !self.host_index.contains_key(name) {
             if self.hosts.len() >= MAX_INVENTORY_HOSTS {
                 return Err(format!(
                     "the inventory has more than {MAX_INVENTORY_HOSTS} hosts"
                 ));
             }
+            self.host_index.insert(name.to_string(), self.hosts.len());
             self.hosts.push(name.to_string());
         }
         Ok(())

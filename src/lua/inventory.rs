@@ -131,7 +131,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         "host",
         lua.create_function(|lua, name: String| {
             let inv = inventory(lua)?;
-            if !inv.hosts.contains(&name) {
+            if !inv.has_host(&name) {
                 return Ok(None);
             }
             host_object(lua, &inv, &name).map(Some)

@@ -185,6 +185,7 @@ async fn handshake(ctx: &SshContext, target: &Target) -> Result<Connected, Attem
         target: target.clone(),
         refusal: Arc::clone(&refusal),
         warnings: ctx.warnings(),
+        known_hosts: ctx.known_hosts(),
     };
     let addr = format!("{}:{}", target.address, target.port);
     let transport = |error| AttemptError::Transport {

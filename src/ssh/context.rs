@@ -1,7 +1,7 @@
 //! Everything the SSH layer shares between connections, owned by one [`SshContext`] instead of
 //! the process: handshake caps, decrypted keys, the passphrase prompt and its answers, the
-//! warning sink, `~/.ssh/config` files read, and remote clean-ups. A runtime makes one; two
-//! contexts in one process share nothing.
+//! warning sink, `~/.ssh/config` and known_hosts files read, and remote clean-ups. A runtime
+//! makes one; two contexts in one process share nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::auth::{KeyCache, Passphrases};
 use super::cleanup::Cleanups;
+use super::known_hosts::KnownHostsCache;
 use super::ssh_config::ConfigCache;
 use super::{PassphrasePrompt, WarningSink};
 
@@ -48,6 +49,7 @@ pub(crate) struct SshContext {
     warnings: Option<WarningSink>,
     ssh_configs: ConfigCache,
     cleanups: Cleanups,
+    known_hosts: Arc<KnownHostsCache>,
 }
 
 impl SshContext {
@@ -61,6 +63,7 @@ impl SshContext {
             warnings: hooks.warn,
             ssh_configs: ConfigCache::default(),
             cleanups: Cleanups::default(),
+            known_hosts: Arc::default(),
         })
     }
 
@@ -70,6 +73,11 @@ impl SshContext {
     }
 
     /// The `~/.ssh/config` files read so far (each read once per context).
+    /// known_hosts files parsed so far (read once, not once per handshake).
+    pub(super) fn known_hosts(&self) -> Arc<KnownHostsCache> {
+        Arc::clone(&self.known_hosts)
+    }
+
     pub(crate) fn ssh_configs(&self) -> &ConfigCache {
         &self.ssh_configs
     }

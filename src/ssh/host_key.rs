@@ -1,12 +1,12 @@
 //! Host key checking for one handshake: known_hosts lookups by policy (accept-new records
 //! unknown keys, strict refuses them, changed keys are always refused with file:line).
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use russh::client;
 use russh::keys::{HashAlg, PublicKey};
 
+use super::known_hosts::{KnownHostsCache, KnownKey};
 use super::{HostKeyPolicy, SshError, Target, WarningSink};
 
 pub(super) struct Client {
@@ -15,19 +15,8 @@ pub(super) struct Client {
     pub(super) refusal: Arc<Mutex<Option<SshError>>>,
     /// The context's warning sink (a key accepted unverified is warned about).
     pub(super) warnings: Option<WarningSink>,
-}
-
-/// russh numbers known_hosts entries without counting `#` comment lines; this maps its number
-/// back to the line a user sees in an editor.
-fn file_line(path: &Path, russh_line: usize) -> usize {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return russh_line;
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.starts_with('#'))
-        .nth(russh_line.saturating_sub(1))
-        .map_or(russh_line, |(i, _)| i + 1)
+    /// The context's parsed known_hosts files.
+    pub(super) known_hosts: Arc<KnownHostsCache>,
 }
 
 impl Client {
@@ -45,53 +34,29 @@ impl Client {
             }
             return Ok(true);
         }
-        // russh reads a known_hosts file it cannot open as empty: out of descriptors
-        // (EMFILE) or without permission, every key would look unknown ("add it to
-        // known_hosts" under strict, a duplicate entry under accept-new). Open it first.
-        let known = match std::fs::File::open(&t.known_hosts) {
-            Ok(_) => russh::keys::check_known_hosts_path(&t.address, t.port, key, &t.known_hosts),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => {
-                return Err(SshError::KnownHosts {
-                    host: t.name.clone(),
-                    file,
-                    reason: e.to_string(),
-                });
-            }
-        };
+        let learn = t.host_key_policy == HostKeyPolicy::AcceptNew;
+        let known = self
+            .known_hosts
+            .check(&t.known_hosts, &t.address, t.port, key, learn)
+            .map_err(|e| SshError::KnownHosts {
+                host: t.name.clone(),
+                file: file.clone(),
+                reason: e.0,
+            })?;
         match known {
-            Ok(true) => Ok(true),
-            Ok(false) if t.host_key_policy == HostKeyPolicy::AcceptNew => {
-                russh::keys::known_hosts::learn_known_hosts_path(
-                    &t.address,
-                    t.port,
-                    key,
-                    &t.known_hosts,
-                )
-                .map_err(|e| SshError::KnownHosts {
-                    host: t.name.clone(),
-                    file: file.clone(),
-                    reason: e.to_string(),
-                })?;
-                Ok(true)
-            }
-            Ok(false) => Err(SshError::HostKeyUnknown {
+            KnownKey::Known => Ok(true),
+            KnownKey::Unknown => Err(SshError::HostKeyUnknown {
                 host: t.name.clone(),
                 key_type,
                 fingerprint,
                 file,
             }),
-            Err(russh::keys::Error::KeyChanged { line }) => Err(SshError::HostKeyChanged {
+            KnownKey::Changed { line } => Err(SshError::HostKeyChanged {
                 host: t.name.clone(),
                 key_type,
                 fingerprint,
-                line: file_line(&t.known_hosts, line),
+                line,
                 file,
-            }),
-            Err(e) => Err(SshError::KnownHosts {
-                host: t.name.clone(),
-                file,
-                reason: e.to_string(),
             }),
         }
     }

@@ -8,6 +8,7 @@ mod context;
 mod exec;
 mod host_key;
 mod jump;
+mod known_hosts;
 pub(crate) mod limits;
 mod session;
 pub(crate) mod sftp;

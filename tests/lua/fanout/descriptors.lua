@@ -46,15 +46,21 @@ local function peak(args, hosts)
 end
 
 -- The peak over 30 hosts is the peak over 4 (same --forks): fixed costs (runtimes, signal
--- handling) do not count, a connection kept per finished host would (it was +26).
+-- handling) do not count, a connection kept per finished host would (it was +26), and so
+-- would --out-dir files kept open per finished host (+52).
+local out_dir = dir .. "/out"
 for _, form in ipairs({
   { "run %s -i %s %s --forks 2", fx.q(dir .. "/step.lua") },
   { "exec %s-i %s %s --forks 2 -- sleep 0.2", "" },
+  { "exec %s-i %s %s --forks 2 -- 'echo out; echo err >&2; sleep 0.2'", "--out-dir " .. fx.q(out_dir) .. " " },
 }) do
   local few = peak(form[1]:format(form[2], fx.q(inv), "-H n01,n02,n03,n04"), 4)
   local all = peak(form[1]:format(form[2], fx.q(inv), "-g all"), 30)
   check.eq(all - few <= 4, true, ("%s: peak %d descriptors for 30 hosts, %d for 4"):format(form[1], all, few))
 end
+-- and every host's files were written in full before they were closed
+check.eq(fx.sh("ls " .. fx.q(out_dir) .. " | wc -l"):match("%d+"), "60")
+check.eq(fx.sh("cat " .. fx.q(out_dir) .. "/n17.out " .. fx.q(out_dir) .. "/n17.err"), "out\nerr\n")
 
 -- Under a tiny open-files limit (hosts run one at a time then) every host still succeeds,
 -- under strict host key checking too (keys learned above): running out of descriptors is
