@@ -58,7 +58,10 @@
 //!   `sftp` the file methods, the stdlib and host programs their own), `ssh`, `sftp` and
 //!   `inventory` (the Lua faces of the leaves), `error_value` (ssh and sftp failures as Lua
 //!   values: `err.kind`, `err.host`, ...), `output` (print and stdout writes as events),
-//!   `log` (leveled log lines as events), `require` (the embedded stdlib answering every
+//!   `log` (leveled log lines as events), `opcore` (the Rust half of the operations helper
+//!   `stdlib/drover/op.lua`: the eval's check and diff mode, `Op` events, secrets masked, and
+//!   the check-mode gate `ssh.run` and sftp writes ask), `diff` (unified diffs of file contents
+//!   with lines holding secrets hidden), `require` (the embedded stdlib answering every
 //!   `drover.*` name, and the module search path of a run), `fleet` (the current targets,
 //!   `fleet.run` over them, result sets), `coroutine` (forwarders so suspensions inside user
 //!   coroutines reach the scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
@@ -69,8 +72,8 @@
 //!   ([`inventory::InventoryBuilder`]), and target selection (`-H`, `-g`, `-l` narrowing
 //!   patterns); a host resolves to its groups, variables and connection values
 //!   ([`inventory::HostVars`]), which the runtime turns into a [`Target`] ([`ResolvedHost`]).
-//! - [`report`]: [`Event`] and [`EventSink`], the [`Renderer`] (live, gathered, JSON) and
-//!   [`RunReport`].
+//! - [`report`]: [`Event`] and [`EventSink`], the [`Renderer`] (live, gathered, JSON; its
+//!   operation lines and per-host op counts in `render/ops.rs`) and [`RunReport`].
 //! - `ssh`: russh client sessions, no Lua and no process-wide state: an `SshContext`
 //!   (`context.rs`) owns what connections share (handshake caps, decrypted keys, the
 //!   passphrase prompt and its answers, warnings, `~/.ssh/config` files read, clean-ups), one
@@ -89,7 +92,12 @@
 //! - `connection`: the syntax of connection values (ports, timeouts, `user@host:port`, host
 //!   key policies, key names), checked the same way wherever they come from: the inventory
 //!   checks them as it scans (errors name the line), `ssh` converts them into targets.
-//! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files.
+//! - `stdlib/drover/`: the Lua halves of modules (embedded) and `_meta/` LuaLS type files;
+//!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`, with
+//!   check mode's predictions) with its pure parsers in `facts/parse.lua` and its remote
+//!   commands in `facts/commands.lua`; `op.lua` is the one helper operations are declared
+//!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`
+//!   and `command.lua` the operations, `template.lua` the `{{ name }}` templates.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
@@ -109,8 +117,8 @@ pub mod runtime;
 mod ssh;
 
 pub use report::{
-    ErrorReport, Event, EventSink, Failure, HostReport, JsonEvent, LogLevel, Mode, Outcome,
-    RenderOptions, Renderer, RunReport, Stream,
+    Changed, ErrorReport, Event, EventSink, Failure, HostReport, JsonEvent, LogLevel, Mode,
+    Outcome, RenderOptions, Renderer, RunReport, Stream,
 };
 pub use runtime::batch::{BatchOp, BatchOptions};
 pub use runtime::fanout::FanoutOptions;

@@ -14,7 +14,8 @@ const fn ex(command: &'static str, shows: &'static str) -> Example {
 /// Where the Lua API is described (the README ships with the source; the LuaLS type files
 /// under stdlib/drover/_meta/ give editors completion).
 pub const LUA_API: &str = "Lua API: README.md, sections \"The task module\", \"The ssh module\", \
-\"The sftp module\" and \"Running on hosts\"; LuaLS type files in stdlib/drover/_meta/.";
+\"The sftp module\", \"Facts\", \"Operations and check mode\" and \"Running on hosts\"; LuaLS \
+type files in stdlib/drover/_meta/.";
 
 pub const RUN: &[Example] = &[
     ex(

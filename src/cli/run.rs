@@ -36,6 +36,15 @@ pub struct RunArgs {
     /// printed) also goes to DIR/<host>.out and DIR/<host>.err.
     #[arg(long = "out-dir", value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// Check mode: change nothing on any host; every operation reports what it would do
+    /// (later operations see the predicted effects); ssh.run runs only readonly = true
+    /// commands and sftp writes are skipped ("would run: CMD").
+    #[arg(long)]
+    check: bool,
+    /// Show unified diffs of the file contents operations change (secrets and
+    /// sensitive = true files hidden).
+    #[arg(long)]
+    diff: bool,
     /// Show the script's log.debug lines too.
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -116,7 +125,10 @@ pub fn run(args: RunArgs) -> i32 {
     let runtime = match args
         .targets
         .builder(forward.clone())
-        .map(|(b, sudo)| (args.modules.apply(b), sudo))
+        .map(|(b, sudo)| {
+            let b = b.check_mode(args.check).diff(args.diff);
+            (args.modules.apply(b), sudo)
+        })
         // a script from stdin has no directory of its own: its requires start from here
         .map(|(b, sudo)| match from_stdin(&args.script) {
             true => (

@@ -189,9 +189,37 @@ impl ErrorValue {
         }
     }
 
+    /// The host it is about, if any.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
     /// What `tostring` gives.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// The same failure (kind and fields kept), its message after `context` (`file.present
+    /// /etc/x: ...`): an operation says which step failed without hiding why.
+    pub fn with_context(&self, context: &str) -> ErrorValue {
+        let mut v = self.clone();
+        v.message = format!("{context}: {}", self.message);
+        v.shown = self.shown.replacen(&self.message, &v.message, 1);
+        v
+    }
+
+    /// The same failure with `f` applied to its texts (message, shown text, text fields):
+    /// secrets masked out of an operation's error.
+    pub fn map_text(&self, f: impl Fn(&str) -> String) -> ErrorValue {
+        let mut v = self.clone();
+        v.message = f(&v.message);
+        v.shown = f(&v.shown);
+        for (_, field) in &mut v.fields {
+            if let Field::Text(t) = field {
+                *t = f(t);
+            }
+        }
+        v
     }
 
     /// The error value inside an mlua error raised by a Rust callback, if it is one.

@@ -31,6 +31,9 @@ struct Connection {
     sftp: SftpSlot,
 }
 
+/// sudo's password for `host:run` calls through sudo that give none (the CLI's `-K`).
+pub(crate) struct DefaultSudoPassword(pub(crate) crate::ssh::Secret);
+
 /// A host reachable over SSH, with its lazily opened connection.
 pub(crate) struct Host {
     target: Target,
@@ -67,6 +70,11 @@ impl Host {
     }
 
     /// Where and how the host is reached.
+    /// The host's inventory variables.
+    pub(crate) fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
     pub(crate) fn target(&self) -> &Target {
         &self.target
     }

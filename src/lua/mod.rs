@@ -2,6 +2,7 @@
 //! `pub fn module(lua) -> mlua::Result<Table>`; [`install`] is the one explicit registry.
 
 pub(crate) mod coroutine;
+pub(crate) mod diff;
 pub(crate) mod error_value;
 pub(crate) mod errors;
 pub(crate) mod exit;
@@ -9,6 +10,7 @@ pub(crate) mod fleet;
 pub(crate) mod host;
 pub(crate) mod inventory;
 pub(crate) mod log;
+pub(crate) mod opcore;
 pub(crate) mod output;
 pub(crate) mod preempt;
 pub(crate) mod require;
@@ -42,6 +44,8 @@ pub(crate) fn install(lua: &Lua) -> mlua::Result<()> {
     }
     // Not a global: `host` is the current host of a per-host run.
     loaded.set("drover.host", host::module(lua)?)?;
+    // Not a global either: the Rust half of `drover.op`, the operations helper.
+    loaded.set("drover.opcore", opcore::module(lua)?)?;
     coroutine::install(lua)?;
     exit::install(lua)?;
     output::install(lua)?;

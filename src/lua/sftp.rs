@@ -9,6 +9,7 @@ use mlua::{Lua, Table, Value};
 
 use crate::lua::error_value::lua_err;
 use crate::lua::host;
+use crate::lua::opcore::skip_in_check;
 use crate::lua::task::{check_options, ensure_can_suspend};
 use crate::ssh::Secret;
 use crate::ssh::sftp::{FileStat, GetOptions, PutOptions, Source, Transfer};
@@ -104,6 +105,17 @@ fn transfer_table(lua: &Lua, t: &Transfer) -> mlua::Result<Table> {
     Ok(r)
 }
 
+/// What a put or write check mode skipped returns: nothing moved, `skipped = true`.
+fn skipped_transfer(lua: &Lua) -> mlua::Result<Table> {
+    let r = lua.create_table()?;
+    r.set("changed", false)?;
+    r.set("bytes", 0)?;
+    r.set("files", 0)?;
+    r.set("elapsed", 0.0)?;
+    r.set("skipped", true)?;
+    Ok(r)
+}
+
 fn stat_table(lua: &Lua, st: &FileStat) -> mlua::Result<Table> {
     let r = lua.create_table()?;
     r.set("type", st.kind.as_str())?;
@@ -128,6 +140,9 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
             async move {
                 allowed?;
                 let opts = put_options(opts.as_ref(), "sftp.put")?;
+                if skip_in_check(&lua, "sftp", "put", &remote, false) {
+                    return skipped_transfer(&lua);
+                }
                 let (session, sftp) = conn.await?;
                 let src = Source::Path(PathBuf::from(local));
                 let t = sftp
@@ -152,6 +167,9 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
                     return Err(mlua::Error::RuntimeError(
                         "sftp.write: recursive does not apply to text".into(),
                     ));
+                }
+                if skip_in_check(&lua, "sftp", "write", &remote, false) {
+                    return skipped_transfer(&lua);
                 }
                 let (session, sftp) = conn.await?;
                 let t = sftp
@@ -245,6 +263,9 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
                         mode = Some(mode_of(&v, "sftp.mkdir")?);
                     }
                 }
+                if skip_in_check(&lua, "sftp", "mkdir", &path, false) {
+                    return Ok(());
+                }
                 let (_, sftp) = conn.await?;
                 sftp.mkdir(&path, parents, mode).await.map_err(lua_err)
             }
@@ -259,6 +280,9 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
             async move {
                 allowed?;
                 let recursive = flag(opts.as_ref(), "recursive", "sftp.remove")?;
+                if skip_in_check(&lua, "sftp", "remove", &path, false) {
+                    return Ok(());
+                }
                 let (_, sftp) = conn.await?;
                 sftp.remove(&path, recursive).await.map_err(lua_err)
             }
@@ -269,6 +293,9 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
         let conn = this.sftp();
         async move {
             allowed?;
+            if skip_in_check(&lua, "sftp", "rename", &format!("{from} -> {to}"), false) {
+                return Ok(());
+            }
             let (_, sftp) = conn.await?;
             sftp.rename(&from, &to).await.map_err(lua_err)
         }
@@ -279,6 +306,9 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
         async move {
             allowed?;
             let mode = mode_of(&mode, "sftp.chmod")?;
+            if skip_in_check(&lua, "sftp", "chmod", &path, false) {
+                return Ok(());
+            }
             let (_, sftp) = conn.await?;
             sftp.chmod(&path, mode).await.map_err(lua_err)
         }

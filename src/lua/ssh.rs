@@ -11,7 +11,7 @@ use mlua::{Lua, Table, Value};
 
 use crate::connection;
 use crate::lua::error_value::{ErrorValue, ExitStatus, lua_err};
-use crate::lua::host::{self, Host};
+use crate::lua::host::{self, DefaultSudoPassword, Host};
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
 use crate::ssh::ssh_config::{self, Explicit, SshConfig};
 use crate::ssh::{ExecOptions, Secret, SshContext, SshError, Target};
@@ -175,9 +175,6 @@ fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
     Ok(t)
 }
 
-/// sudo's password for `host:run` calls through sudo that give none (the CLI's `-K`).
-pub(crate) struct DefaultSudoPassword(pub(crate) Secret);
-
 /// `exec` with the runtime's default sudo password when it goes through sudo without one.
 fn with_default_sudo_password(lua: &Lua, mut exec: ExecOptions) -> ExecOptions {
     if (exec.sudo || exec.sudo_user.is_some())
@@ -209,6 +206,7 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
             "pty",
             "stream",
             "sudo_password",
+            "readonly",
         ],
         "host:run",
     )?;
@@ -314,6 +312,22 @@ fn tail_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// What `host:run` returns for a command check mode did not run: ok, code 0, no output,
+/// `skipped = true`.
+fn skipped_result(lua: &Lua, host: &str, cmd: &str) -> mlua::Result<Table> {
+    let result = lua.create_table()?;
+    result.set("ok", true)?;
+    result.set("code", 0)?;
+    result.set("stdout", "")?;
+    result.set("stderr", "")?;
+    result.set("host", host)?;
+    result.set("cmd", cmd)?;
+    result.set("truncated", false)?;
+    result.set("elapsed", 0.0)?;
+    result.set("skipped", true)?;
+    Ok(result)
+}
+
 /// Lua half: ssh.run and ssh.with on top of the current host.
 const SSH_LUA: &str = include_str!("../../stdlib/internal/ssh.lua");
 
@@ -367,6 +381,13 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             async move {
                 allowed?;
                 let (check, exec_opts) = exec_options(opts.as_ref())?;
+                let readonly = match &opts {
+                    Some(o) => o.get::<Option<bool>>("readonly")?.unwrap_or(false),
+                    None => false,
+                };
+                if crate::lua::opcore::skip_in_check(&lua, "ssh", "run", &cmd, readonly) {
+                    return skipped_result(&lua, &target.name, &cmd);
+                }
                 let exec_opts = with_default_sudo_password(&lua, exec_opts);
                 let started = Instant::now();
                 let session = conn.await?;

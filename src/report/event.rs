@@ -42,6 +42,63 @@ impl Outcome {
     }
 }
 
+/// Whether an operation changed something: JSON `true`, `false` or `"unknown"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Changed {
+    /// Nothing to do: the host was already as asked.
+    #[default]
+    No,
+    /// It changed (or in check mode, would change) the host.
+    Yes,
+    /// Cannot be known without doing it (a command check mode did not run).
+    Unknown,
+}
+
+impl Changed {
+    /// `false`, `true`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Changed::No => "false",
+            Changed::Yes => "true",
+            Changed::Unknown => "unknown",
+        }
+    }
+}
+
+impl From<bool> for Changed {
+    fn from(b: bool) -> Self {
+        if b { Changed::Yes } else { Changed::No }
+    }
+}
+
+impl Serialize for Changed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Changed::No => s.serialize_bool(false),
+            Changed::Yes => s.serialize_bool(true),
+            Changed::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Changed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Bool(bool),
+            Text(String),
+        }
+        match Form::deserialize(d)? {
+            Form::Bool(b) => Ok(b.into()),
+            Form::Text(t) if t == "unknown" => Ok(Changed::Unknown),
+            Form::Text(t) => Err(serde::de::Error::custom(format!(
+                "changed must be true, false or \"unknown\", got \"{t}\""
+            ))),
+        }
+    }
+}
+
 /// Which stream of a remote command a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,7 +186,9 @@ pub enum Event {
         /// Bytes in all.
         total: u64,
     },
-    /// An operation (a stdlib module's state change) has finished.
+    /// An operation (a stdlib module's state change) has finished, or in check mode has
+    /// predicted what it would do; also a command or file write that check mode skipped
+    /// (`ssh.run`, `sftp.write`: module `ssh` or `sftp`, changed `unknown`).
     Op {
         /// The host it ran on, if any.
         host: Option<String>,
@@ -137,12 +196,22 @@ pub enum Event {
         module: String,
         /// The operation (`present`, `installed`, ...).
         op: String,
-        /// What it acted on (a path, a package).
+        /// What it acted on (a path, a package; a skipped command's text), secrets masked.
         target: String,
-        /// Whether it changed anything (or, in check mode, would have).
-        changed: bool,
-        /// What changed, as a unified diff or a sentence, secrets left out.
+        /// Whether it changed anything (in check mode: would have); `unknown` (JSON
+        /// `"unknown"`) when that cannot be known without doing it.
+        changed: Changed,
+        /// What changed, as a unified diff, secrets left out; only with `--diff`.
         diff: Option<String>,
+        /// A sentence: what changed (`created`, `mode 0644 -> 0600`) or why it is unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// A check-mode prediction: nothing was done.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        check: bool,
+        /// How long it took, in milliseconds.
+        #[serde(default)]
+        elapsed_ms: u64,
     },
     /// A host's part of the run has ended.
     #[serde(rename = "finished")]
@@ -296,8 +365,22 @@ mod tests {
                 module: "file".into(),
                 op: "present".into(),
                 target: "/etc/motd".into(),
-                changed: true,
+                changed: Changed::Yes,
                 diff: None,
+                reason: None,
+                check: false,
+                elapsed_ms: 3,
+            },
+            Event::Op {
+                host: Some("a".into()),
+                module: "ssh".into(),
+                op: "run".into(),
+                target: "make install".into(),
+                changed: Changed::Unknown,
+                diff: Some("--- a\n+++ b\n".into()),
+                reason: Some("not run in check mode".into()),
+                check: true,
+                elapsed_ms: 0,
             },
             Event::HostFinished {
                 host: "a".into(),
@@ -337,7 +420,24 @@ mod tests {
             r#"{"event":"log","host":null,"level":"debug","text":"two\nlines","ts":7,"v":1}"#
         );
         assert_eq!(
-            JsonEvent::to_line_at(&events[10], 7),
+            JsonEvent::to_line_at(&events[8], 7),
+            r#"{"changed":"unknown","check":true,"diff":"--- a\n+++ b\n","elapsed_ms":0,"event":"op","host":"a","module":"ssh","op":"run","reason":"not run in check mode","target":"make install","ts":7,"v":1}"#
+        );
+        // lines written before elapsed_ms, reason and check existed still read
+        let old = r#"{"changed":true,"diff":null,"event":"op","host":"a","module":"file","op":"present","target":"/x","ts":7,"v":1}"#;
+        let back: JsonEvent = serde_json::from_str(old).expect("old op line");
+        assert!(matches!(
+            back.event,
+            Event::Op {
+                changed: Changed::Yes,
+                elapsed_ms: 0,
+                check: false,
+                ..
+            }
+        ));
+        assert!(serde_json::from_str::<JsonEvent>(&old.replace("true", "\"maybe\"")).is_err());
+        assert_eq!(
+            JsonEvent::to_line_at(&events[11], 7),
             r#"{"event":"summary","hosts":2,"outcomes":{"ok":1,"timed_out":1},"ts":7,"v":1}"#
         );
     }

@@ -7,7 +7,8 @@ mod render;
 mod run_report;
 
 pub use self::event::{
-    Event, EventSink, JsonEvent, LogLevel, Outcome, SCHEMA_VERSION, SharedSink, Stream, discard,
+    Changed, Event, EventSink, JsonEvent, LogLevel, Outcome, SCHEMA_VERSION, SharedSink, Stream,
+    discard,
 };
 pub use self::render::{Mode, RenderOptions, Renderer};
 pub use self::run_report::{ErrorReport, Failure, HostReport, RunReport};

@@ -30,6 +30,7 @@ pub struct RuntimeBuilder {
     inventory: crate::lua::inventory::InventorySource,
     passphrase: Option<crate::ssh::PassphrasePrompt>,
     sudo_password: Option<crate::ssh::Secret>,
+    op_mode: crate::lua::task::OpMode,
 }
 
 impl Default for RuntimeBuilder {
@@ -48,6 +49,7 @@ impl Default for RuntimeBuilder {
             inventory: Default::default(),
             passphrase: None,
             sudo_password: None,
+            op_mode: Default::default(),
         }
     }
 }
@@ -183,6 +185,32 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Check mode (`drover run --check`): no host is changed; every operation reports what
+    /// it would do, predicting its effect for the operations and facts after it; `ssh.run`
+    /// runs only commands marked `readonly = true`, sftp writes are skipped. See
+    /// [`Runtime::set_check_mode`] to switch it between evals.
+    ///
+    /// ```
+    /// let rt = drover::Runtime::builder().check_mode(true).build()?;
+    /// let mode = rt.eval(r#"return require("drover.opcore").mode().check"#)?;
+    /// assert_eq!(mode.into_iter().next().and_then(|v| v.as_boolean()), Some(true));
+    /// rt.set_check_mode(false);
+    /// let mode = rt.eval(r#"return require("drover.opcore").mode().check"#)?;
+    /// assert_eq!(mode.into_iter().next().and_then(|v| v.as_boolean()), Some(false));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_mode(mut self, on: bool) -> Self {
+        self.op_mode.check = on;
+        self
+    }
+
+    /// Operations put unified diffs of file contents in their events (`drover run --diff`),
+    /// secrets and `sensitive = true` files left out.
+    pub fn diff(mut self, on: bool) -> Self {
+        self.op_mode.diff = on;
+        self
+    }
+
     /// Asks for the passphrase of an encrypted key that has none configured (the CLI: a
     /// prompt without echo on a terminal); called once per key file, answers remembered by
     /// this runtime only. Without one, such keys are skipped.
@@ -259,7 +287,7 @@ impl RuntimeBuilder {
         })?;
         lua.set_app_data(self.inventory);
         if let Some(password) = self.sudo_password {
-            lua.set_app_data(crate::lua::ssh::DefaultSudoPassword(password));
+            lua.set_app_data(crate::lua::host::DefaultSudoPassword(password));
         }
         lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&self.sink)));
         // Connections, key cache, handshake caps and prompts belong to this runtime alone.
@@ -319,6 +347,7 @@ impl RuntimeBuilder {
             search,
             forks: self.forks,
             host_timeout: self.host_timeout,
+            op_mode: std::cell::Cell::new(self.op_mode),
         })
     }
 }

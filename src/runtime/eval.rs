@@ -195,7 +195,7 @@ impl Runtime {
             .map(|a| self.lua.create_string(a).map(Value::String))
             .collect::<mlua::Result<_>>()
             .map_err(setup)?;
-        let scope = Scope::new(Arc::clone(&self.sink));
+        let scope = self.new_scope();
         let end = self.run_root(scope, chunk, argv, opts, true).await?;
         // Cancelled remote commands send TERM, abandoned uploads remove their temp files:
         // let those reach the hosts before the caller ends the process.
@@ -300,7 +300,7 @@ impl Runtime {
             .set_name("=eval")
             .into_function()
             .map_err(|e| EvalError::Syntax(crate::lua::errors::render_error(&e)))?;
-        let scope = Scope::new(Arc::clone(&self.sink));
+        let scope = self.new_scope();
         let end = self
             .run_root(scope, func, MultiValue::new(), opts, false)
             .await

@@ -18,7 +18,7 @@ use super::eval::{EvalOptions, error_report, json_value};
 use super::{CLEANUP_WAIT, LoadError, Runtime, Script};
 use crate::lua::error_value::{ErrorValue, error_kind};
 use crate::lua::host::Host;
-use crate::lua::task::{Scope, TaskHandle};
+use crate::lua::task::TaskHandle;
 use crate::report::{ErrorReport, Event, HostReport, Outcome, RunReport};
 use crate::ssh::ErrorKind;
 
@@ -75,7 +75,7 @@ impl Runtime {
             .map_err(setup)?;
         o.set("serial", opts.serial).map_err(setup)?;
         o.set("max_fail", opts.max_fail).map_err(setup)?;
-        let scope = Scope::new(Arc::clone(&self.sink));
+        let scope = self.new_scope();
         // os.exit in a host's script ends that host only.
         scope.per_host_exit.set(true);
         let ends: Rc<RefCell<HashMap<String, HostReport>>> = Rc::default();

@@ -56,6 +56,8 @@ pub struct Runtime {
     search: crate::lua::require::SearchPath,
     forks: usize,
     host_timeout: Option<Duration>,
+    /// Check mode and diffs of the evals started from now on.
+    op_mode: std::cell::Cell<crate::lua::task::OpMode>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -81,6 +83,39 @@ pub fn type_files() -> Vec<(String, &'static str)> {
 }
 
 impl Runtime {
+    /// Check mode for the evals and runs started from now on (the REPL's `:check on`):
+    /// no host is changed, operations report what they would do (see the README's check
+    /// mode contract). Evals already running keep the mode they started with.
+    pub fn set_check_mode(&self, on: bool) {
+        let mode = self.op_mode.get();
+        self.op_mode
+            .set(crate::lua::task::OpMode { check: on, ..mode });
+    }
+
+    /// Whether evals started now run in check mode.
+    pub fn check_mode(&self) -> bool {
+        self.op_mode.get().check
+    }
+
+    /// Unified diffs of file contents in operations' events, for evals started from now on.
+    pub fn set_diff(&self, on: bool) {
+        let mode = self.op_mode.get();
+        self.op_mode
+            .set(crate::lua::task::OpMode { diff: on, ..mode });
+    }
+
+    /// Whether operations of evals started now report diffs.
+    pub fn diff(&self) -> bool {
+        self.op_mode.get().diff
+    }
+
+    /// A scope for a new eval, in the runtime's current check and diff mode.
+    pub(crate) fn new_scope(&self) -> std::rc::Rc<crate::lua::task::Scope> {
+        let scope = crate::lua::task::Scope::new(std::sync::Arc::clone(&self.sink));
+        scope.op_mode.set(self.op_mode.get());
+        scope
+    }
+
     /// A builder with the defaults: no inventory of its own (`$DROVER_INVENTORY` or
     /// `./inventory.ini` when a script asks), events dropped, 10 forks, no per-host timeout.
     pub fn builder() -> RuntimeBuilder {

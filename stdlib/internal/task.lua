@@ -276,4 +276,18 @@ function task.once(name, fn, ...)
   return s.once(name, fn, ...)
 end
 
+--- The current run's own table: one per eval (each REPL entry), per script run, per per-host
+--- run (shared by its hosts), dropped with it. Per-run caches live here (drover.facts keeps
+--- its facts under "drover.facts"), so nothing outlives a run in a REPL or an embedder.
+function task.run_state()
+  local s = scope_table()
+  if s == nil then error("task.run_state: not inside a task of drover's", 2) end
+  local state = s.state
+  if state == nil then
+    state = {}
+    s.state = state
+  end
+  return state
+end
+
 return task_main

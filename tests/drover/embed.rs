@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use drover::inventory::{HostEntry, Inventory};
 use drover::{
-    EvalError, EvalOptions, Event, FanoutOptions, JsonEvent, Outcome, Runtime, RuntimeError, Script,
+    Changed, EvalError, EvalOptions, Event, FanoutOptions, JsonEvent, Outcome, Runtime,
+    RuntimeError, Script,
 };
 use libtest_mimic::{Failed, Trial};
 
@@ -249,6 +250,83 @@ fn event_stream_is_ordered_per_host() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Check mode from the builder: an operation's `Op` event says it would change and nothing
+/// changes; after `set_check_mode(false)` the same run changes the host.
+fn check_mode_from_the_builder() -> Result<(), Failed> {
+    let fleet = fleet(1)?;
+    let remote = std::env::temp_dir().join(format!("drover-embed-check-{}", std::process::id()));
+    std::fs::create_dir_all(&remote)?;
+    let owned = std::process::Command::new("chown")
+        .arg(TEST_USER)
+        .arg(&remote)
+        .status()?;
+    ensure(owned.success(), "chown (the tests run as root)")?;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    let rt = Runtime::builder()
+        .inventory(inventory(&fleet)?)
+        .check_mode(true)
+        .event_sink(move |e: &Event| {
+            seen.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.clone())
+        })
+        .build()?;
+    let script = Script::from_source(
+        "dirs",
+        "local base = ...\nrequire('drover.file').directory(base .. '/made', { mode = '0700' })",
+    )?;
+    let made = remote.join("made");
+    let args = [remote.display().to_string()];
+    let mut ops = Vec::new();
+    for check in [true, false] {
+        rt.set_check_mode(check);
+        let hosts = rt.targets(&drover::inventory::TargetSpec {
+            groups: vec!["all".into()],
+            ..Default::default()
+        })?;
+        let report = rt.run_fanout(&script, &args, hosts, &FanoutOptions::default())?;
+        ensure(report.ok(), format!("{report:?}"))?;
+        ensure(
+            made.is_dir() != check,
+            format!("check mode {check}: made exists: {}", made.is_dir()),
+        )?;
+        let taken = std::mem::take(&mut *events.lock().unwrap_or_else(|p| p.into_inner()));
+        ops.extend(taken.into_iter().filter_map(|e| match e {
+            Event::Op {
+                module,
+                op,
+                changed,
+                check,
+                reason,
+                ..
+            } => Some((module, op, changed, check, reason)),
+            _ => None,
+        }));
+    }
+    let _ = std::fs::remove_dir_all(&remote);
+    let created = Some("created".to_string());
+    ensure(
+        ops == vec![
+            (
+                "file".into(),
+                "directory".into(),
+                Changed::Yes,
+                true,
+                created.clone(),
+            ),
+            (
+                "file".into(),
+                "directory".into(),
+                Changed::Yes,
+                false,
+                created,
+            ),
+        ],
+        format!("{ops:?}"),
+    )
+}
+
 /// The builder's host key policy and known_hosts apply to every inventory host.
 fn builder_host_key_settings() -> Result<(), Failed> {
     let fleet = fleet(1)?;
@@ -454,6 +532,10 @@ fn embed_example_runs_on_a_fleet() -> Result<(), Failed> {
 
 pub fn trials() -> Vec<Trial> {
     vec![
+        Trial::test(
+            "embed::check_mode_from_the_builder",
+            check_mode_from_the_builder,
+        ),
         Trial::test(
             "embed::evals_share_globals_not_fates",
             evals_share_globals_not_fates,

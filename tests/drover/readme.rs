@@ -9,6 +9,8 @@
 
 #[path = "readme/commands.rs"]
 mod commands;
+#[path = "readme/ops.rs"]
+mod ops;
 #[path = "readme/scripts.rs"]
 mod scripts;
 
@@ -85,6 +87,10 @@ enum Handler {
     LuaSftp,
     /// `err.kind`: run per host on the fixture, and on an unreachable host.
     LuaErrors,
+    /// `-- deploy.lua`: operations in check mode, for real, and again, on the fixture.
+    LuaOps,
+    /// `require "drover.facts"`: run per host on the fixture, its output checked locally.
+    LuaFacts,
     /// An inventory: parsed with the library, its comments checked.
     Inventory,
     /// Command lines, one handler per line.
@@ -102,6 +108,8 @@ impl Handler {
             Handler::LuaSsh => "lua_ssh",
             Handler::LuaSftp => "lua_sftp",
             Handler::LuaErrors => "lua_errors",
+            Handler::LuaOps => "lua_ops",
+            Handler::LuaFacts => "lua_facts",
             Handler::Inventory => "ini_inventory",
             Handler::Commands => "sh_commands",
             Handler::Rust => "rust_doc_test",
@@ -116,6 +124,8 @@ fn claim(b: &Block) -> Option<Handler> {
         "lua" if b.body.contains("ssh.connect") => Some(Handler::LuaSsh),
         "lua" if b.body.contains("sftp.put") => Some(Handler::LuaSftp),
         "lua" if b.body.contains("err.kind") => Some(Handler::LuaErrors),
+        "lua" if b.body.starts_with("-- deploy.lua") => Some(Handler::LuaOps),
+        "lua" if b.body.contains("require \"drover.facts\"") => Some(Handler::LuaFacts),
         "ini" if b.body.contains("[group ") => Some(Handler::Inventory),
         "sh" => Some(Handler::Commands),
         "rust" => Some(Handler::Rust),
@@ -275,6 +285,8 @@ fn check_block(handler: Handler, block: &Block) -> Result<(), Failed> {
         Handler::LuaSsh => scripts::ssh(block, scripts::Identity::FixtureKey),
         Handler::LuaSftp => scripts::sftp(block),
         Handler::LuaErrors => scripts::errors(block),
+        Handler::LuaOps => ops::deploy(block),
+        Handler::LuaFacts => scripts::facts(block),
         Handler::Inventory => inventory(block),
         Handler::Commands => commands::check(block),
         Handler::Rust => rust_doc_test(block),

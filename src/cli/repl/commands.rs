@@ -14,6 +14,10 @@ pub enum Command {
     Timeout(Option<f64>),
     /// `:gather on|off`.
     Gather(bool),
+    /// `:check on|off`: check mode for the evals after it.
+    Check(bool),
+    /// `:diff on|off`: operations show unified diffs.
+    Diff(bool),
     /// `:confirm N`: ask before a shell line reaches more than N hosts.
     Confirm(usize),
     /// `:load FILE.lua`: the script once per current target.
@@ -41,6 +45,14 @@ pub const HELP: &[(&str, &str)] = &[
     (
         ":gather on|off",
         "show shell output grouped by identical output at the end, or live",
+    ),
+    (
+        ":check on|off",
+        "check mode: operations report what they would change and change nothing",
+    ),
+    (
+        ":diff on|off",
+        "operations show unified diffs of the files they change",
     ),
     (
         ":confirm N",
@@ -141,6 +153,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
             "off" => Ok(Command::Gather(false)),
             _ => Err(format!(":gather {arg}: expected on or off")),
         },
+        "check" | "diff" => {
+            let on = match arg {
+                "on" => true,
+                "off" => false,
+                _ => return Err(format!(":{name} {arg}: expected on or off")),
+            };
+            Ok(if name == "check" {
+                Command::Check(on)
+            } else {
+                Command::Diff(on)
+            })
+        }
         "confirm" => {
             need("a number of hosts")?;
             Ok(Command::Confirm(number(
@@ -181,6 +205,9 @@ mod tests {
         assert!(parse(":timeout -1").is_err());
         assert!(parse(":timeout NaN").is_err());
         assert_eq!(parse(":gather on"), Ok(Command::Gather(true)));
+        assert_eq!(parse(":check on"), Ok(Command::Check(true)));
+        assert_eq!(parse(":diff off"), Ok(Command::Diff(false)));
+        assert!(parse(":check maybe").unwrap_err().contains(":check maybe"));
         assert_eq!(
             parse(":targets _:failed()"),
             Ok(Command::Targets("_:failed()".into()))

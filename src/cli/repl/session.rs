@@ -100,8 +100,10 @@ impl Session {
             .unwrap_or_else(|_| names.join(","))
     }
 
-    /// `drover[web:12]> `, or `drover> ` without targets.
+    /// `drover[web:12]> `, or `drover> ` without targets; ` check` inside the brackets
+    /// under `:check on` (`drover[web:12 check]> `, `drover[check]> `).
     fn prompt(&self) -> String {
+        let check = if self.rt.check_mode() { " check" } else { "" };
         let n = self.target_names().len();
         let label: Option<String> = self
             .fleet_fn("label")
@@ -114,8 +116,9 @@ impl Session {
                 } else {
                     l
                 };
-                format!("drover[{l}:{n}]> ")
+                format!("drover[{l}:{n}{check}]> ")
             }
+            _ if self.rt.check_mode() => "drover[check]> ".to_string(),
             _ => "drover> ".to_string(),
         }
     }
@@ -409,6 +412,24 @@ impl Session {
                     "shell output: {}",
                     if on { "gathered at the end" } else { "live" }
                 ));
+                true
+            }
+            Command::Check(on) => {
+                self.rt.set_check_mode(on);
+                self.screen.err(&format!(
+                    "check mode: {}",
+                    if on {
+                        "on (nothing changes; operations say what they would do)"
+                    } else {
+                        "off"
+                    }
+                ));
+                true
+            }
+            Command::Diff(on) => {
+                self.rt.set_diff(on);
+                self.screen
+                    .err(&format!("diffs: {}", if on { "on" } else { "off" }));
                 true
             }
             Command::Confirm(n) => {

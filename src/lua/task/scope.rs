@@ -28,8 +28,20 @@ pub(crate) trait ScopeTask {
     fn failure_report(&self) -> Option<String>;
 }
 
+/// How an eval's operations act: check mode (predict, change nothing) and diffs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct OpMode {
+    /// Check mode: no host is changed; operations report what they would do, `ssh.run`
+    /// runs only `readonly = true` commands, sftp writes are skipped.
+    pub check: bool,
+    /// Operations put a unified diff of file contents in their `Op` events.
+    pub diff: bool,
+}
+
 /// The tasks of one eval and what they share.
 pub(crate) struct Scope {
+    /// Check mode and diffs for the eval's operations (fixed when the eval starts).
+    pub op_mode: Cell<OpMode>,
     /// Where the tasks' events go.
     pub sink: SharedSink,
     /// Set (from any thread) when the scope is cancelled: its tasks stop at their next
@@ -56,6 +68,7 @@ impl Scope {
     /// A new scope whose events go to `sink`.
     pub(crate) fn new(sink: SharedSink) -> Rc<Scope> {
         Rc::new(Scope {
+            op_mode: Cell::default(),
             sink,
             cancelled: Arc::default(),
             live: RefCell::default(),

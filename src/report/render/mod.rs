@@ -23,15 +23,17 @@
 //! its hosts folded (`summary.rs`).
 
 mod gather;
+mod ops;
 mod progress;
 mod style;
 mod summary;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use self::gather::{Buffers, Mark};
+use self::ops::{OpLine, OpTally};
 use self::progress::{ProgressLine, SharedWriter};
 use self::style::Style;
 use super::event::{Event, EventSink, JsonEvent, LogLevel, Outcome, Stream};
@@ -98,8 +100,10 @@ struct State {
     ends: Vec<End>,
     /// Hosts ended so far, by outcome (the progress line).
     ended: BTreeMap<Outcome, usize>,
-    /// Hosts that changed something (an `Op` with `changed`).
-    changed: BTreeSet<String>,
+    /// Per host, its operations (`Op` events) and how many changed something.
+    ops: OpTally,
+    /// Some operation was a check-mode prediction (`would change` in the summary).
+    check: bool,
     progress: Option<ProgressLine>,
 }
 
@@ -169,7 +173,8 @@ impl Renderer {
                 buffers: BTreeMap::new(),
                 ends: Vec::new(),
                 ended: BTreeMap::new(),
-                changed: BTreeSet::new(),
+                ops: OpTally::new(),
+                check: false,
                 progress: None,
             }),
         }
@@ -240,11 +245,12 @@ impl Renderer {
             gather::write_groups(&mut state.out, &state.style, &ends, &state.buffers);
         }
         let mut err = state.err.lock().unwrap_or_else(|p| p.into_inner());
-        summary::write_summary(&mut *err, &state.style, &ends, state.changed.len());
+        summary::write_summary(&mut *err, &state.style, &ends, &state.ops, state.check);
         drop(err);
         state.buffers.clear();
         state.ended.clear();
-        state.changed.clear();
+        state.ops.clear();
+        state.check = false;
     }
 }
 
@@ -314,30 +320,38 @@ impl EventSink for Renderer {
                 target,
                 changed,
                 diff,
+                reason,
+                check,
+                ..
             } => {
-                if *changed && let Some(h) = host {
-                    state.changed.insert(h.clone());
+                if let Some(h) = host {
+                    state.ops.entry(h.clone()).or_default().add(*changed);
                 }
-                let what = if *changed {
-                    state.style.changed("changed")
-                } else {
-                    "ok".to_string()
+                state.check |= *check;
+                let line = OpLine {
+                    module,
+                    op,
+                    target,
+                    changed: *changed,
+                    reason: reason.as_deref(),
+                    check: *check,
                 };
-                let text = format!("{what}: {module}.{op} {target}");
+                let mut lines = vec![line.text(&state.style)];
+                lines.extend(diff.iter().flat_map(|d| d.lines().map(str::to_string)));
                 match (host, self.mode) {
                     (Some(h), Mode::Gather) => {
-                        state
-                            .buffers
-                            .entry(h.clone())
-                            .or_default()
-                            .push((Mark::Out, text));
+                        let buffer = state.buffers.entry(h.clone()).or_default();
+                        buffer.extend(lines.into_iter().map(|l| (Mark::Out, l)));
                     }
-                    (Some(h), _) => Self::live_line(state, h, Stream::Stdout, &text),
-                    (None, _) => state.write(To::Out, &format!("{text}\n")),
-                }
-                if let (Some(d), Some(h), Mode::Live) = (diff, host, self.mode) {
-                    for l in d.lines() {
-                        Self::live_line(state, h, Stream::Stdout, l);
+                    (Some(h), _) => {
+                        let host = state.style.host(h);
+                        let text: String =
+                            lines.iter().map(|l| format!("{host} ~ {l}\n")).collect();
+                        state.write(To::Out, &text);
+                    }
+                    (None, _) => {
+                        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                        state.write(To::Out, &text);
                     }
                 }
             }

@@ -1,17 +1,28 @@
 //! The summary at a run's end: hosts per outcome (`== 20 hosts: 17 ok (3 changed), 2 failed,
 //! 1 unreachable`), then one line per distinct failure with the hosts it happened on folded
-//! (`   failed web[01-02] (2): command ...`).
+//! (`   failed web[01-02] (2): command ...`), then, when the run had operations, their counts
+//! per host, hosts with the same counts folded (`   ops web[01-17] (17): ok=12 changed=3`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use super::ops::{OpCounts, OpTally};
 use super::style::Style;
 use super::{End, error_parts};
 use crate::nodeset;
 use crate::report::event::Outcome;
 
-/// Writes the summary of `ends`; `changed` hosts changed something.
-pub(super) fn write_summary(err: &mut dyn Write, style: &Style, ends: &[End], changed: usize) {
+/// Writes the summary of `ends` and the operation counts of `ops`; `check`: they were
+/// check-mode predictions.
+pub(super) fn write_summary(
+    err: &mut dyn Write,
+    style: &Style,
+    ends: &[End],
+    ops: &OpTally,
+    check: bool,
+) {
+    let changed = ops.values().filter(|c| c.changed > 0).count();
+    let changed_word = if check { "would change" } else { "changed" };
     let mut counts: BTreeMap<Outcome, usize> = BTreeMap::new();
     for e in ends {
         *counts.entry(e.outcome).or_default() += 1;
@@ -21,7 +32,10 @@ pub(super) fn write_summary(err: &mut dyn Write, style: &Style, ends: &[End], ch
         .map(|(o, n)| {
             let text = style.outcome(*o, &format!("{n} {}", o.as_str()));
             if *o == Outcome::Ok && changed > 0 {
-                format!("{text} ({})", style.changed(&format!("{changed} changed")))
+                format!(
+                    "{text} ({})",
+                    style.changed(&format!("{changed} {changed_word}"))
+                )
             } else {
                 text
             }
@@ -47,6 +61,20 @@ pub(super) fn write_summary(err: &mut dyn Write, style: &Style, ends: &[End], ch
         };
         let what = style.outcome(outcome, outcome.as_str());
         let _ = writeln!(err, "   {what} {nodes}: {first}");
+    }
+    // counts -> hosts, in the order of the hosts' names
+    let mut by_counts: BTreeMap<OpCounts, Vec<String>> = BTreeMap::new();
+    for (host, counts) in ops {
+        by_counts.entry(*counts).or_default().push(host.clone());
+    }
+    let mut by_counts: Vec<_> = by_counts.into_iter().collect();
+    by_counts.sort_by(|a, b| a.1.cmp(&b.1));
+    for (counts, hosts) in by_counts {
+        let nodes = match hosts.len() {
+            1 => nodeset::fold(&hosts),
+            n => format!("{} ({n})", nodeset::fold(&hosts)),
+        };
+        let _ = writeln!(err, "   ops {nodes}: {}", counts.text(style));
     }
     let _ = err.flush();
 }

@@ -1,5 +1,6 @@
 //! The renderer's forms, checked on captured writers.
 use super::*;
+use crate::report::event::Changed;
 use std::sync::Arc;
 
 /// A writer whose bytes a test can read afterwards.
@@ -235,25 +236,92 @@ fn colour_marks_hosts_stderr_outcomes_and_headers() {
     );
 }
 
+fn op(host: &str, target: &str, changed: Changed, check: bool) -> Event {
+    Event::Op {
+        host: Some(host.into()),
+        module: "file".into(),
+        op: "present".into(),
+        target: target.into(),
+        changed,
+        diff: None,
+        reason: None,
+        check,
+        elapsed_ms: 1,
+    }
+}
+
 #[test]
-fn summary_counts_hosts_that_changed_something() {
+fn summary_counts_hosts_that_changed_something_and_ops_per_host() {
     let mut events = fleet();
-    events.insert(
-        2,
-        Event::Op {
-            host: Some("web1".into()),
-            module: "file".into(),
-            op: "present".into(),
-            target: "/etc/motd".into(),
-            changed: true,
-            diff: None,
-        },
-    );
-    let (_, err) = run(Mode::Live, &events);
+    events.insert(2, op("web1", "/etc/motd", Changed::Yes, false));
+    events.insert(2, op("web1", "/etc/issue", Changed::No, false));
+    let (out, err) = run(Mode::Live, &events);
     assert!(
         err.contains("== 3 hosts: 2 ok (1 changed), 1 failed\n"),
         "{err}"
     );
+    assert!(err.contains("   ops web1: ok=2 changed=1\n"), "{err}");
+    assert!(
+        out.contains("web1 ~ file.present /etc/motd: changed\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("web1 ~ file.present /etc/issue: ok\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_mode_ops_say_would_and_hosts_with_equal_counts_fold() {
+    let mut events = vec![Event::RunStarted {
+        hosts: vec!["web1".into(), "web2".into(), "web3".into()],
+    }];
+    for h in ["web1", "web2", "web3"] {
+        events.push(op(h, "/srv/app", Changed::Yes, true));
+    }
+    events.push(Event::Op {
+        host: Some("web3".into()),
+        module: "ssh".into(),
+        op: "run".into(),
+        target: "make install".into(),
+        changed: Changed::Unknown,
+        diff: Some("--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y".into()),
+        reason: Some("not run in check mode".into()),
+        check: true,
+        elapsed_ms: 0,
+    });
+    for h in ["web1", "web2", "web3"] {
+        events.push(Event::HostFinished {
+            host: h.into(),
+            outcome: Outcome::Ok,
+            code: None,
+            elapsed_ms: 1,
+            error_kind: None,
+            error: None,
+        });
+    }
+    events.push(Event::Summary {
+        hosts: 3,
+        outcomes: BTreeMap::from([(Outcome::Ok, 3)]),
+    });
+    let (out, err) = run(Mode::Live, &events);
+    assert!(
+        out.contains("web1 ~ file.present /srv/app: would change\n"),
+        "{out}"
+    );
+    assert!(out.contains("web3 ~ would run: make install\n"), "{out}");
+    assert!(out.contains("web3 ~ +y\n"), "the diff under its op: {out}");
+    assert!(err.contains("== 3 hosts: 3 ok (3 would change)\n"), "{err}");
+    assert!(
+        err.contains("   ops web[1-2] (2): ok=1 changed=1\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("   ops web3: ok=2 changed=1 unknown=1\n"),
+        "{err}"
+    );
+    let (out, _) = run(Mode::Gather, &events);
+    assert!(out.contains("would run: make install"), "{out}");
 }
 
 #[test]

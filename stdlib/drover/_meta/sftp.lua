@@ -30,6 +30,7 @@ sftp = {}
 ---@field bytes integer            bytes sent or received
 ---@field files integer            files and symlinks written
 ---@field elapsed number           seconds
+---@field skipped? boolean        check mode did not write (put, write; mkdir, remove, rename and chmod do nothing either)
 
 ---@class FileStat
 ---@field type "file"|"dir"|"symlink"|"other"

@@ -33,6 +33,7 @@ ssh = {}
 ---@field pty? boolean
 ---@field stream? boolean      print lines as they arrive: "host | line", stderr "host ! line"
 ---@field max_output? integer  bytes kept per stream (default 128 MiB); `truncated` says if cut
+---@field readonly? boolean    the command only looks: it runs in check mode too (others are skipped there)
 
 ---@class RunResult
 ---@field ok boolean
@@ -44,6 +45,7 @@ ssh = {}
 ---@field host string
 ---@field cmd string
 ---@field elapsed number
+---@field skipped? boolean    check mode did not run it (not readonly): ok, code 0, no output
 
 ---What `pcall` returns for a failed ssh or sftp call (and what `join`, `task.retry` and
 ---`task.timeout` re-raise): a value to branch on. `tostring(err)` (and `print`, `..`,

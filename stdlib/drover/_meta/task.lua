@@ -217,3 +217,10 @@ function task.barrier(name) end
 ---@param fn fun(...): ...
 ---@return any ...
 function task.once(name, fn, ...) end
+
+---The current run's own table: one per eval (each REPL entry or `Runtime::eval`), per script
+---run, per `drover run SCRIPT [targets]` (shared by its hosts); a new run starts with an
+---empty one. Modules keep per-run caches in it under their own name
+---(`task.run_state()["acme.dns"]`), so nothing they cache outlives the run.
+---@return table
+function task.run_state() end

@@ -49,6 +49,8 @@ const FILLED: &[(&str, &str)] = &[
     ("[--forks 256]", "--forks 256"),
     ("[--timeout S]", "--timeout 30"),
     ("[--serial N|N% --max-fail P%]", "--serial 1 --max-fail 50%"),
+    ("[--check]", "--check"),
+    ("[--diff]", "--diff"),
     ("[-b|--json]", "-b"),
     ("[-v]", "-v"),
     ("[--lib DIR]", "--lib lib"),

@@ -341,3 +341,46 @@ pub fn sftp(block: &Block) -> Result<(), Failed> {
     }
     Ok(())
 }
+
+/// The facts block, run on the fixture's host as written (the sshd runs on this machine):
+/// what it prints is what this machine's own files and dpkg say.
+pub fn facts(block: &Block) -> Result<(), Failed> {
+    let sshd = Sshd::start("")?;
+    let local = Local::new("facts")?;
+    local.dir.write("facts.lua", &block.body)?;
+    let key = sshd.client_key().display().to_string();
+    let host = format!("{TEST_USER}@127.0.0.1:{}", sshd.port());
+    let out = drover(
+        &local.dir.0,
+        &local.home(),
+        &[
+            "run",
+            "facts.lua",
+            "-H",
+            &host,
+            "-e",
+            &format!("identity={key}"),
+        ],
+    )?;
+    ensure(out.code == 0, out.show())?;
+    let pretty = sh(". /etc/os-release && printf %s \"$PRETTY_NAME\"")?;
+    let kernel = sh("uname -r")?;
+    let cpus = sh("nproc")?;
+    let first = format!("{pretty}\t{}\tdpkg\t{} cpus", kernel.trim(), cpus.trim());
+    ensure(
+        out.stdout.contains(&first),
+        format!("expected a line ending {first:?}\n{}", out.show()),
+    )?;
+    let version = sh("dpkg-query -W -f='${Version}' openssh-server")?;
+    let sum = sh("sha256sum /etc/ssh/sshd_config")?;
+    let mode = sh("stat -c %a /etc/ssh/sshd_config")?;
+    let second = format!(
+        "sshd {version}, config 0{} {}",
+        mode.trim(),
+        sum.get(..12).unwrap_or_default()
+    );
+    ensure(
+        out.stdout.contains(&second),
+        format!("expected {second:?}\n{}", out.show()),
+    )
+}

@@ -1,6 +1,6 @@
 -- needs: sshd*3
 -- time-limit: 120
--- `drover repl` on a terminal (tmux): prompt with the selection, Tab completion of a table
+-- `drover repl` on a terminal (tmux): prompt with the selection (and ` check` under :check on), Tab completion of a table
 -- field and a group name, Ctrl-C during a shell line (back at the prompt within a second,
 -- finished hosts kept in `_`, the rest cancelled, no remote process left), the confirmation
 -- above the :confirm threshold (once per target set) and not below, history kept across two
@@ -68,6 +68,11 @@ type_line("error('runtime boom')")
 wait_pane("eval:1: runtime boom")
 type_line("40 + 2")
 wait_pane("\n42\n")
+-- check mode shows in the prompt while it is on
+type_line(":check on")
+wait_pane("drover[all:3 check]>")
+type_line(":check off")
+wait_prompt("drover[all:3]>")
 -- a multi-line function definition goes on while it is incomplete
 type_line("function triple(n)")
 tmux(("send-keys -t %s -l %s"):format(session, fixture.q("return n * 3")))

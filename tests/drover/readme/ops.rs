@@ -1,0 +1,103 @@
+//! The README's operations block (`-- deploy.lua`), run as its comment says against the sshd
+//! fixture, `/srv/app` standing in a directory the test creates: `--check --diff` changes
+//! nothing and says what would change (the inventory's password hidden), the real run makes
+//! exactly that, a second real run finds everything done.
+
+use libtest_mimic::Failed;
+
+use super::{Block, TempDir, drover, ensure, sh, substitute};
+use crate::sshd::{Sshd, TEST_USER};
+
+const SECRET: &str = "readme-secret-77";
+
+pub fn deploy(block: &Block) -> Result<(), Failed> {
+    let sshd = Sshd::start("")?;
+    let local = TempDir::new("ops")?;
+    let home = local.mkdir("home/.ssh")?;
+    let remote = TempDir::new("ops-remote")?;
+    sh(&format!(
+        "chown {TEST_USER} '{0}' && chmod 0755 '{0}'",
+        remote.0.display()
+    ))?;
+    let app = format!("{}/srv/app", remote.0.display());
+    let body = substitute(&block.body, "/srv/app", &app)?;
+    local.write("deploy.lua", &body)?;
+    local.write(
+        "inventory.ini",
+        &format!(
+            "[defaults]\nuser = {TEST_USER}\nknown_hosts = {}\n\n[host web1]\naddress = 127.0.0.1\nport = {}\nidentity = {}\n\n[group web]\nhosts = web1\ndb_password = {SECRET}\n",
+            local.path("known_hosts").display(),
+            sshd.port(),
+            sshd.client_key().display()
+        ),
+    )?;
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "deploy.lua", "-i", "inventory.ini", "-g", "web"];
+        args.extend_from_slice(extra);
+        drover(&local.0, &home, &args)
+    };
+    let conf = format!("{app}/app.conf");
+
+    let check = run(&["--check", "--diff"])?;
+    let all = format!("{}{}", check.stdout, check.stderr);
+    ensure(check.code == 0, check.show())?;
+    ensure(!all.contains(SECRET), format!("the password shows:\n{all}"))?;
+    ensure(
+        std::fs::metadata(format!("{}/srv", remote.0.display())).is_err(),
+        "check mode made /srv",
+    )?;
+    for line in [
+        format!("web1 ~ file.directory {app}: would change (created)\n"),
+        format!("web1 ~ file.template {conf}: would change (created)\n"),
+        "web1 ~ +listen = 8080\n".to_string(),
+        "web1 ~ +<line hidden: it contains a secret>\n".to_string(),
+        format!("web1 ~ file.line {app}/env: would change (created)\n"),
+        "web1 ~ +DEBUG=0\n".to_string(),
+        format!(
+            "web1 ~ command.run touch {app}/restarted: unknown (would run; what it changes is not predicted)\n"
+        ),
+    ] {
+        ensure(
+            check.stdout.contains(&line),
+            format!("no {line:?} in\n{}", check.show()),
+        )?;
+    }
+    ensure(
+        check.stderr.contains("== 1 host: 1 ok (1 would change)\n")
+            && check
+                .stderr
+                .contains("   ops web1: ok=4 changed=3 unknown=1\n"),
+        check.show(),
+    )?;
+
+    let real = run(&[])?;
+    ensure(real.code == 0, real.show())?;
+    ensure(!real.stdout.contains(SECRET), real.show())?;
+    ensure(
+        std::fs::read_to_string(&conf)? == format!("listen = 8080\npassword = {SECRET}\n")
+            && std::fs::read_to_string(format!("{app}/env"))? == "DEBUG=0\n"
+            && std::fs::metadata(format!("{app}/restarted")).is_ok(),
+        real.show(),
+    )?;
+    ensure(
+        real.stderr.contains("   ops web1: ok=4 changed=4\n"),
+        real.show(),
+    )?;
+
+    // done: nothing to change, so no restart either
+    std::fs::remove_file(format!("{app}/restarted"))?;
+    let again = run(&[])?;
+    ensure(
+        again.code == 0
+            && again.stderr.contains("   ops web1: ok=3 changed=0\n")
+            && std::fs::metadata(format!("{app}/restarted")).is_err(),
+        again.show(),
+    )?;
+    let check = run(&["--check"])?;
+    ensure(
+        check.code == 0
+            && !check.stdout.contains("would")
+            && check.stderr.contains("ok=3 changed=0"),
+        check.show(),
+    )
+}
