@@ -36,11 +36,12 @@ local sources = {}
 
 -- The one place a fact reaches the host. The command runs under sh whatever the login
 -- shell is (the facts' commands are POSIX sh); the result names the fact's own command.
+-- Facts only read, so they run in check mode too (readonly).
 ---@param cmd string
 ---@param via? drover.facts.Via
 ---@return RunResult
 local function probe(cmd, via)
-  local opts = { check = false }
+  local opts = { check = false, readonly = true }
   if via then opts.sudo, opts.user, opts.sudo_password = via.sudo, via.user, via.sudo_password end
   local r = ssh.run("sh -c " .. shell.quote(cmd), opts)
   r.cmd = cmd
