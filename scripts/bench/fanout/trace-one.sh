@@ -88,15 +88,19 @@ printf '[group all]\nhosts = h0\n' >> "$work/inventory.ini"
 
 for tool in $TOOLS; do
   log=$work/$tool.sshd.log
-  sshd=(/usr/sbin/sshd -D -e -f "$work/sshd.conf")
-  [ "${STRACE:-0}" = 1 ] && sshd=(strace -f -c -o "$work/$tool.strace" "${sshd[@]}")
-  ip netns exec "$ns" "${sshd[@]}" 2> "$log" &
+  ip netns exec "$ns" /usr/sbin/sshd -D -e -f "$work/sshd.conf" 2> "$log" &
   sshd_pid=$!
   for _ in $(seq 200); do
     ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/$addr/22" 2>/dev/null && break
     sleep 0.05
   done
   sleep 0.3
+  if [ "${STRACE:-0}" = 1 ]; then
+    # attached to the running listener (and so to the connection's processes only); it
+    # detaches on SIGINT and writes its summary
+    strace -f -c -o "$work/$tool.strace" -p "$sshd_pid" 2> /dev/null &
+    strace_pid=$!
+  fi
   ip netns exec "$ns" tcpdump -i lo -nn -tt -l "tcp port 22 and host $addr" \
     > "$work/$tool.pcap.txt" 2> /dev/null &
   dump_pid=$!
@@ -105,6 +109,7 @@ for tool in $TOOLS; do
     { echo "$tool failed:" >&2; cat "$work/$tool.out" >&2; }
   sleep $(( DELAY_MS > 0 ? 1 : 0 )).5
   stop_pid "$dump_pid"
+  if [ "${STRACE:-0}" = 1 ]; then kill -INT "$strace_pid"; wait "$strace_pid" || true; fi
   stop_pid "$sshd_pid"
   echo "== $tool"
   grep -o 'kex: algorithm: .*\|kex: host key algorithm: .*\|kex: client->server cipher: .*' "$log" | sort -u | sed 's/^/  /'
@@ -135,6 +140,7 @@ for tool in $TOOLS; do
   if [ "${STRACE:-0}" = 1 ]; then
     echo "  sshd syscalls (strace -f -c): $(awk '/^------/ {n++} n == 2 && /total/ {print $4 " calls"}' "$work/$tool.strace")," \
       "clone/fork: $(awk '$NF ~ /^(clone|clone3|fork|vfork)$/ {s += $4} END {print s + 0}' "$work/$tool.strace")," \
+      "wait4: $(awk '$NF == "wait4" {print $4}' "$work/$tool.strace")," \
       "execve: $(awk '$NF == "execve" {print $4}' "$work/$tool.strace")"
   fi
   [ -n "${KEEP_LOGS:-}" ] && cp "$log" "$work/$tool.pcap.txt" "$KEEP_LOGS/" 2>/dev/null || true
