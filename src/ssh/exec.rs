@@ -160,8 +160,13 @@ impl ExecOptions {
         if !wrap {
             // The server's TERM reaches the process group of the session (sshd made it one)
             // already; the wrapper would cost the server a fork (for builtins and compound
-            // commands) and four wait4 calls per command.
-            return line;
+            // commands) and four wait4 calls per command. The server runs `sh -c LINE`: a
+            // line starting with - or + would be read as the shell's options.
+            return if line.starts_with(['-', '+']) {
+                format!(" {line}")
+            } else {
+                line
+            };
         }
         // A server that signals only the session's shell: a TERM must reach every process the
         // command started. The shell runs the command as a job (its stdin kept through fd 3:
@@ -388,6 +393,8 @@ mod tests {
         let opts = ExecOptions::default();
         let line = opts.command_line(&format!("read x; sleep {marker} && echo $x"), true);
         assert_eq!(opts.command_line("true", false), "true");
+        assert_eq!(opts.command_line("-x; echo", false), " -x; echo");
+        assert_eq!(opts.command_line("+x", false), " +x");
         let mut shell = std::process::Command::new("/bin/sh")
             .arg("-c")
             .arg(&line)
