@@ -13,12 +13,16 @@
 # RSS (largest process), the fleet's sshd CPU (cpuacct cgroup of the sshds and their
 # children) and the floor that CPU sets on this machine (sshd CPU / cores). Traffic stays in
 # the namespace; everything started here is stopped by PID.
+#
+# For before/after figures on one fleet in one run: DROVER_BASE=/path/to/an/older/drover adds
+# the tools base-exec and base-run (that binary, same commands). TOOLS="drover-exec asyncssh"
+# runs only those; ROUNDS=5 takes the median of 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 N=${1:-500}
 DELAY_MS=${2:-0}
-ROUNDS=3
+ROUNDS=${ROUNDS:-3}
 ASYNCSSH_VERSION=2.24.1
 case "$N$DELAY_MS" in *[!0-9]*) echo "usage: $0 [N] [DELAY_MS]" >&2; exit 2 ;; esac
 [ "$N" -ge 1 ] || { echo "N must be at least 1" >&2; exit 2; }
@@ -137,11 +141,22 @@ tool_cmd() {
   case "$1" in
     drover-exec) echo "$bin exec -i $work/inventory.ini -g all --forks $N -- true" ;;
     drover-run) echo "$bin run scripts/bench/fanout/run3.lua -i $work/inventory.ini -g all --forks $N" ;;
+    base-exec) echo "$DROVER_BASE exec -i $work/inventory.ini -g all --forks $N -- true" ;;
+    base-run) echo "$DROVER_BASE run scripts/bench/fanout/run3.lua -i $work/inventory.ini -g all --forks $N" ;;
     asyncssh) echo "$venv/bin/python scripts/bench/fanout/asyncssh_exec.py $work/hosts drover-bench $work/client_key $work/known_hosts true" ;;
     openssh) echo "xargs -P 0 -I{} ssh ${ssh_opts[*]} drover-bench@{} true < $work/hosts" ;;
   esac
 }
-tools=(drover-exec drover-run asyncssh openssh)
+default_tools="drover-exec drover-run asyncssh openssh"
+[ -n "${DROVER_BASE:-}" ] && default_tools="base-exec base-run $default_tools"
+read -r -a tools <<< "${TOOLS:-$default_tools}"
+for tool in "${tools[@]}"; do
+  case "$tool" in
+    drover-exec|drover-run|asyncssh|openssh) ;;
+    base-exec|base-run) [ -x "${DROVER_BASE:-}" ] || { echo "$tool needs DROVER_BASE=<a drover binary>" >&2; exit 2; } ;;
+    *) echo "unknown tool $tool (drover-exec drover-run base-exec base-run asyncssh openssh)" >&2; exit 2 ;;
+  esac
+done
 results=$work/results
 : > "$results"
 for r in $(seq 0 $((ROUNDS - 1))); do
@@ -155,7 +170,7 @@ for r in $(seq 0 $((ROUNDS - 1))); do
     after=$(cat "$cg/cpuacct.usage")
     read -r wall user sys rss < <(tail -1 "$work/time")
     echo "$tool $wall $(echo "$user $sys" | awk '{print $1 + $2}') $rss $(( (after - before) / 1000000 ))" >> "$results"
-    echo "round $((r + 1)) $tool: ${wall} s wall"
+    echo "round $((r + 1)) $tool: ${wall} s wall, $(echo "$after $before $N" | awk '{printf "%.1f", ($1 - $2) / 1e6 / $3}') ms sshd CPU per host"
     sleep 1
   done
 done
@@ -164,16 +179,19 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 stat() { awk -v t="$1" -v c="$2" '$1 == t {print $c}' "$results" | median; }
 echo
 echo "== $N hosts, command true, median of $ROUNDS rounds, $cores cores$( [ "$DELAY_MS" -gt 0 ] && echo ", RTT $((2 * DELAY_MS)) ms")"
-printf '| %-12s | %8s | %13s | %12s | %17s | %7s |\n' tool "wall s" "client CPU s" "peak RSS MB" "fleet sshd CPU s" "floor s"
-printf '|%s|\n' "--------------|----------|---------------|--------------|-------------------|---------"
+printf '| %-12s | %8s | %13s | %12s | %17s | %16s | %7s |\n' tool "wall s" "client CPU s" "peak RSS MB" "fleet sshd CPU s" "sshd ms per host" "floor s"
+printf '|%s|\n' "--------------|----------|---------------|--------------|-------------------|------------------|---------"
 for tool in "${tools[@]}"; do
   wall=$(stat "$tool" 2); cpu=$(stat "$tool" 3); rss=$(stat "$tool" 4); srv=$(stat "$tool" 5)
-  printf '| %-12s | %8.2f | %13.2f | %12.0f | %17.2f | %7.2f |\n' "$tool" "$wall" "$cpu" \
+  printf '| %-12s | %8.2f | %13.2f | %12.0f | %17.2f | %16.1f | %7.2f |\n' "$tool" "$wall" "$cpu" \
     "$(echo "$rss" | awk '{print $1 / 1024}')" "$(echo "$srv" | awk '{print $1 / 1000}')" \
-    "$(echo "$srv $cores" | awk '{print $1 / 1000 / $2}')"
+    "$(echo "$srv $N" | awk '{print $1 / $2}')" "$(echo "$srv $cores" | awk '{print $1 / 1000 / $2}')"
 done
 echo
-for tool in drover-exec drover-run; do
+has() { local t; for t in "${tools[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
+has asyncssh || exit 0
+for tool in drover-exec drover-run base-exec base-run; do
+  has "$tool" || continue
   printf '%s / asyncssh: wall %.2fx, client CPU %.2fx, peak RSS %.2fx, sshd CPU %.2fx; per host: %.2f ms client CPU, %.1f ms sshd CPU\n' "$tool" \
     "$(echo "$(stat "$tool" 2) $(stat asyncssh 2)" | awk '{print $1 / $2}')" \
     "$(echo "$(stat "$tool" 3) $(stat asyncssh 3)" | awk '{print $1 / $2}')" \

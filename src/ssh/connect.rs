@@ -3,8 +3,12 @@
 //! server or the network dropped the connection midway; then authentication (`auth.rs`).
 
 use std::io::ErrorKind;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use russh::client::{self, Handle};
 
@@ -16,7 +20,7 @@ use super::{SshError, Target};
 /// Attempts for a handshake that was reset or dropped.
 const HANDSHAKE_ATTEMPTS: u32 = 6;
 
-type Connected = (Handle<Client>, Option<Arc<Session>>);
+type Connected = (Handle<Client>, Option<Arc<Session>>, ServerId);
 
 /// Why one handshake attempt failed.
 enum AttemptError {
@@ -92,9 +96,11 @@ impl Session {
     pub(crate) async fn connect(ctx: &SshContext, target: Target) -> Result<Session, SshError> {
         let target = super::auth::with_env_secrets(target)?;
         super::jump::check(&target)?;
-        let (mut handle, jump) = handshake_with_retries(ctx, &target).await?;
+        let (mut handle, jump, server_id) = handshake_with_retries(ctx, &target).await?;
         super::auth::authenticate(&mut handle, &target, &ctx.keys, &ctx.passphrases).await?;
-        Ok(Session::new(handle, target, jump, ctx.cleanups().clone()))
+        let mut session = Session::new(handle, target, jump, ctx.cleanups().clone());
+        session.signals_reach_group = server_id.signals_reach_group();
+        Ok(session)
     }
 }
 
@@ -173,7 +179,6 @@ fn cpu_has_aes() -> bool {
 /// One attempt: TCP connect (or a channel through the jump host), key exchange, host key.
 async fn handshake(ctx: &SshContext, target: &Target) -> Result<Connected, AttemptError> {
     let config = Arc::new(client::Config {
-        nodelay: true,
         preferred: russh::Preferred {
             cipher: std::borrow::Cow::Borrowed(cipher_order()),
             ..Default::default()
@@ -192,12 +197,20 @@ async fn handshake(ctx: &SshContext, target: &Target) -> Result<Connected, Attem
         addr: addr.clone(),
         error,
     };
+    let server_id = ServerId::default();
     let connect = async {
         match &target.proxy_jump {
-            None => client::connect(config, (target.address.as_str(), target.port), handler)
-                .await
-                .map(|h| (h, None))
-                .map_err(transport),
+            None => {
+                let socket = tokio::net::TcpStream::connect((target.address.as_str(), target.port))
+                    .await
+                    .map_err(|e| transport(russh::Error::IO(e)))?;
+                // as russh's own `connect` does with `nodelay`
+                let _ = socket.set_nodelay(true);
+                client::connect_stream(config, server_id.tap(socket), handler)
+                    .await
+                    .map(|h| (h, None, server_id.clone()))
+                    .map_err(transport)
+            }
             Some(via) => {
                 let session = Box::pin(Session::connect(ctx, (**via).clone()))
                     .await
@@ -218,9 +231,9 @@ async fn handshake(ctx: &SshContext, target: &Target) -> Result<Connected, Attem
                     )
                     .await
                     .map_err(transport)?;
-                client::connect_stream(config, channel.into_stream(), handler)
+                client::connect_stream(config, server_id.tap(channel.into_stream()), handler)
                     .await
-                    .map(|h| (h, Some(Arc::new(session))))
+                    .map(|h| (h, Some(Arc::new(session)), server_id.clone()))
                     .map_err(transport)
             }
         }
@@ -241,6 +254,112 @@ async fn handshake(ctx: &SshContext, target: &Target) -> Result<Connected, Attem
     }
 }
 
+/// The server's identification line (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10`), read off
+/// the stream as russh reads it: russh keeps it to itself.
+#[derive(Clone, Default)]
+struct ServerId(Arc<Mutex<Vec<u8>>>);
+
+/// Bytes of the identification line kept at most (RFC 4253 allows 255).
+const MAX_ID_LINE: usize = 255;
+
+impl ServerId {
+    fn tap<S>(&self, inner: S) -> IdTap<S> {
+        IdTap {
+            inner,
+            id: self.clone(),
+            done: false,
+        }
+    }
+
+    fn line(&self) -> String {
+        let id = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&id).trim_end().to_string()
+    }
+
+    /// Whether the server sends a `signal` request to the command's whole process group:
+    /// OpenSSH's sshd answers it with `killpg` (seen on 9.2: "session_signal_req: signal
+    /// TERM, killpg(..)"). Other servers, and OpenSSH before 9.2 (not checked), get the
+    /// wrapper that forwards TERM to the group itself.
+    fn signals_reach_group(&self) -> bool {
+        openssh_version(&self.line()).is_some_and(|v| v >= (9, 2))
+    }
+}
+
+/// OpenSSH's (major, minor) from an identification line; `None` for other servers.
+fn openssh_version(line: &str) -> Option<(u32, u32)> {
+    let software = line.strip_prefix("SSH-2.0-OpenSSH_")?;
+    let mut parts = software.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// A stream that copies the first line the server sends into its [`ServerId`].
+struct IdTap<S> {
+    inner: S,
+    id: ServerId,
+    done: bool,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for IdTap<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if !self.done {
+            let this = &mut *self;
+            let new = &buf.filled()[before..];
+            let mut id = this.id.0.lock().unwrap_or_else(|e| e.into_inner());
+            // lines before the identification line (RFC 4253 §4.2) are skipped
+            for &b in new {
+                if b == b'\n' {
+                    if id.starts_with(b"SSH-") {
+                        this.done = true;
+                        break;
+                    }
+                    id.clear();
+                } else if id.len() < MAX_ID_LINE {
+                    id.push(b);
+                }
+            }
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for IdTap<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -254,6 +373,49 @@ mod tests {
         t.name = format!("127.0.0.1:{port}");
         t.connect_timeout = Duration::from_secs(5);
         t
+    }
+
+    #[test]
+    fn openssh_versions_from_identification_lines() {
+        assert_eq!(
+            openssh_version("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10"),
+            Some((9, 2))
+        );
+        assert_eq!(openssh_version("SSH-2.0-OpenSSH_10.0"), Some((10, 0)));
+        assert_eq!(
+            openssh_version("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3"),
+            Some((8, 9))
+        );
+        assert_eq!(openssh_version("SSH-2.0-dropbear_2022.83"), None);
+        assert_eq!(openssh_version("SSH-2.0-OpenSSH_"), None);
+        assert_eq!(openssh_version("SSH-2.0-OpenSSH_x.y"), None);
+        let id = |line: &str| ServerId(Arc::new(Mutex::new(line.as_bytes().to_vec())));
+        assert!(id("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10").signals_reach_group());
+        assert!(id("SSH-2.0-OpenSSH_10.2").signals_reach_group());
+        assert!(!id("SSH-2.0-OpenSSH_8.9p1").signals_reach_group());
+        assert!(!id("SSH-2.0-dropbear_2022.83").signals_reach_group());
+        assert!(!id("").signals_reach_group());
+    }
+
+    /// The identification line is read off the stream as russh reads it, lines before it
+    /// skipped, whatever the chunks.
+    #[tokio::test]
+    async fn the_tap_keeps_the_identification_line() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut server, client) = tokio::io::duplex(64);
+        let id = ServerId::default();
+        let mut tapped = id.tap(client);
+        let sent = b"hello\r\nSSH-2.0-OpenSSH_9.2p1 Debian\r\n\x00\x01binary\n";
+        let writer = tokio::spawn(async move {
+            for chunk in sent.chunks(5) {
+                server.write_all(chunk).await.expect("write");
+            }
+        });
+        let mut got = Vec::new();
+        tapped.read_to_end(&mut got).await.expect("read");
+        writer.await.expect("writer");
+        assert_eq!(got, sent.to_vec(), "the bytes pass unchanged");
+        assert_eq!(id.line(), "SSH-2.0-OpenSSH_9.2p1 Debian");
     }
 
     #[test]

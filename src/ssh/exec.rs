@@ -120,8 +120,9 @@ pub(crate) fn shell_quote(s: &str) -> String {
 }
 
 impl ExecOptions {
-    /// The command line sent to the server.
-    pub(crate) fn command_line(&self, command: &str) -> String {
+    /// The command line sent to the server. `wrap`: the server signals only the session's
+    /// shell, so a shell that forwards TERM to the whole job wraps the command.
+    pub(crate) fn command_line(&self, command: &str, wrap: bool) -> String {
         let mut prefix = String::new();
         if let Some(cwd) = &self.cwd {
             prefix.push_str(&format!("cd {} && ", shell_quote(cwd)));
@@ -156,10 +157,21 @@ impl ExecOptions {
         } else {
             inner
         };
-        // sshd signals only the session's shell; a TERM must reach every process the command
-        // started. The shell runs the command as a job (its stdin kept through fd 3: a job's
-        // stdin is /dev/null otherwise) and, on TERM, passes it to its whole process group
-        // (sshd made the session a process group).
+        if !wrap {
+            // The server's TERM reaches the process group of the session (sshd made it one)
+            // already; the wrapper would cost the server a fork (for builtins and compound
+            // commands) and four wait4 calls per command. The server runs `sh -c LINE`: a
+            // line starting with - or + would be read as the shell's options.
+            return if line.starts_with(['-', '+']) {
+                format!(" {line}")
+            } else {
+                line
+            };
+        }
+        // A server that signals only the session's shell: a TERM must reach every process the
+        // command started. The shell runs the command as a job (its stdin kept through fd 3:
+        // a job's stdin is /dev/null otherwise) and, on TERM, passes it to its whole process
+        // group (the server made the session a process group).
         format!(
             "trap 'trap - TERM; kill -TERM 0' TERM; exec 3<&0; {{ {line}\n}} <&3 3<&- & wait $!"
         )
@@ -227,7 +239,7 @@ impl Session {
                 .map_err(|e| proto("request pty", e))?;
         }
         channel
-            .exec(true, opts.command_line(command))
+            .exec(true, opts.command_line(command, !self.signals_reach_group))
             .await
             .map_err(|e| proto("exec", e))?;
         let writer = &*channel;
@@ -368,6 +380,70 @@ mod tests {
         }
         splitter.finish(|l| lines.push(l.to_vec()));
         lines
+    }
+
+    /// The wrapper for servers that signal only the session's shell (OpenSSH's killpg makes
+    /// it unneeded there, so the sshd tests do not reach it): TERM to the shell alone ends
+    /// the whole job, and the command still reads the session's stdin.
+    #[test]
+    fn the_wrapper_passes_term_to_the_whole_job() {
+        use std::os::unix::process::CommandExt;
+        // the sleep's own command line carries the marker too (it outlives a lone shell)
+        let marker = format!("31.{:03}", std::process::id() % 1000);
+        let opts = ExecOptions::default();
+        let line = opts.command_line(&format!("read x; sleep {marker} && echo $x"), true);
+        assert_eq!(opts.command_line("true", false), "true");
+        assert_eq!(opts.command_line("-x; echo", false), " -x; echo");
+        assert_eq!(opts.command_line("+x", false), " +x");
+        let mut shell = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&line)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            // its own process group, as sshd gives a session
+            .process_group(0)
+            .spawn()
+            .expect("sh runs");
+        let count = || {
+            let out = std::process::Command::new("pgrep")
+                .args(["-c", "-f", &format!("[s]leep {marker}")])
+                .output()
+                .expect("pgrep runs");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u32>()
+                .unwrap_or(0)
+        };
+        use std::io::Write;
+        shell
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"in\n")
+            .expect("write");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        // running once the sleep started (stdin was read)
+        while count() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the job never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &shell.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        shell.wait().expect("the shell ends");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while count() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the job survived TERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub(crate) struct Session {
     /// Where drop guards of this connection's commands and uploads hand their clean-ups: the
     /// context's, which its run drains.
     cleanups: Cleanups,
+    /// The server delivers a `signal` request to the command's whole process group (OpenSSH's
+    /// sshd: `killpg`): commands then run without the TERM-forwarding wrapper shell.
+    pub(super) signals_reach_group: bool,
 }
 
 impl Session {
@@ -45,6 +48,7 @@ impl Session {
             channels: Arc::new(tokio::sync::Semaphore::new(CHANNELS_PER_CONNECTION)),
             _jump: jump,
             cleanups,
+            signals_reach_group: false,
         }
     }
 
