@@ -236,6 +236,22 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             select_hosts(lua, &spec)
         })?,
     )?;
+    // The only current target, if there is one, is the host of tasks that have none.
+    private.set(
+        "set_sole_target",
+        lua.create_function(|lua, host: Option<mlua::AnyUserData>| {
+            match host {
+                Some(h) => {
+                    let key = lua.create_registry_value(h)?;
+                    lua.set_app_data(crate::lua::task::SoleTarget(key));
+                }
+                None => {
+                    lua.remove_app_data::<crate::lua::task::SoleTarget>();
+                }
+            }
+            Ok(())
+        })?,
+    )?;
     private.set(
         "fold",
         lua.create_function(|_, names: Vec<String>| Ok(crate::nodeset::fold(&names)))?,

@@ -48,7 +48,7 @@ pub(crate) fn secrets(lua: &Lua, extra: &[String]) -> Vec<String> {
     if let Some(sudo) = lua.app_data_ref::<DefaultSudoPassword>() {
         out.push(sudo.0.0.clone());
     }
-    let host = current_task().and_then(|t| t.host());
+    let host = crate::lua::task::current_host(lua).ok().flatten();
     if let Some(Value::UserData(ud)) = host
         && let Ok(h) = ud.borrow::<Host>()
     {

@@ -323,8 +323,7 @@ const SFTP_LUA: &str = include_str!("../../stdlib/internal/sftp.lua");
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     add_host_methods(lua)?;
     let m = lua.create_table()?;
-    let current =
-        lua.create_function(|_, ()| Ok(crate::lua::task::current_task().and_then(|t| t.host())))?;
+    let current = lua.create_function(|lua, ()| crate::lua::task::current_host(lua))?;
     lua.load(SFTP_LUA)
         .set_name("=[drover] sftp.lua")
         .call::<()>((m.clone(), current))?;

@@ -337,7 +337,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let private = lua.create_table()?;
     private.set(
         "current_host",
-        lua.create_function(|_, ()| Ok(crate::lua::task::current_task().and_then(|t| t.host())))?,
+        lua.create_function(|lua, ()| crate::lua::task::current_host(lua))?,
     )?;
     private.set(
         "set_host",

@@ -64,6 +64,7 @@ end
 --- Sets the current targets and returns them (host objects); with no argument, returns them.
 --- `sel`: a `-l` pattern ("web:&prod"), flags ("-H h1,h2 -g web -l '!db1'"), a spec table
 --- {hosts=, groups=, pattern=}, a result set (its hosts), or a list of host objects or names.
+--- A single target is also the current host of tasks that have none (`ssh.run` in a REPL line).
 function fleet.targets(sel)
   if sel == nil then
     local copy = {}
@@ -97,6 +98,8 @@ function fleet.targets(sel)
     error("fleet.targets: the selection has no hosts (targets unchanged)", 2)
   end
   current = hosts
+  -- one target is the host of lines and tasks without one (ssh.run in `drover repl -H web1`)
+  private.set_sole_target(#hosts == 1 and hosts[1] or nil)
   label = how or private.fold(names_of(hosts))
   return fleet.targets()
 end

@@ -24,7 +24,8 @@ end
 function ssh.run(cmd, opts)
   local h = current_host()
   if h == nil then
-    error("ssh.run: no current host (use ssh.with(host, fn), or host:run(cmd))", 2)
+    error("ssh.run: no current host (use ssh.with(host, fn) or host:run(cmd); fleet.run(cmd), "
+      .. "or !CMD in the REPL, runs on every current target)", 2)
   end
   return h:run(cmd, opts)
 end

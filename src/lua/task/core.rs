@@ -233,6 +233,23 @@ pub(crate) fn current_task() -> Option<Rc<TaskInner>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
+/// The fleet's only current target (`fleet.targets` keeps it; none when there are several):
+/// the host a task without a host of its own acts on, so `ssh.run` works in `drover repl
+/// -H web1` as in a script run on web1.
+pub(crate) struct SoleTarget(pub(crate) mlua::RegistryKey);
+
+/// The host `ssh.run`, `sftp.*` and operations act on: the current task's, else the fleet's
+/// sole target.
+pub(crate) fn current_host(lua: &mlua::Lua) -> mlua::Result<Option<Value>> {
+    if let Some(host) = current_task().and_then(|t| t.host()) {
+        return Ok(Some(host));
+    }
+    match lua.app_data_ref::<SoleTarget>() {
+        Some(sole) => lua.registry_value(&sole.0).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Every task of one Lua VM: ids, the live count, the preemption watchdog. What belongs to
 /// one eval (cancellation, unjoined failures) is in its [`Scope`].
 pub(crate) struct Scheduler {

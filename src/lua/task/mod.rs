@@ -25,7 +25,9 @@ use mlua::{
 
 pub(crate) use self::args::opt_seconds;
 pub(crate) use self::args::{check_options, integer_at_least, seconds};
-pub(crate) use self::core::{Scheduler, TaskInner, TaskStatus, current_task};
+pub(crate) use self::core::{
+    Scheduler, SoleTarget, TaskInner, TaskStatus, current_host, current_task,
+};
 pub(crate) use self::scope::{OpMode, Scope};
 pub(crate) use self::wait::ensure_can_suspend;
 pub(crate) use self::wait::{done_or_timed_out, suspending_function, timed_out, wait_until};

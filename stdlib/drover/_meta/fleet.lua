@@ -69,6 +69,7 @@ function results:finish(why) end
 ---Sets the current targets and returns them; with no argument returns them. `sel`: a `-l`
 ---pattern ("web:&prod"), flags ("-H h1,h2 -g web -l !db1"), `{hosts=, groups=, pattern=}`,
 ---a result set (its hosts), or a list of hosts or host names.
+---A single target is also the current host of tasks that have none (`ssh.run` in a REPL line).
 ---@param sel? string|table|FleetResults
 ---@return Host[]
 function fleet.targets(sel) end

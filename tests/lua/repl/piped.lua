@@ -29,11 +29,16 @@ local lines = {
   "print('where: ' .. #_:where(function(r) return r.stdout:find('fine') end))",
   "error('runtime trouble')",
   "x = = 1",
+  "print('several targets: ' .. tostring(select(2, pcall(ssh.run, 'true'))))",
   ":targets _:failed()",
   ":hosts",
+  -- one target is the current host of a line: ssh.run, sftp and facts act on it
+  "print('sole target runs: ' .. ssh.run('echo sole on $SSH_CONNECTION').stdout)",
+  "print('sole target stat: ' .. sftp.stat('/').type .. ' ' .. require('drover.facts').os().id)",
   "!echo retargeted",
   "print('after retarget: ' .. #_ .. ' ' .. tostring(_.h02 ~= nil))",
   ":targets odd",
+  "print('two targets again: ' .. tostring((pcall(ssh.run, 'true'))))",
   "!!",
   "print('repeat: ' .. table.concat(_:hosts(), ','))",
   "_",
@@ -60,6 +65,11 @@ check.eq(out:find("where: 2", 1, true) ~= nil, true, both)
 check.eq(err:find("runtime trouble", 1, true) ~= nil, true, "runtime error shown:\n" .. both)
 check.eq(err:find("eval:1:", 1, true) ~= nil, true, "errors name their line:\n" .. both)
 check.eq(err:find("unexpected symbol near '='", 1, true) ~= nil, true, "syntax error shown:\n" .. both)
+check.eq(out:find("several targets: [^\n]*ssh.run: no current host[^\n]*fleet.run%(cmd%)") ~= nil, true, both)
+check.eq(out:find("sole target runs: sole on [%d.]+ %d+ [%d.]+ " .. port2 .. "\n") ~= nil, true, "ssh.run on the one target:\n" .. both)
+local os_id = fixture.sh(". /etc/os-release && printf %s \"$ID\"")
+check.eq(out:find("sole target stat: dir " .. os_id, 1, true) ~= nil, true, both)
+check.eq(out:find("two targets again: false", 1, true) ~= nil, true, both)
 check.eq(out:find("h02 | retargeted", 1, true) ~= nil, true, both)
 local retargeted_at = out:find("after retarget", 1, true) or 0
 check.eq(out:find("h01 | retargeted", 1, true) > retargeted_at, true, "only the failed host was retargeted:\n" .. both)
