@@ -38,10 +38,17 @@ pub(super) type Buffers = BTreeMap<String, Vec<(Mark, String)>>;
 type GroupKey = (Vec<(Mark, String)>, Option<u32>, Outcome, Option<String>);
 
 /// Writes every group: a header between rules, then its lines and the rest of its error.
-pub(super) fn write_groups(out: &mut dyn Write, style: &Style, ends: &[End], buffers: &Buffers) {
+/// Each host's lines move into its group's key (taken from `buffers`, not copied: a large
+/// `-b` output is held once).
+pub(super) fn write_groups(
+    out: &mut dyn Write,
+    style: &Style,
+    ends: &[End],
+    buffers: &mut Buffers,
+) {
     let mut groups: BTreeMap<GroupKey, Vec<String>> = BTreeMap::new();
     for e in ends {
-        let lines = buffers.get(&e.host).cloned().unwrap_or_default();
+        let lines = buffers.remove(&e.host).unwrap_or_default();
         groups
             .entry((lines, e.code, e.outcome, e.error.clone()))
             .or_default()

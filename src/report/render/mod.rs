@@ -242,7 +242,7 @@ impl Renderer {
         state.finish_progress();
         let ends = std::mem::take(&mut state.ends);
         if self.mode == Mode::Gather {
-            gather::write_groups(&mut state.out, &state.style, &ends, &state.buffers);
+            gather::write_groups(&mut state.out, &state.style, &ends, &mut state.buffers);
         }
         let mut err = state.err.lock().unwrap_or_else(|p| p.into_inner());
         summary::write_summary(&mut *err, &state.style, &ends, &state.ops, state.check);
