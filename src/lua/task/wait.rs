@@ -134,7 +134,8 @@ where
 {
     lua.create_async_function(move |lua: Lua, args: A| {
         // Checked before the future exists: it is created only where suspending is allowed.
-        let fut = ensure_can_suspend(&lua, name).map(|()| func(lua, args));
+        // Boxed: freed when it completes, not when Lua collects the call (see host.rs).
+        let fut = ensure_can_suspend(&lua, name).map(|()| Box::pin(func(lua, args)));
         async move { fut?.await }
     })
 }
