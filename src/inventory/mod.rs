@@ -343,6 +343,31 @@ impl Inventory {
         }
         HostVars::new(host, groups.into_iter().map(|(_, g)| g).collect(), merged)
     }
+
+    /// The values of an ad-hoc host (`-H user@address:port`, not in the inventory): its
+    /// destination over `extra` over the defaults.
+    pub(crate) fn resolve_ad_hoc(
+        &self,
+        spec: &str,
+        extra: &BTreeMap<String, String>,
+    ) -> Result<HostVars, connection::ConnectionError> {
+        let dest = connection::destination(spec)?;
+        let mut vars: BTreeMap<String, String> = self
+            .defaults
+            .values
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect();
+        vars.extend(extra.clone());
+        vars.insert("address".into(), dest.address);
+        if let Some(u) = dest.user {
+            vars.insert("user".into(), u);
+        }
+        if let Some(p) = dest.port {
+            vars.insert("port".into(), p.to_string());
+        }
+        Ok(HostVars::new(spec, Vec::new(), vars))
+    }
 }
 
 /// `hosts = web[01-03,05], db1`: commas inside brackets belong to the range.

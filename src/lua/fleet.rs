@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use mlua::{AnyUserData, Lua, Table, Value};
 
-use crate::inventory::HostVars;
 use crate::inventory::select::{Chosen, TargetSpec, select};
 use crate::lua::error_value::error_kind;
 use crate::lua::host::Host;
@@ -131,22 +130,9 @@ fn ad_hoc_host(
     if let Some(h) = cache.get::<Option<AnyUserData>>(text)? {
         return Ok(h);
     }
-    let dest = crate::connection::destination(text).map_err(|e| err(format!("-H {text}: {e}")))?;
-    let mut vars: BTreeMap<String, String> = inv
-        .defaults
-        .values
-        .iter()
-        .map(|(k, (v, _))| (k.clone(), v.clone()))
-        .collect();
-    vars.extend(extra.clone());
-    vars.insert("address".into(), dest.address);
-    if let Some(u) = dest.user {
-        vars.insert("user".into(), u);
-    }
-    if let Some(p) = dest.port {
-        vars.insert("port".into(), p.to_string());
-    }
-    let host = HostVars::new(text, Vec::new(), vars);
+    let host = inv
+        .resolve_ad_hoc(text, extra)
+        .map_err(|e| err(format!("-H {text}: {e}")))?;
     let ssh = crate::lua::ssh::ssh_context(lua)?;
     let target = crate::ssh::Target::for_host(&ssh, text, &host.connection)
         .map_err(|e| err(format!("host {text}: {e}")))?;

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::Runtime;
-use crate::connection;
 use crate::inventory::select::{Chosen, TargetSpec, select};
 use crate::inventory::{HostVars, Inventory};
 use crate::ssh::{SshContext, Target};
@@ -90,22 +89,9 @@ fn resolve(
             Chosen::AdHoc(spec) => {
                 // user@address:port, over the defaults and -e variables; `select`
                 // checked it
-                let dest = connection::destination(&spec).map_err(|e| format!("-H {spec}: {e}"))?;
-                let mut vars: BTreeMap<String, String> = inv
-                    .defaults
-                    .values
-                    .iter()
-                    .map(|(k, (v, _))| (k.clone(), v.clone()))
-                    .collect();
-                vars.extend(extra.clone());
-                vars.insert("address".into(), dest.address);
-                if let Some(u) = dest.user {
-                    vars.insert("user".into(), u);
-                }
-                if let Some(p) = dest.port {
-                    vars.insert("port".into(), p.to_string());
-                }
-                let host = HostVars::new(&spec, Vec::new(), vars);
+                let host = inv
+                    .resolve_ad_hoc(&spec, extra)
+                    .map_err(|e| format!("-H {spec}: {e}"))?;
                 let target = Target::for_host(ssh, &spec, &host.connection)
                     .map_err(|e| format!("host {spec}: {e}"))?;
                 out.push(ResolvedHost {
