@@ -23,6 +23,26 @@ impl Interrupts {
         })
     }
 
+    /// Runs `work` to its end; every signal meanwhile cancels `token` (the work's tasks end
+    /// and it returns). Also gives the first signal, if one came.
+    pub async fn cancelling<F: std::future::Future>(
+        &mut self,
+        token: &tokio_util::sync::CancellationToken,
+        work: F,
+    ) -> (F::Output, Option<StopSignal>) {
+        tokio::pin!(work);
+        let mut stop = None;
+        loop {
+            tokio::select! {
+                r = &mut work => return (r, stop),
+                s = self.next() => {
+                    token.cancel();
+                    stop.get_or_insert(s);
+                }
+            }
+        }
+    }
+
     /// The next signal.
     pub async fn next(&mut self) -> StopSignal {
         tokio::select! {

@@ -223,21 +223,10 @@ impl Session {
             cancel: Some(token.clone()),
             timeout: None,
         };
-        let mut stop = None;
-        let result = {
-            let (rt, interrupts) = (&self.rt, &mut self.interrupts);
-            let fut = rt.eval_async(chunk, &opts);
-            tokio::pin!(fut);
-            loop {
-                tokio::select! {
-                    r = &mut fut => break r,
-                    s = interrupts.next() => {
-                        token.cancel();
-                        stop.get_or_insert(s);
-                    }
-                }
-            }
-        };
+        let (result, stop) = self
+            .interrupts
+            .cancelling(&token, self.rt.eval_async(chunk, &opts))
+            .await;
         self.note_stop(stop);
         result
     }
@@ -543,21 +532,10 @@ impl Session {
             },
             ..FanoutOptions::default()
         };
-        let mut stop = None;
-        let result = {
-            let (rt, interrupts) = (&self.rt, &mut self.interrupts);
-            let fut = rt.run_fanout_async(&script, &[], hosts, &opts);
-            tokio::pin!(fut);
-            loop {
-                tokio::select! {
-                    r = &mut fut => break r,
-                    s = interrupts.next() => {
-                        token.cancel();
-                        stop.get_or_insert(s);
-                    }
-                }
-            }
-        };
+        let (result, stop) = self
+            .interrupts
+            .cancelling(&token, self.rt.run_fanout_async(&script, &[], hosts, &opts))
+            .await;
         self.note_stop(stop);
         match result {
             Ok(report) => {
