@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+source scripts/bench/fanout/prepare.sh
 N=${1:-500}
 DELAY_MS=${2:-0}
 ROUNDS=${ROUNDS:-3}
@@ -41,16 +42,8 @@ if ! "$venv/bin/python" -c "import asyncssh; assert asyncssh.__version__ == '$AS
   "$venv/bin/pip" install -q "asyncssh==$ASYNCSSH_VERSION"
 fi
 
-if [ "$DELAY_MS" -gt 0 ]; then
-  command -v iptables >/dev/null 2>&1 || apt_install iptables
-  [ -e /usr/include/libnetfilter_queue/libnetfilter_queue.h ] || apt_install libnetfilter-queue-dev
-  mkdir -p target/bench-bin
-  cc -O2 -o target/bench-bin/delay scripts/bench/fanout/delay.c -lnetfilter_queue
-fi
-
-id drover-bench >/dev/null 2>&1 || useradd -r -m -d /var/lib/drover-bench -s /bin/sh drover-bench
-# `*`: no password, but not locked (sshd without PAM refuses locked accounts, keys or not)
-usermod -p '*' drover-bench
+[ "$DELAY_MS" -gt 0 ] && ensure_delay_tool
+ensure_bench_user
 
 work=$(mktemp -d /tmp/drover-fanout.XXXXXX)
 chmod 755 "$work"

@@ -18,15 +18,12 @@ case "$DELAY_MS" in *[!0-9]*) echo "usage: $0 [DELAY_MS] [CMD]" >&2; exit 2 ;; e
 bin=${DROVER_BIN:-$PWD/target/release/drover}
 venv=$PWD/target/bench-venv
 [ -x "$bin" ] || { echo "no $bin: run scripts/bench-fanout.sh 1 first" >&2; exit 1; }
-command -v tcpdump >/dev/null 2>&1 || { apt-get install -y -qq tcpdump >/dev/null; }
-[ "${STRACE:-0}" = 1 ] && { command -v strace >/dev/null 2>&1 || apt-get install -y -qq strace >/dev/null; }
-if [ "$DELAY_MS" -gt 0 ]; then
-  mkdir -p target/bench-bin
-  [ -x target/bench-bin/delay ] ||
-    cc -O2 -o target/bench-bin/delay scripts/bench/fanout/delay.c -lnetfilter_queue
-fi
-id drover-bench >/dev/null 2>&1 || useradd -r -m -d /var/lib/drover-bench -s /bin/sh drover-bench
-usermod -p '*' drover-bench
+source scripts/setup.sh
+source scripts/bench/fanout/prepare.sh
+command -v tcpdump >/dev/null 2>&1 || apt_install tcpdump
+if [ "${STRACE:-0}" = 1 ]; then command -v strace >/dev/null 2>&1 || apt_install strace; fi
+[ "$DELAY_MS" -gt 0 ] && ensure_delay_tool
+ensure_bench_user
 
 work=$(mktemp -d /tmp/drover-trace.XXXXXX)
 chmod 755 "$work"
