@@ -280,17 +280,54 @@ pub(crate) fn destination(spec: &str) -> Result<Destination, ConnectionError> {
 }
 
 /// Whether a variable's name says it holds a secret (`db_password`, `api_token`,
-/// `SecretKey`): such values are shown as `<redacted>`.
+/// `SecretKey`, `smtp_pass`, `aws_credentials`): such values are shown as `<secret>`.
+/// (`pass` alone only as a whole word: `bypass_proxy` and `compass` are not secrets.)
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["password", "passphrase", "secret", "token", "key_text"]
-        .iter()
-        .any(|w| lower.contains(w))
+    [
+        "password",
+        "passphrase",
+        "passwd",
+        "secret",
+        "token",
+        "credential",
+        "key_text",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+        || lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| word == "pass")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "password",
+            "db_pass",
+            "SMTP_PASS",
+            "api_token",
+            "aws_credentials",
+            "passwd",
+            "key_text",
+            "password_env",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in [
+            "bypass_proxy",
+            "compass",
+            "passenger_count",
+            "private_ip",
+            "user",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
 
     #[test]
     fn ports() {

@@ -61,7 +61,8 @@
 //!   `log` (leveled log lines as events), `opcore` (the Rust half of the operations helper
 //!   `stdlib/drover/op.lua`: the eval's check and diff mode, `Op` events, secrets masked, and
 //!   the check-mode gate `ssh.run` and sftp writes ask), `diff` (unified diffs of file contents
-//!   with lines holding secrets hidden), `require` (the embedded stdlib answering every
+//!   with lines holding secrets hidden), `secret` (`secret(value)`, shown as `<secret>`, and
+//!   the run's secrets gathered from hosts and inventory variables), `require` (the embedded stdlib answering every
 //!   `drover.*` name, and the module search path of a run), `fleet` (the current targets,
 //!   `fleet.run` over them, result sets), `coroutine` (forwarders so suspensions inside user
 //!   coroutines reach the scheduler), `preempt` (the watchdog that preempts CPU-bound Lua), `errors` (messages and
@@ -73,7 +74,9 @@
 //!   patterns); a host resolves to its groups, variables and connection values
 //!   ([`inventory::HostVars`]), which the runtime turns into a [`Target`] ([`ResolvedHost`]).
 //! - [`report`]: [`Event`] and [`EventSink`], the [`Renderer`] (live, gathered, JSON; its
-//!   operation lines and per-host op counts in `render/ops.rs`) and [`RunReport`].
+//!   operation lines and per-host op counts in `render/ops.rs`), [`RunReport`], and the
+//!   run's [`report::Secrets`] with the sink wrapper that masks them out of every event
+//!   (`secrets.rs`).
 //! - `ssh`: russh client sessions, no Lua and no process-wide state: an `SshContext`
 //!   (`context.rs`) owns what connections share (handshake caps, decrypted keys, the
 //!   passphrase prompt and its answers, warnings, `~/.ssh/config` files read, clean-ups), one

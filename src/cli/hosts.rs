@@ -1,5 +1,5 @@
 //! `drover hosts [targets] [--json]`: what would be targeted, resolved (address, port, user,
-//! groups, variables); secrets shown as `<redacted>`: the password, and every variable whose
+//! groups, variables); secrets shown as `<secret>`: the password, and every variable whose
 //! name says it is one (`*password*`, `*passphrase*`, `*secret*`, `*token*`, any case). A
 //! password from an unset `password_env` variable shows as `<unset: VAR>` (only connecting
 //! to the host fails).
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use drover::ResolvedHost;
 use drover::inventory::is_secret_name;
 
-const REDACTED: &str = "<redacted>";
+const REDACTED: &str = drover::report::MASK;
 
 /// The variables as shown: values of secret-named ones replaced.
 fn shown_vars(h: &ResolvedHost) -> BTreeMap<&str, &str> {
@@ -38,7 +38,7 @@ pub struct HostsArgs {
     json: bool,
 }
 
-/// The password as shown: `<redacted>` when there is one, `<unset: VAR>` when it is to come
+/// The password as shown: `<secret>` when there is one, `<unset: VAR>` when it is to come
 /// from a variable that is not set.
 fn shown_password(t: &drover::Target) -> Option<String> {
     match (&t.password_env, &t.password) {

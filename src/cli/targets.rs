@@ -163,7 +163,7 @@ impl TargetArgs {
             drover::inventory::check_variable("password", &password.0).map_err(|source| {
                 FlagError::Connection {
                     flag: "--ask-pass",
-                    value: "<redacted>".into(),
+                    value: drover::report::MASK.into(),
                     source,
                 }
                 .to_string()

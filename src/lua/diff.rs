@@ -4,39 +4,18 @@
 
 use similar::TextDiff;
 
+use crate::report::Secrets;
+
 /// Past this many bytes on either side a diff is a sentence, not a listing.
 const MAX_DIFF_BYTES: usize = 1 << 20;
 
 /// What a hidden line shows instead of its text.
 pub(crate) const HIDDEN_LINE: &str = "<line hidden: it contains a secret>";
 
-/// The pieces of `secrets` a line is checked for: each secret, and each line of a multi-line
-/// one (a key's text), leaving out empty ones (they would hide everything).
-fn needles(secrets: &[String]) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for s in secrets {
-        if s.is_empty() {
-            continue;
-        }
-        out.push(s);
-        if s.contains('\n') {
-            out.extend(s.lines().map(str::trim).filter(|l| !l.is_empty()));
-        }
-    }
-    out
-}
-
 /// `text` with every secret in it replaced by `<secret>` (a target or command shown in an
 /// event).
-pub(crate) fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    let mut needles = needles(secrets);
-    // longest first: a secret inside another is masked with it
-    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    for n in needles {
-        out = out.replace(n, "<secret>");
-    }
-    out
+pub(crate) fn mask(text: &str, secrets: &Secrets) -> String {
+    secrets.redact(text).into_owned()
 }
 
 /// A unified diff from `old` (None: the file did not exist) to `new` (None: it goes away),
@@ -46,7 +25,7 @@ pub(crate) fn unified(
     old: Option<&[u8]>,
     new: Option<&[u8]>,
     label: &str,
-    secrets: &[String],
+    secrets: &Secrets,
 ) -> Option<String> {
     if old == new {
         return None;
@@ -80,13 +59,12 @@ pub(crate) fn unified(
         // (an empty file made or removed: no line differs)
         return Some(format!("--- {old_name}\n+++ {new_name}\n(empty file)\n"));
     }
-    let needles = needles(secrets);
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         let body = line.strip_suffix('\n').unwrap_or(line);
         let is_header =
             body.starts_with("--- ") || body.starts_with("+++ ") || body.starts_with("@@");
-        if needles.iter().any(|n| body.contains(n)) {
+        if secrets.found_in(body) {
             if is_header {
                 out.push_str(&mask(body, secrets));
             } else {
@@ -108,29 +86,39 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn none() -> Secrets {
+        Secrets::default()
+    }
+
+    fn of(values: &[&str]) -> Secrets {
+        let s = Secrets::default();
+        values.iter().for_each(|v| s.add(v));
+        s
+    }
+
     #[test]
     fn changed_lines_with_context() {
-        let d = unified(Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"), "/etc/x", &[]).unwrap();
+        let d = unified(Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"), "/etc/x", &none()).unwrap();
         assert!(
             d.starts_with("--- /etc/x\n+++ /etc/x\n@@ -1,3 +1,3 @@\n"),
             "{d}"
         );
         assert!(d.contains("\n-b\n+B\n c\n"), "{d}");
-        assert_eq!(unified(Some(b"same"), Some(b"same"), "/x", &[]), None);
+        assert_eq!(unified(Some(b"same"), Some(b"same"), "/x", &none()), None);
     }
 
     #[test]
     fn a_new_file_is_from_dev_null() {
-        let d = unified(None, Some(b"hello\n"), "/etc/x", &[]).unwrap();
+        let d = unified(None, Some(b"hello\n"), "/etc/x", &none()).unwrap();
         assert!(d.starts_with("--- /dev/null\n+++ /etc/x\n"), "{d}");
         assert!(d.contains("+hello\n"), "{d}");
-        let d = unified(None, Some(b""), "/etc/empty", &[]).unwrap();
+        let d = unified(None, Some(b""), "/etc/empty", &none()).unwrap();
         assert_eq!(d, "--- /dev/null\n+++ /etc/empty\n(empty file)\n");
     }
 
     #[test]
     fn lines_with_a_secret_are_hidden_old_and_new() {
-        let secrets = vec!["hunter2".to_string(), String::new()];
+        let secrets = of(&["hunter2", ""]);
         let d = unified(
             Some(b"user=a\npass=hunter2\n"),
             Some(b"user=b\npass=hunter2x\n"),
@@ -143,20 +131,17 @@ mod tests {
         assert!(d.contains(&format!("+{HIDDEN_LINE}\n")), "{d}");
         assert!(d.contains("+user=b\n"), "{d}");
         // a multi-line secret: each of its lines
-        let key = vec!["-----BEGIN KEY-----\nAAAAsecretline\n-----END KEY-----".to_string()];
-        let d = unified(None, Some(b"x\nAAAAsecretline\n"), "/k", &key).unwrap();
+        let key = of(&["-----BEGIN KEY-----\nAAAAsecretline-of-a-key\n-----END KEY-----"]);
+        let d = unified(None, Some(b"x\nAAAAsecretline-of-a-key\n"), "/k", &key).unwrap();
         assert!(!d.contains("AAAAsecretline"), "{d}");
     }
 
     #[test]
     fn binary_and_masked_targets() {
-        let d = unified(Some(&[0xff, 0xfe]), Some(b"x"), "/bin/x", &[]).unwrap();
+        let d = unified(Some(&[0xff, 0xfe]), Some(b"x"), "/bin/x", &none()).unwrap();
         assert!(d.contains("(binary content differs)"), "{d}");
         assert_eq!(
-            mask(
-                "echo s3cret s3cret-long",
-                &["s3cret".into(), "s3cret-long".into()]
-            ),
+            mask("echo s3cret s3cret-long", &of(&["s3cret", "s3cret-long"])),
             "echo <secret> <secret>"
         );
     }
@@ -169,7 +154,7 @@ mod tests {
             secret in "[a-z]{4,8}",
         ) {
             let new_text = format!("{new}\nk={secret}\n");
-            let secrets = vec![secret.clone()];
+            let secrets = of(&[&secret]);
             if let Some(d) = unified(Some(&old), Some(new_text.as_bytes()), "/p", &secrets) {
                 prop_assert!(!d.contains(&secret));
             }

@@ -136,7 +136,7 @@ fn ad_hoc_host(
     let ssh = crate::lua::ssh::ssh_context(lua)?;
     let target = crate::ssh::Target::for_host(&ssh, text, &host.connection)
         .map_err(|e| err(format!("host {text}: {e}")))?;
-    let h = lua.create_userdata(Host::new(ssh, target, host.vars, host.groups))?;
+    let h = Host::create(lua, ssh, target, host.vars, host.groups)?;
     cache.set(text, &h)?;
     Ok(h)
 }

@@ -12,8 +12,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use mlua::{
-    FromLuaMulti, IntoLuaMulti, Lua, MetaMethod, MultiValue, Table, UserData, UserDataFields,
-    UserDataMethods, Value,
+    AnyUserData, FromLuaMulti, IntoLuaMulti, Lua, MetaMethod, MultiValue, Table, UserData,
+    UserDataFields, UserDataMethods, Value,
 };
 use tokio::sync::OnceCell;
 
@@ -48,20 +48,24 @@ pub(crate) struct Host {
 
 impl Host {
     /// A host object for `target`, connected through `ssh`, with inventory variables and
-    /// groups.
-    pub(crate) fn new(
+    /// groups; its password, key text and password-like variables join the runtime's
+    /// secrets (masked out of every event from now on).
+    pub(crate) fn create(
+        lua: &Lua,
         ssh: Arc<SshContext>,
         target: Target,
         vars: BTreeMap<String, String>,
         groups: Vec<String>,
-    ) -> Host {
-        Host {
+    ) -> mlua::Result<AnyUserData> {
+        crate::lua::secret::add_target(lua, &target);
+        crate::lua::secret::add_vars(lua, &vars);
+        lua.create_userdata(Host {
             target,
             ssh,
             connection: RefCell::default(),
             vars,
             groups,
-        }
+        })
     }
 
     /// The host's name.
@@ -70,11 +74,6 @@ impl Host {
     }
 
     /// Where and how the host is reached.
-    /// The host's inventory variables.
-    pub(crate) fn vars(&self) -> &BTreeMap<String, String> {
-        &self.vars
-    }
-
     pub(crate) fn target(&self) -> &Target {
         &self.target
     }
@@ -172,8 +171,13 @@ impl UserData for Host {
         fields.add_field_method_get("address", |_, this| Ok(this.target.address.clone()));
         fields.add_field_method_get("port", |_, this| Ok(this.target.port));
         fields.add_field_method_get("user", |_, this| Ok(this.target.user.clone()));
+        // (password-like variables are secrets: `<secret>` when shown, real when used)
         fields.add_field_method_get("vars", |lua, this| {
-            lua.create_table_from(this.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            let t = lua.create_table_with_capacity(0, this.vars.len())?;
+            for (k, v) in &this.vars {
+                t.raw_set(k.as_str(), crate::lua::secret::var_value(lua, k, v)?)?;
+            }
+            Ok(t)
         });
         fields.add_field_method_get("groups", |lua, this| {
             lua.create_sequence_from(this.groups.iter().map(String::as_str))

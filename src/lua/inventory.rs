@@ -96,7 +96,7 @@ pub(crate) fn host_object(lua: &Lua, inv: &Inventory, name: &str) -> mlua::Resul
             inv.file.display()
         ))
     })?;
-    let h = lua.create_userdata(Host::new(ssh, target, r.vars, r.groups))?;
+    let h = Host::create(lua, ssh, target, r.vars, r.groups)?;
     cache.set(name, &h)?;
     Ok(h)
 }

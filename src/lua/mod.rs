@@ -14,6 +14,7 @@ pub(crate) mod opcore;
 pub(crate) mod output;
 pub(crate) mod preempt;
 pub(crate) mod require;
+pub(crate) mod secret;
 pub(crate) mod sftp;
 pub(crate) mod ssh;
 pub(crate) mod task;
@@ -31,6 +32,7 @@ pub(crate) const MODULES: &[(&str, ModuleFn)] = &[
     ("inventory", inventory::module),
     ("log", log::module),
     ("fleet", fleet::module),
+    ("secret", secret::module),
 ];
 
 /// Registers every module as a global and in `package.loaded` (so `require "task"` works),

@@ -6,15 +6,15 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mlua::{Lua, LuaString, Table, Value};
 use sha2::{Digest, Sha256};
 
 use crate::lua::error_value::ErrorValue;
-use crate::lua::host::{DefaultSudoPassword, Host};
 use crate::lua::task::{OpMode, check_options, current_task};
-use crate::report::{Changed, Event};
+use crate::report::{Changed, Event, Secrets};
 
 thread_local! {
     /// Per task id: how many readonly sections it is in (the Lua VM is on one thread).
@@ -31,46 +31,15 @@ fn in_readonly() -> bool {
     current_task().is_some_and(|t| READONLY.with(|r| r.borrow().get(&t.id).is_some_and(|n| *n > 0)))
 }
 
-/// Inventory variables whose name says they hold a secret (`password`, `db_pass`,
-/// `api_token`, `secret_key` ...); `*_env` ones name an environment variable that does.
-fn secret_like(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["pass", "secret", "token", "credential", "private"]
-        .iter()
-        .any(|w| n.contains(w))
-}
-
-/// Every secret the calling task can reach: its host's password, key text and passphrase,
-/// its password-like variables (and the values of the environment variables their `_env`
-/// forms name), the runtime's sudo password; then `extra`.
-pub(crate) fn secrets(lua: &Lua, extra: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = extra.to_vec();
-    if let Some(sudo) = lua.app_data_ref::<DefaultSudoPassword>() {
-        out.push(sudo.0.0.clone());
+/// The runtime's secrets, with `extra` (values an operation knows to be secret) added:
+/// every host's password, key text and password-like variables, `secret(...)` values and the
+/// sudo password are in already.
+pub(crate) fn secrets(lua: &Lua, extra: &[String]) -> Arc<Secrets> {
+    let secrets = crate::lua::secret::secrets(lua);
+    for e in extra {
+        secrets.add(e);
     }
-    let host = crate::lua::task::current_host(lua).ok().flatten();
-    if let Some(Value::UserData(ud)) = host
-        && let Ok(h) = ud.borrow::<Host>()
-    {
-        let t = h.target();
-        for s in [&t.password, &t.key_text, &t.passphrase]
-            .into_iter()
-            .flatten()
-        {
-            out.push(s.0.clone());
-        }
-        for (k, v) in h.vars() {
-            if !secret_like(k) {
-                continue;
-            }
-            match k.strip_suffix("_env") {
-                Some(_) => out.extend(std::env::var(v).ok()),
-                None => out.push(v.clone()),
-            }
-        }
-    }
-    out.retain(|s| !s.is_empty());
-    out
+    secrets
 }
 
 /// In check mode, a write that is not `readonly` is skipped: its `Op` event (`would run:

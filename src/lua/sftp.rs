@@ -62,7 +62,7 @@ fn put_options(opts: Option<&Table>, what: &str) -> mlua::Result<PutOptions> {
     out.group = opts.get("group")?;
     out.recursive = opts.get::<Option<bool>>("recursive")?.unwrap_or(false);
     out.skip_same = opts.get::<Option<bool>>("skip_same")?.unwrap_or(true);
-    out.sudo_password = opts.get::<Option<String>>("sudo_password")?.map(Secret);
+    out.sudo_password = crate::lua::secret::field(opts, "sudo_password", "sftp")?.map(Secret);
     out.sudo_user = opts.get("user")?;
     out.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false)
         || out.sudo_password.is_some()
@@ -156,12 +156,13 @@ fn add_host_methods(lua: &Lua) -> mlua::Result<()> {
     host::add_async_method(
         lua,
         "write",
-        |lua, this, (remote, text, opts): (String, mlua::LuaString, Option<Table>)| {
+        |lua, this, (remote, text, opts): (String, Value, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "sftp.write");
             let conn = this.sftp();
-            let bytes = text.as_bytes().to_vec();
+            let bytes = crate::lua::secret::bytes(&text, "sftp.write: the content");
             async move {
                 allowed?;
+                let bytes = bytes?;
                 let opts = put_options(opts.as_ref(), "sftp.write")?;
                 if opts.recursive {
                     return Err(mlua::Error::RuntimeError(

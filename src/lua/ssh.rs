@@ -12,6 +12,7 @@ use mlua::{Lua, Table, Value};
 use crate::connection;
 use crate::lua::error_value::{ErrorValue, ExitStatus, lua_err};
 use crate::lua::host::{self, DefaultSudoPassword, Host};
+use crate::lua::secret;
 use crate::lua::task::{check_options, ensure_can_suspend, seconds};
 use crate::ssh::ssh_config::{self, Explicit, SshConfig};
 use crate::ssh::{ExecOptions, Secret, SshContext, SshError, Target};
@@ -118,9 +119,9 @@ fn parse_target_table(ssh: &SshContext, spec: &Table) -> mlua::Result<Target> {
             .map_err(connect_err)?
             .to_string();
     }
-    t.password = spec.get::<Option<String>>("password")?.map(Secret);
-    t.key_text = spec.get::<Option<String>>("key")?.map(Secret);
-    t.passphrase = spec.get::<Option<String>>("passphrase")?.map(Secret);
+    t.password = secret::field(spec, "password", "ssh.connect")?.map(Secret);
+    t.key_text = secret::field(spec, "key", "ssh.connect")?.map(Secret);
+    t.passphrase = secret::field(spec, "passphrase", "ssh.connect")?.map(Secret);
     if let Some(var) = spec.get::<Option<String>>("passphrase_env")? {
         let value = std::env::var(&var).map_err(|_| {
             mlua::Error::RuntimeError(format!(
@@ -215,8 +216,9 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
         exec.timeout = Some(seconds(&v, "host:run timeout")?);
     }
     if let Some(env) = opts.get::<Option<Table>>("env")? {
-        for pair in env.pairs::<String, String>() {
+        for pair in env.pairs::<String, Value>() {
             let (k, v) = pair?;
+            let v = secret::text(&v, &format!("host:run: env {k}"))?;
             if k.is_empty()
                 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 || k.starts_with(|c: char| c.is_ascii_digit())
@@ -230,12 +232,13 @@ fn exec_options(opts: Option<&Table>) -> mlua::Result<(bool, ExecOptions)> {
         exec.env.sort();
     }
     exec.cwd = opts.get::<Option<String>>("cwd")?;
-    exec.stdin = opts
-        .get::<Option<mlua::LuaString>>("stdin")?
-        .map(|s| s.as_bytes().to_vec());
+    exec.stdin = match opts.get::<Value>("stdin")? {
+        Value::Nil => None,
+        v => Some(secret::bytes(&v, "host:run: stdin")?),
+    };
     exec.sudo = opts.get::<Option<bool>>("sudo")?.unwrap_or(false);
     exec.sudo_user = opts.get::<Option<String>>("user")?;
-    exec.sudo_password = opts.get::<Option<String>>("sudo_password")?.map(Secret);
+    exec.sudo_password = secret::field(opts, "sudo_password", "host:run")?.map(Secret);
     if exec.sudo_password.is_some() {
         exec.sudo = true;
     }
@@ -368,18 +371,20 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     )));
                 }
             };
-            Ok(Host::new(ssh, target, BTreeMap::new(), Vec::new()))
+            Host::create(lua, ssh, target, BTreeMap::new(), Vec::new())
         })?,
     )?;
     host::add_async_method(
         lua,
         "run",
-        |lua, this, (cmd, opts): (String, Option<Table>)| {
+        |lua, this, (cmd, opts): (Value, Option<Table>)| {
             let allowed = ensure_can_suspend(&lua, "host:run");
+            let cmd = secret::text(&cmd, "host:run: the command");
             let target = this.target().clone();
             let conn = this.connection();
             async move {
                 allowed?;
+                let cmd = cmd?;
                 let (check, exec_opts) = exec_options(opts.as_ref())?;
                 let readonly = match &opts {
                     Some(o) => o.get::<Option<bool>>("readonly")?.unwrap_or(false),

@@ -254,11 +254,12 @@ impl Runtime {
         // Cancelled commands send TERM from their drop guards over connections that stay
         // open until those requests went out: wait for them (bounded).
         self.ssh.drain_cleanups(CLEANUP_WAIT).await;
-        let report = RunReport {
+        let mut report = RunReport {
             hosts: names.iter().filter_map(|n| ends.remove(n)).collect(),
             cancelled,
             ..RunReport::default()
         };
+        self.secrets.redact_report(&mut report);
         sink.event(&Event::Summary {
             hosts: report.hosts.len(),
             outcomes: report.outcomes(),

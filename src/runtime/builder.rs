@@ -286,12 +286,20 @@ impl RuntimeBuilder {
             other => setup(other),
         })?;
         lua.set_app_data(self.inventory);
+        // Every event goes out masked of the run's secrets: no producer can forget to.
+        let secrets = Arc::new(crate::report::Secrets::default());
+        let sink: SharedSink = Arc::new(crate::report::RedactingSink {
+            inner: self.sink,
+            secrets: Arc::clone(&secrets),
+        });
         if let Some(password) = self.sudo_password {
+            secrets.add(&password.0);
             lua.set_app_data(crate::lua::host::DefaultSudoPassword(password));
         }
-        lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&self.sink)));
+        lua.set_app_data(Arc::clone(&secrets));
+        lua.set_app_data(crate::lua::output::RuntimeSink(Arc::clone(&sink)));
         // Connections, key cache, handshake caps and prompts belong to this runtime alone.
-        let warnings = Arc::clone(&self.sink);
+        let warnings = Arc::clone(&sink);
         let ssh = crate::ssh::SshContext::new(crate::ssh::SshHooks {
             warn: Some(Arc::new(move |text: &str| {
                 warnings.event(&crate::report::Event::Warning {
@@ -342,7 +350,8 @@ impl RuntimeBuilder {
             lua,
             tokio,
             local: tokio::task::LocalSet::new(),
-            sink: self.sink,
+            sink,
+            secrets,
             ssh,
             search,
             forks: self.forks,

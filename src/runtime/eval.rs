@@ -200,7 +200,9 @@ impl Runtime {
         // Cancelled remote commands send TERM, abandoned uploads remove their temp files:
         // let those reach the hosts before the caller ends the process.
         self.ssh.drain_cleanups(CLEANUP_WAIT).await;
-        Ok(self.report_of(&end))
+        let mut report = self.report_of(&end);
+        self.secrets.redact_report(&mut report);
+        Ok(report)
     }
 
     /// [`run_script_async`](Self::run_script_async) on the runtime's own threads.
@@ -320,9 +322,11 @@ impl Runtime {
                 values.pop_front();
                 Ok(values)
             }
-            TaskStatus::Failed => Err(EvalError::Failed(
-                task_error(&end.root).unwrap_or_else(|| error_report("failed")),
-            )),
+            TaskStatus::Failed => {
+                let mut error = task_error(&end.root).unwrap_or_else(|| error_report("failed"));
+                self.secrets.redact_error(&mut error);
+                Err(EvalError::Failed(error))
+            }
             TaskStatus::Cancelled | TaskStatus::Running => Err(EvalError::Cancelled),
         }
     }

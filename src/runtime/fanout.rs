@@ -63,9 +63,8 @@ impl Runtime {
         let host_objects = lua.create_table().map_err(setup)?;
         let ssh = crate::lua::ssh::ssh_context(lua).map_err(setup)?;
         for (i, h) in hosts.into_iter().enumerate() {
-            let obj = lua
-                .create_userdata(Host::new(Arc::clone(&ssh), h.target, h.vars, h.groups))
-                .map_err(setup)?;
+            let obj =
+                Host::create(lua, Arc::clone(&ssh), h.target, h.vars, h.groups).map_err(setup)?;
             host_objects.raw_set(i + 1, obj).map_err(setup)?;
         }
         let timeout = opts.timeout.or(self.host_timeout);
@@ -239,6 +238,7 @@ impl Runtime {
                 error: error_report(&text),
             });
         }
+        self.secrets.redact_report(&mut report);
         self.emit(&Event::Summary {
             hosts: report.hosts.len(),
             outcomes: report.outcomes(),

@@ -49,7 +49,10 @@ pub struct Runtime {
     /// Where the tasks of the blocking entry points live between calls: a task an eval left
     /// running goes on during the next one.
     local: tokio::task::LocalSet,
+    /// The caller's sink, wrapped to mask `secrets`.
     sink: SharedSink,
+    /// Values no event may show (inventory passwords, `secret(...)` values).
+    secrets: std::sync::Arc<crate::report::Secrets>,
     /// SSH state of this runtime: handshake caps, key cache, prompts, clean-ups.
     ssh: std::sync::Arc<crate::ssh::SshContext>,
     /// Where `require` looks, apart from a script's own directory.
@@ -90,6 +93,14 @@ impl Runtime {
         let mode = self.op_mode.get();
         self.op_mode
             .set(crate::lua::task::OpMode { check: on, ..mode });
+    }
+
+    /// The secrets of this runtime: inventory passwords and key texts, `secret(...)`
+    /// values, the sudo password. Every event is masked of them; a caller printing text of
+    /// its own (a REPL showing a value) masks it with [`Secrets::redact`](crate::report::Secrets::redact),
+    /// and may add secrets of its own.
+    pub fn secrets(&self) -> &crate::report::Secrets {
+        &self.secrets
     }
 
     /// Whether evals started now run in check mode.

@@ -56,7 +56,13 @@ impl Runtime {
     pub fn targets(&self, spec: &TargetSpec) -> Result<Vec<ResolvedHost>, String> {
         let inv = self.inventory()?;
         let extra = crate::lua::inventory::extra_vars(&self.lua);
-        resolve(&inv, spec, &extra, &self.ssh)
+        let hosts = resolve(&inv, spec, &extra, &self.ssh)?;
+        // (a batch command's hosts never become host objects: their secrets join here)
+        for h in &hosts {
+            crate::lua::secret::add_target(&self.lua, &h.target);
+            crate::lua::secret::add_vars(&self.lua, &h.vars);
+        }
+        Ok(hosts)
     }
 }
 

@@ -14,7 +14,7 @@ local facts = require "drover.facts"
 
 local command = {}
 
-local ssh = ssh
+local ssh, secret, type = ssh, secret, type
 
 local function run_options(opts)
   return {
@@ -24,9 +24,17 @@ end
 
 --- Runs `cmd` unless `creates` exists or `unless` succeeds (`sudo`, `user`, `cwd`, `env` and
 --- `timeout` as ssh.run's, for both). The result's `result` is the command's (ssh.run's).
----@type fun(cmd: string, opts?: {creates?: string, unless?: string, sudo?: boolean, user?: string, cwd?: string, env?: table<string, string>, timeout?: number}): drover.op.Result
+---@type fun(cmd: string|drover.Secret, opts?: {creates?: string, unless?: string, sudo?: boolean, user?: string, cwd?: string, env?: table<string, string>, timeout?: number}): drover.op.Result
 command.run = op.define {
   module = "command", name = "run",
+  -- (a command holding a secret, `"mysql -p" .. pw`, is a secret: shown as <secret>)
+  target = function(cmd)
+    if secret.is(cmd) then return nil end
+    if type(cmd) ~= "string" or cmd == "" then
+      return "the command must be a non-empty string or a secret, got "
+        .. (type(cmd) == "string" and '""' or type(cmd))
+    end
+  end,
   options = { creates = "string", unless = "string", sudo = "boolean", user = "string",
     cwd = "string", env = "table", timeout = "number" },
   read = function(_, opts)

@@ -128,7 +128,7 @@ local function wanted_content(path, opts)
 end
 
 local present_options = {
-  content = "string", source = "string", template = "string", vars = "table",
+  content = "text", source = "string", template = "string", vars = "table",
   mode = "mode", owner = "string", group = "string", backup = "boolean",
   sensitive = "boolean", sudo = "boolean",
 }
@@ -219,7 +219,7 @@ end
 --- rendered with `vars`), mode, owner and group. Without any of content, source and
 --- template, only creates an empty file if there is none. `backup = true` keeps the old
 --- file as `PATH.<UTC time>~`; `sensitive = true` keeps its content out of diffs.
----@type fun(path: string, opts?: {content?: string, source?: string, template?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}): drover.op.Result
+---@type fun(path: string, opts?: {content?: string|drover.Secret, source?: string, template?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}): drover.op.Result
 file.present = op.define {
   module = "file", name = "present", options = present_options, target = absolute,
   read = present_read,
@@ -236,7 +236,7 @@ end
 --- template file), `{{ name }}` replaced by `vars.name`, else the host's inventory variable
 --- `name` (`{{ a.b }}` looks into tables); a name defined nowhere is an error naming it.
 --- The other options are file.present's.
----@type fun(path: string, opts: {content?: string, source?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}): drover.op.Result
+---@type fun(path: string, opts: {content?: string|drover.Secret, source?: string, vars?: table, mode?: string|integer, owner?: string, group?: string, backup?: boolean, sensitive?: boolean, sudo?: boolean}): drover.op.Result
 file.template = op.define {
   module = "file", name = "template", options = template_options, target = absolute,
   read = present_read,
@@ -335,10 +335,10 @@ end
 --- `line`; without a match (or a pattern), `line` is added at the end unless it is there.
 --- A missing file is an error unless `create = true`. `sensitive = true` keeps the file out
 --- of diffs.
----@type fun(path: string, opts: {line: string, pattern?: string, create?: boolean, sensitive?: boolean, backup?: boolean, sudo?: boolean}): drover.op.Result
+---@type fun(path: string, opts: {line: string|drover.Secret, pattern?: string, create?: boolean, sensitive?: boolean, backup?: boolean, sudo?: boolean}): drover.op.Result
 file.line = op.define {
   module = "file", name = "line", target = absolute,
-  options = { line = "string", pattern = "string", create = "boolean", sensitive = "boolean",
+  options = { line = "text", pattern = "string", create = "boolean", sensitive = "boolean",
     backup = "boolean", sudo = "boolean" },
   read = function(path, opts)
     if opts.line == nil then error("option 'line' is required", 0) end

@@ -25,11 +25,13 @@ local op = {}
 
 local type, error, pcall, pairs, ipairs, tostring, setmetatable, select =
   type, error, pcall, pairs, ipairs, tostring, setmetatable, select
-local task, ssh = task, ssh
+local task, ssh, secret = task, ssh, secret
 
 --- Checks of option values by the type a schema names.
 local kinds = {
   string = function(v) return type(v) == "string" end,
+  -- text that may be a secret(): the operation sees the real value
+  text = function(v) return type(v) == "string" or secret.is(v) end,
   boolean = function(v) return type(v) == "boolean" end,
   table = function(v) return type(v) == "table" end,
   number = function(v) return type(v) == "number" end,
@@ -46,6 +48,7 @@ local kinds = {
 }
 
 local kind_words = {
+  text = "a string or a secret",
   ["string[]"] = "a list of strings",
   mode = 'an octal mode such as "0644"',
 }
@@ -122,8 +125,8 @@ end
 ---@class drover.op.Spec
 ---@field module string                        "file"
 ---@field name string                          "present"
----@field options table<string, string>        option name -> kind: string, boolean, table, number, mode, string[]
----@field target? fun(target: any): string?    checks the first argument: nil if fine, else what is wrong
+---@field options table<string, string>        option name -> kind: string, text (string or secret), boolean, table, number, mode, string[]
+---@field target? fun(target: any): string?    checks the first argument: nil if fine, else what is wrong (a secret target is shown as `<secret>`)
 ---@field read fun(target: string, opts: table): any  the current state (its commands run in check mode too)
 ---@field plan fun(target: string, opts: table, current: any): drover.op.Change?  nil: nothing to do
 ---@field apply fun(target: string, opts: table, change: drover.op.Change, current: any): any
@@ -142,11 +145,24 @@ function op.define(spec)
     if select("#", ...) > 0 then
       error(("%s: expected (target, options), got %d arguments"):format(what, 2 + select("#", ...)), 2)
     end
-    local bad = spec.target and spec.target(target)
-      or (type(target) ~= "string" or target == "") and ("the target must be a non-empty string, got "
-        .. (type(target) == "string" and '""' or type(target)))
+    local bad
+    if spec.target then
+      bad = spec.target(target)
+    elseif type(target) ~= "string" or target == "" then
+      bad = "the target must be a non-empty string, got " .. (type(target) == "string" and '""' or type(target))
+    end
     if bad then error(what .. ": " .. bad, 2) end
     opts = check_options(what, schema, opts, 2)
+    -- a copy with secrets revealed (the caller's table stays as it was): operations work on
+    -- the real values; a diff hides every line that holds one of the run's secrets
+    local given = opts
+    opts = {}
+    for k, v in pairs(given) do
+      if schema[k] == "text" and secret.is(v) then v = secret.reveal(v) end
+      opts[k] = v
+    end
+    -- (a secret target, `"echo " .. pw`, is shown with the run's secrets masked in it)
+    local label = secret.is(target) and core.mask(secret.reveal(target)) or target
     if ssh.current() == nil then
       error(what .. ": no current host (run the script on targets, or inside ssh.with(host, fn))", 2)
     end
@@ -158,11 +174,11 @@ function op.define(spec)
       current = readonly(spec.read, target, opts)
       change = readonly(spec.plan, target, opts, current)
     end)
-    if not ok then fail(spec, target, err) end
+    if not ok then fail(spec, label, err) end
     local result = { changed = false, check = mode.check }
     if change ~= nil then
       result.reason = change.reason
-      result.diff = diff_of(spec, target, change, secrets)
+      result.diff = diff_of(spec, label, change, secrets)
       if mode.check then
         if change.unknown then
           result.changed, result.reason = "unknown", change.unknown
@@ -172,7 +188,7 @@ function op.define(spec)
         -- (an unknown step predicts what it can: what it leaves unknown stays unknown later)
         if spec.predict then
           ok, err = pcall(spec.predict, target, opts, change, current)
-          if not ok then fail(spec, target, err) end
+          if not ok then fail(spec, label, err) end
         end
       else
         local applied
@@ -181,12 +197,12 @@ function op.define(spec)
         if spec.facts then
           for _, f in ipairs(spec.facts(target, opts, current)) do facts.invalidate(f[1], f[2]) end
         end
-        if not ok then fail(spec, target, err) end
+        if not ok then fail(spec, label, err) end
         result.changed, result.result = true, applied
       end
     end
     core.emit {
-      module = spec.module, op = spec.name, target = target, changed = result.changed,
+      module = spec.module, op = spec.name, target = label, changed = result.changed,
       diff = result.diff, reason = result.reason, elapsed = task.now() - started,
       secrets = secrets,
     }

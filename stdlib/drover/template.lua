@@ -9,7 +9,7 @@
 --- ```
 local template = {}
 
-local type, tostring, error, math = type, tostring, error, math
+local type, tostring, error, math, secret = type, tostring, error, math, secret
 local ssh = ssh
 
 --- `text` with every `{{ name }}` replaced by `lookup(name)`; raises naming `what`, the line
@@ -48,6 +48,9 @@ function template.expand(text, lookup, what)
       v = math.type(v) == "integer" and tostring(v) or ("%.14g"):format(v)
     elseif t == "boolean" then
       v = tostring(v)
+    elseif secret.is(v) then
+      -- (its value is one of the run's secrets: a diff hides every line holding it)
+      v = secret.reveal(v)
     elseif t ~= "string" then
       error(("%s:%d: {{ %s }} is a %s, not text"):format(what, line, name, t), 0)
     end

@@ -161,7 +161,7 @@ fn lists_resolved_hosts() -> Result<(), Failed> {
         &err,
     )?;
     check(
-        db.contains("password=<redacted>") && !out.contains("hunter2"),
+        db.contains("password=<secret>") && !out.contains("hunter2"),
         "password redacted",
         &out,
         &err,
@@ -233,7 +233,7 @@ fn json_and_password_warning() -> Result<(), Failed> {
         serde_json::from_str(&out).map_err(|e| format!("bad JSON: {e}: {out}"))?;
     let h = &v[0];
     check(
-        h["name"] == "db1" && h["port"] == 2222 && h["password"] == "<redacted>",
+        h["name"] == "db1" && h["port"] == 2222 && h["password"] == "<secret>",
         "json fields",
         &out,
         &err,
@@ -513,7 +513,7 @@ fn inventory_values_are_checked() -> Result<(), Failed> {
             && host_names(&out) == ["db1"]
             && out.contains("groups=prod,db")
             && out.contains("motd=hello ; world # !  ")
-            && out.contains("password=<redacted>")
+            && out.contains("password=<secret>")
             && !out.contains("Pw"),
         "group named only by a host, BOM, quoting",
         &out,
@@ -532,10 +532,10 @@ fn secret_variables_are_redacted() -> Result<(), Failed> {
     let (code, out, err) = dir.drover(&["hosts", "-e", "MySecret=sss-value"]);
     check(
         code == 0
-            && out.contains("db_password=<redacted>")
-            && out.contains("API_Token=<redacted>")
-            && out.contains("key_passphrase=<redacted>")
-            && out.contains("MySecret=<redacted>")
+            && out.contains("db_password=<secret>")
+            && out.contains("API_Token=<secret>")
+            && out.contains("key_passphrase=<secret>")
+            && out.contains("MySecret=<secret>")
             && out.contains("colour=blue"),
         "text redacted",
         &out,
@@ -546,8 +546,8 @@ fn secret_variables_are_redacted() -> Result<(), Failed> {
         serde_json::from_str(&out).map_err(|e| format!("bad JSON: {e}: {out}"))?;
     check(
         code == 0
-            && v[0]["vars"]["db_password"] == "<redacted>"
-            && v[0]["vars"]["MySecret"] == "<redacted>"
+            && v[0]["vars"]["db_password"] == "<secret>"
+            && v[0]["vars"]["MySecret"] == "<secret>"
             && v[0]["vars"]["colour"] == "blue",
         "json redacted",
         &out,

@@ -89,6 +89,7 @@ enum Handler {
     LuaErrors,
     /// `-- deploy.lua`: operations in check mode, for real, and again, on the fixture.
     LuaOps,
+    LuaSecrets,
     /// `require "drover.facts"`: run per host on the fixture, its output checked locally.
     LuaFacts,
     /// An inventory: parsed with the library, its comments checked.
@@ -109,6 +110,7 @@ impl Handler {
             Handler::LuaSftp => "lua_sftp",
             Handler::LuaErrors => "lua_errors",
             Handler::LuaOps => "lua_ops",
+            Handler::LuaSecrets => "lua_secrets",
             Handler::LuaFacts => "lua_facts",
             Handler::Inventory => "ini_inventory",
             Handler::Commands => "sh_commands",
@@ -125,6 +127,7 @@ fn claim(b: &Block) -> Option<Handler> {
         "lua" if b.body.contains("sftp.put") => Some(Handler::LuaSftp),
         "lua" if b.body.contains("err.kind") => Some(Handler::LuaErrors),
         "lua" if b.body.starts_with("-- deploy.lua") => Some(Handler::LuaOps),
+        "lua" if b.body.starts_with("-- drover run app.lua") => Some(Handler::LuaSecrets),
         "lua" if b.body.contains("require \"drover.facts\"") => Some(Handler::LuaFacts),
         "ini" if b.body.contains("[group ") => Some(Handler::Inventory),
         "sh" => Some(Handler::Commands),
@@ -286,6 +289,7 @@ fn check_block(handler: Handler, block: &Block) -> Result<(), Failed> {
         Handler::LuaSftp => scripts::sftp(block),
         Handler::LuaErrors => scripts::errors(block),
         Handler::LuaOps => ops::deploy(block),
+        Handler::LuaSecrets => ops::secrets(block),
         Handler::LuaFacts => scripts::facts(block),
         Handler::Inventory => inventory(block),
         Handler::Commands => commands::check(block),
@@ -364,7 +368,7 @@ fn inventory(block: &Block) -> Result<(), Failed> {
 }
 
 /// The block as a file given to the real binary (`drover hosts -i inventory.ini`), its
-/// `password_env` set: every host resolved as its comments say, the password redacted.
+/// `password_env` set: every host resolved as its comments say, the password shown as <secret>.
 fn inventory_through_cli(block: &Block) -> Result<(), Failed> {
     let dir = TempDir::new("ini")?;
     dir.write("inventory.ini", &block.body)?;
@@ -400,7 +404,7 @@ fn inventory_through_cli(block: &Block) -> Result<(), Failed> {
                     g.sort();
                     g == ["db", "prod"]
                 })
-            && line("db1").contains("password=<redacted>")
+            && line("db1").contains("password=<secret>")
             && !all.stdout.contains("s3cret-from-env"),
         format!("drover hosts -i inventory.ini\n{}", all.show()),
     )?;

@@ -260,7 +260,9 @@ impl Session {
             Ok(values) => {
                 if !values.is_empty() {
                     let shown: Vec<String> = values.iter().map(pretty::show).collect();
-                    self.screen.out(&shown.join("\t"));
+                    // (a secret shows as <secret>; its text revealed into a string too)
+                    self.screen
+                        .out(&self.rt.secrets().redact(&shown.join("\t")));
                 }
                 self.script.lua(chunk);
                 Ok(true)
@@ -457,7 +459,8 @@ impl Session {
                     mlua::Value::Nil => "off".to_string(),
                     v => pretty::show(&v),
                 };
-                self.screen.err(&format!("{name}: {shown}"));
+                self.screen
+                    .err(&self.rt.secrets().redact(&format!("{name}: {shown}")));
                 self.script.call(call);
                 true
             }

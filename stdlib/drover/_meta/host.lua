@@ -15,7 +15,7 @@ local Host = {}
 
 ---Runs `cmd`, suspending only the calling task. Failures raise an SshError value (kind
 ---"exit" for a non-zero exit unless `check = false`).
----@param cmd string
+---@param cmd string|drover.Secret
 ---@param opts? RunOptions
 ---@return RunResult
 function Host:run(cmd, opts) end
@@ -35,7 +35,7 @@ function Host:get(remote_path, local_path, opts) end
 ---@return string
 function Host:read(remote_path) end
 ---@param remote_path string
----@param text string
+---@param text string|drover.Secret
 ---@param opts? PutOptions
 ---@return TransferResult
 function Host:write(remote_path, text, opts) end

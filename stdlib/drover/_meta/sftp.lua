@@ -65,7 +65,7 @@ function sftp.read(remote_path) end
 
 ---Writes `text` to a remote file, atomically, like put.
 ---@param remote_path string
----@param text string
+---@param text string|drover.Secret
 ---@param opts? PutOptions
 ---@return TransferResult
 function sftp.write(remote_path, text, opts) end

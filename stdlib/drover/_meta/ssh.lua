@@ -8,10 +8,10 @@ ssh = {}
 ---@field address string           host name, address, or an alias of ~/.ssh/config ("user@host:port" accepted)
 ---@field port? integer            default 22 (or the ssh config's Port)
 ---@field user? string             default $USER (or the ssh config's User)
----@field password? string         password / keyboard-interactive
+---@field password? string|drover.Secret password / keyboard-interactive
 ---@field identity? string         private key file (default: ssh config IdentityFile, then ~/.ssh/id_*)
----@field key? string              private key text
----@field passphrase? string       for an encrypted identity or key
+---@field key? string|drover.Secret private key text
+---@field passphrase? string|drover.Secret for an encrypted identity or key
 ---@field passphrase_env? string   name of an environment variable holding the passphrase
 ---@field agent? string|false      ssh-agent socket (default $SSH_AUTH_SOCK); false: no agent
 ---@field known_hosts? string      default ~/.ssh/known_hosts
@@ -24,12 +24,12 @@ ssh = {}
 ---@class RunOptions
 ---@field check? boolean       raise on a non-zero exit (default true)
 ---@field timeout? number      seconds; the remote job gets TERM after it
----@field env? table<string, string>
+---@field env? table<string, string|drover.Secret>
 ---@field cwd? string
----@field stdin? string
+---@field stdin? string|drover.Secret
 ---@field sudo? boolean        run through `sudo -n`
 ---@field user? string         sudo to this user
----@field sudo_password? string fed to `sudo -S` on stdin, never on a command line
+---@field sudo_password? string|drover.Secret fed to `sudo -S` on stdin, never on a command line
 ---@field pty? boolean
 ---@field stream? boolean      print lines as they arrive: "host | line", stderr "host ! line"
 ---@field max_output? integer  bytes kept per stream (default 128 MiB); `truncated` says if cut
@@ -105,7 +105,7 @@ function ssh.connect(spec) end
 function ssh.with(host, fn, ...) end
 
 ---Runs `cmd` on the current host.
----@param cmd string
+---@param cmd string|drover.Secret
 ---@param opts? RunOptions
 ---@return RunResult
 function ssh.run(cmd, opts) end

@@ -101,3 +101,57 @@ pub fn deploy(block: &Block) -> Result<(), Failed> {
         check.show(),
     )
 }
+
+/// The secrets block (`-- drover run app.lua -g db`): run with `--diff` as its comment says,
+/// `/tmp/app.env` standing in a file of a directory the test creates; neither the inventory's
+/// password nor `APP_KEY` shows anywhere, the host's file gets both.
+pub fn secrets(block: &Block) -> Result<(), Failed> {
+    const KEY: &str = "readme-app-key-4410";
+    let sshd = Sshd::start("")?;
+    let local = TempDir::new("secrets")?;
+    let home = local.mkdir("home/.ssh")?;
+    let remote = TempDir::new("secrets-remote")?;
+    sh(&format!(
+        "chown {TEST_USER} '{0}' && chmod 0755 '{0}'",
+        remote.0.display()
+    ))?;
+    let env_file = format!("{}/app.env", remote.0.display());
+    let body = substitute(&block.body, "/tmp/app.env", &env_file)?;
+    let body = substitute(&body, "os.getenv(\"APP_KEY\")", &format!("\"{KEY}\""))?;
+    local.write("app.lua", &body)?;
+    local.write(
+        "inventory.ini",
+        &format!(
+            "[defaults]\nuser = {TEST_USER}\nknown_hosts = {}\n\n[host db1]\naddress = 127.0.0.1\nport = {}\nidentity = {}\n\n[group db]\nhosts = db1\ndb_password = {SECRET}\n",
+            local.path("known_hosts").display(),
+            sshd.port(),
+            sshd.client_key().display()
+        ),
+    )?;
+    for extra in [&["--diff"][..], &["--diff", "--json"]] {
+        let mut args = vec!["run", "app.lua", "-i", "inventory.ini", "-g", "db"];
+        args.extend_from_slice(extra);
+        let out = drover(&local.0, &home, &args)?;
+        let all = format!("{}{}", out.stdout, out.stderr);
+        ensure(out.code == 0, out.show())?;
+        ensure(
+            !all.contains(SECRET) && !all.contains(KEY),
+            format!("a secret shows:\n{}", out.show()),
+        )?;
+        if extra.len() == 1 {
+            ensure(
+                out.stdout.contains("db1 | deploying with\t<secret>\n")
+                    && out
+                        .stdout
+                        .contains("db1 ~ +<line hidden: it contains a secret>\ndb1 ~ +<line hidden: it contains a secret>\n"),
+                out.show(),
+            )?;
+        }
+        ensure(
+            std::fs::read_to_string(&env_file)? == format!("DB_PASSWORD={SECRET}\nAPP_KEY={KEY}\n"),
+            "the host's file holds the real values",
+        )?;
+        std::fs::remove_file(&env_file)?;
+    }
+    Ok(())
+}

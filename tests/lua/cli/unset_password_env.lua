@@ -2,7 +2,7 @@
 -- time-limit: 60
 -- An unset password_env fails only the host that is connected to: `drover hosts` shows it
 -- as <unset: VAR> and succeeds; a run on that host fails it with the variable named, the
--- other host is ok; once set, it is used as the password (<redacted> in hosts).
+-- other host is ok; once set, it is used as the password (<secret> in hosts).
 local check = require "check"
 local fx = require "fixture"
 local inv, dir = fx.inventory(2)
@@ -48,5 +48,5 @@ code, out, err = drover("exec" .. i .. " -H h02 'echo by password'", "DROVER_TES
 check.eq(code, 0, err)
 check.eq(out, "h02 | by password\n", err)
 code, out = drover("hosts" .. i .. " -H h02", "DROVER_TEST_H02_PASS=" .. fx.q(pw))
-check.eq(out:find("password=<redacted>", 1, true) ~= nil, true, out)
+check.eq(out:find("password=<secret>", 1, true) ~= nil, true, out)
 check.eq(out:find(pw, 1, true), nil, out)
