@@ -8,6 +8,15 @@
 //! does from its SIGINT handler). The hook removes itself at once and yields the running task
 //! (or, where Lua cannot yield, raises an error if that task must stop). Code that never runs
 //! longer than a quantum pays nothing.
+//!
+//! From another thread that is a data race Lua tolerates only in part: `lua_sethook` marks
+//! every Lua frame of the running state (`ci->trap = 1`) while the Lua thread may be turning
+//! the top frame into a C one. Upstream, `trap` shares its bytes with a C frame's
+//! `old_errfunc`, so that write could corrupt the error-handler index of a `pcall` in a
+//! coroutine; the vendored Lua keeps `trap` apart (see Cargo.toml). What is left: the walk
+//! may read a frame the collector frees at that moment (`luaE_shrinkCI` frees only frames
+//! above the running one), and the hook fields are plain stores that the Lua thread may see
+//! late (at most one missed or extra hook call, as Lua's own comment on `lua_sethook` says).
 
 use std::cell::Cell;
 use std::ptr;

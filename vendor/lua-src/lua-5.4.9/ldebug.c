@@ -117,7 +117,7 @@ static int getcurrentline (CallInfo *ci) {
 static void settraps (CallInfo *ci) {
   for (; ci != NULL; ci = ci->previous)
     if (isLua(ci))
-      ci->u.l.trap = 1;
+      ci->trap = 1;
 }
 
 
@@ -902,7 +902,7 @@ static int changedline (const Proto *p, int oldpc, int newpc) {
 int luaG_tracecall (lua_State *L) {
   CallInfo *ci = L->ci;
   Proto *p = ci_func(ci)->p;
-  ci->u.l.trap = 1;  /* ensure hooks will be checked */
+  ci->trap = 1;  /* ensure hooks will be checked */
   if (ci->u.l.savedpc == p->code) {  /* first instruction (not resuming)? */
     if (p->is_vararg)
       return 0;  /* hooks will start at VARARGPREP instruction */
@@ -931,7 +931,7 @@ int luaG_traceexec (lua_State *L, const Instruction *pc) {
   const Proto *p = ci_func(ci)->p;
   int counthook;
   if (!(mask & (LUA_MASKLINE | LUA_MASKCOUNT))) {  /* no hooks? */
-    ci->u.l.trap = 0;  /* don't need to stop again */
+    ci->trap = 0;  /* don't need to stop again */
     return 0;  /* turn off 'trap' */
   }
   pc++;  /* reference is always next instruction */

@@ -187,7 +187,7 @@ static void correctstack (lua_State *L) {
     ci->top.p = restorestack(L, ci->top.offset);
     ci->func.p = restorestack(L, ci->func.offset);
     if (isLua(ci))
-      ci->u.l.trap = 1;  /* signal to update 'trap' in 'luaV_execute' */
+      ci->trap = 1;  /* signal to update 'trap' in 'luaV_execute' */
   }
 }
 

@@ -115,7 +115,7 @@ CallInfo *luaE_extendCI (lua_State *L, int err) {
   L->ci->next = ci;
   if (ci->next)
     ci->next->previous = ci;
-  ci->u.l.trap = 0;
+  ci->trap = 0;
   L->nci++;
   return ci;
 }

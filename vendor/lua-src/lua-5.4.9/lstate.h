@@ -181,7 +181,6 @@ struct CallInfo {
   union {
     struct {  /* only for Lua functions */
       const Instruction *savedpc;
-      volatile l_signalT trap;  /* function is tracing lines/counts */
       int nextraargs;  /* # of extra arguments in vararg functions */
     } l;
     struct {  /* only for C functions */
@@ -201,6 +200,12 @@ struct CallInfo {
   } u2;
   short nresults;  /* expected number of results from this function */
   unsigned short callstatus;
+  /* drover patch: 'trap' (Lua functions only: the function is tracing lines/counts) is out
+     of the union 'u'. 'lua_sethook' sets it on every frame from another thread (drover's
+     preemption watchdog); inside 'u' it shared its bytes with a C frame's 'old_errfunc',
+     so a frame that turned from Lua to C between the check and the write got a corrupt
+     error-handler index. Upstream 5.4.9 keeps it at 'u.l.trap'. */
+  volatile l_signalT trap;
 };
 
 

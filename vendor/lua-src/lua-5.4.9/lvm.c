@@ -1080,7 +1080,7 @@ void luaV_finishOp (lua_State *L) {
 
 
 
-#define updatetrap(ci)  (trap = ci->u.l.trap)
+#define updatetrap(ci)  (trap = ci->trap)
 
 #define updatebase(ci)	(base = ci->func.p + 1)
 
