@@ -192,6 +192,19 @@ local function present_apply(name, opts, change, cur)
   run("useradd " .. table.concat(args, " ") .. " -- " .. q, opts)
 end
 
+-- The skeleton directory useradd -m copies into a new home (SKEL of /etc/default/useradd)
+-- and the paths below it (a probe: it runs in check mode, which is where this is asked).
+local function skeleton()
+  local r = ssh.run([[skel=$(sed -n 's/^SKEL=//p' /etc/default/useradd 2>/dev/null); ]]
+    .. [[skel=${skel:-/etc/skel}; echo "$skel"; ! [ -d "$skel" ] || (cd "$skel" && find . -mindepth 1)]],
+    { readonly = true })
+  local lines = {}
+  for l in r.stdout:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  local skel, entries = table.remove(lines, 1) or "/etc/skel", {}
+  for _, l in ipairs(lines) do entries[#entries + 1] = l:gsub("^%./", "") end
+  return skel, entries
+end
+
 -- The groups `name` is in after the step: primary first (as `id -Gn`).
 local function groups_after(name, opts, cur)
   local old = cur.st and cur.st.groups or {}
@@ -224,11 +237,20 @@ local function present_predict(name, opts, _, cur)
     home = opts.home or st.home, shell = opts.shell or st.shell,
     groups = (cur.st == nil or st.groups) and after or nil, predicted = true,
   })
-  -- the home directory useradd -m makes (its mode is login.defs' HOME_MODE: not known)
+  -- the home directory useradd -m makes (its mode is login.defs' HOME_MODE: not known),
+  -- with copies of the skeleton directory's files in it
   if cur.st == nil and opts.home and create_home_of(opts) and not facts.file(opts.home) then
     facts.predict("file", opts.home, {
       type = "directory", owner = name, group = after[1], predicted = true,
     })
+    local skel, entries = skeleton(opts)
+    for _, rel in ipairs(entries) do
+      local f = facts.file(skel .. "/" .. rel)
+      if f then
+        f.owner, f.group, f.uid, f.gid, f.predicted = name, after[1], nil, nil, true
+        facts.predict("file", opts.home .. "/" .. rel, f)
+      end
+    end
   end
   -- the supplementary groups' member lists
   local member = set_of({ table.unpack(after, 2) })
