@@ -44,6 +44,9 @@ local function body()
     check.raises("option 'gid' must be a number, got string", group.present, G, { gid = "12" })
     check.raises('"9lives" is not a valid group name', group.present, "9lives")
     check.raises("unknown option 'members'", group.present, G, { members = {} })
+    -- a host without shadow-utils (Alpine's busybox has other tools): the error names it
+    check.raises("drover-no-such-tool not found on the host: drover's user and group operations need shadow-utils",
+      require("drover.shadow").require_tool, "drover-no-such-tool")
   end)
 end
 
