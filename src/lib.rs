@@ -96,8 +96,9 @@
 //!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`, with
 //!   check mode's predictions) with its pure parsers in `facts/parse.lua` and its remote
 //!   commands in `facts/commands.lua`; `op.lua` is the one helper operations are declared
-//!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`
-//!   and `command.lua` the operations, `template.lua` the `{{ name }}` templates.
+//!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`,
+//!   `command.lua` and `service.lua` the operations, `template.lua` the
+//!   `{{ name }}` templates.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
