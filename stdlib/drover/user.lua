@@ -131,8 +131,8 @@ local function modifications(name, opts, cur)
       for _, g in ipairs(remove) do w[#w + 1] = "-" .. g end
       words[#words + 1] = "groups " .. table.concat(w, " ")
       local list = opts.append and add or minus(want, {})
+      -- (`-G ''`: in no supplementary group)
       args[#args + 1] = (opts.append and "-a " or "") .. "-G " .. shell.quote(table.concat(list, ","))
-      if #list == 0 then args[#args] = "-G ''" end
     end
   end
   return words, args, unknown
