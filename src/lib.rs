@@ -99,8 +99,10 @@
 //!   `facts.lua` (read-only host facts, cached per host in the run's `task.run_state()`, with
 //!   check mode's predictions) with its pure parsers in `facts/parse.lua` and its remote
 //!   commands in `facts/commands.lua`; `op.lua` is the one helper operations are declared
-//!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`
-//!   and `command.lua` the operations, `template.lua` the `{{ name }}` templates.
+//!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`,
+//!   `command.lua`, `service.lua`, `user.lua` and `group.lua` the operations (`shadow.lua`:
+//!   the names, ids and tools users and groups share), `template.lua` the `{{ name }}`
+//!   templates.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

@@ -14,7 +14,9 @@
 //! -- time-limit: 20            (seconds before the test is killed and failed; default 60)
 //! ```
 //!
-//! Examples under `examples/` are run too (they must exit 0).
+//! Examples under `examples/` are run too (they must exit 0), or, with a header
+//! `-- driver: tests/examples/NAME.lua`, by that test, which runs the example through
+//! `drover run` against fixture hosts and services it sets up (in normal and check mode).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -76,6 +78,8 @@ struct Expectations {
     /// `fleet: N`: N sshd and an inventory of them (hosts h01..hNN, groups odd, even, all);
     /// the script runs once per host (`-i INVENTORY -g all` follow the script).
     fleet: usize,
+    /// `driver: PATH`: an example run by the test script at PATH (from the repository root).
+    driver: Option<PathBuf>,
 }
 
 fn expectations(source: &str) -> Expectations {
@@ -101,6 +105,7 @@ fn expectations(source: &str) -> Expectations {
             "args" => e.args = value.split_whitespace().map(String::from).collect(),
             "interrupt-on" => e.interrupt_on = Some(value),
             "interrupt-twice" => e.interrupt_twice = value == "true",
+            "driver" => e.driver = Some(PathBuf::from(value)),
             "fleet" => {
                 e.fleet = value.parse().expect("fleet takes a number");
                 e.needs_sshd = e.needs_sshd.max(e.fleet);
@@ -265,6 +270,13 @@ fn check_script(script: &Path) -> Result<(), Failed> {
     let source = std::fs::read_to_string(script)
         .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
     let e = expectations(&source);
+    if let Some(driver) = &e.driver {
+        let driver = repo_root().join(driver);
+        if driver == script {
+            return Err(format!("{}: a driver of itself", script.display()).into());
+        }
+        return check_script(&driver);
+    }
     let (code, out, err) = run_script(script, &e)?;
     let show = || format!("\n--- stdout ---\n{out}--- stderr ---\n{err}");
     if code != e.exit {
