@@ -36,7 +36,7 @@ local conf = v.app_conf or "/etc/app/app.conf"
 local drain = v.app_drain or "/etc/app/drain"
 local line = "version = " .. release
 -- check mode changes nothing and starts nothing: there is no new release to check the health of
-local checking = require("drover.opcore").mode().check
+local checking = require("drover.op").check_mode()
 
 -- At the release already? (sftp.read only reads: it works in check mode too.)
 local ok, text = pcall(sftp.read, conf)

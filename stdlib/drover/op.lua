@@ -53,6 +53,13 @@ local kind_words = {
   mode = 'an octal mode such as "0644"',
 }
 
+--- Whether the calling script runs in check mode (`drover run --check`, `:check on`): a script
+--- that does more than operations (waits, health checks) skips what makes sense only for real.
+---@return boolean
+function op.check_mode()
+  return core.mode().check
+end
+
 --- `mode` ("644", "0644", 420) as four octal digits ("0644"), nil stays nil.
 ---@param mode string|integer|nil
 ---@return string?
