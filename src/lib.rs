@@ -97,7 +97,7 @@
 //!   check mode's predictions) with its pure parsers in `facts/parse.lua` and its remote
 //!   commands in `facts/commands.lua`; `op.lua` is the one helper operations are declared
 //!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`,
-//!   `command.lua` and `service.lua` the operations, `template.lua` the
+//!   `command.lua`, `pkg.lua` and `service.lua` the operations, `template.lua` the
 //!   `{{ name }}` templates.
 
 #![deny(missing_docs)]
