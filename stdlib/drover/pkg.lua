@@ -230,12 +230,20 @@ local installed_op = op.define {
     local candidates = {}
     if cur.manager == "dpkg" then
       local r = ssh.run(pkg.command("policy", "dpkg", missing, opts), { check = false })
-      candidates = r.ok and pkg.parse_policy(r.stdout) or {}
-      for _, n in ipairs(missing) do
-        if not candidates[n] then unindexed[#unindexed + 1] = n end
-      end
-      if unindexed[1] then
-        reason = reason .. (" (%s not in the package index yet)"):format(table.concat(unindexed, ", "))
+      if r.ok then
+        candidates = pkg.parse_policy(r.stdout)
+        for _, n in ipairs(missing) do
+          if not candidates[n] then unindexed[#unindexed + 1] = n end
+        end
+        if unindexed[1] then
+          reason = reason .. (" (%s not in the package index yet)"):format(table.concat(unindexed, ", "))
+        end
+      else
+        -- (apt's first error line; else its last line)
+        local text = r.stderr ~= "" and r.stderr or r.stdout
+        local said = text:match("^(E: [^\n]*)") or text:match("\n(E: [^\n]*)") or text:match("([^\n]+)\n*$")
+          or ("exit " .. tostring(r.code))
+        reason = reason .. (" (the package index could not be read: %s)"):format(said)
       end
     end
     return { reason = reason, missing = missing, candidates = candidates }

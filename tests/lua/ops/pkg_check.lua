@@ -107,6 +107,20 @@ pkg.removed({ %q, %q }, { apt_options = apt })
   check.eq(out:find(("h01 ~ pkg.removed %s %s: would change (would remove %s, %s)\n"):format(a, b, a, b), 1, true) ~= nil,
     true, out)
   check.eq(host_state(), before)
+
+  -- an index apt cannot read: still "would install", saying why the index was not looked at
+  local bad = dir .. "/bad.list"
+  fx.write(bad, "garbage line\n")
+  fx.write(more, ([[
+local apt = %s
+apt["Dir::Etc::SourceList"] = %q
+require("drover.pkg").installed(%q, { apt_options = apt })
+]]):format(opts, bad, c))
+  code, out, e = fx.drover(("run %s -i %s -g all --check"):format(fx.q(more), fx.q(inv)))
+  check.eq(code, 0, e .. out)
+  check.eq(out:find(("h01 ~ pkg.installed %s: would change (would install %s (the package index could not be read: "
+    .. "E: Type 'garbage' is not known on line 1 in source list %s))\n"):format(c, c, bad), 1, true) ~= nil, true, out)
+  check.eq(host_state(), before)
 end)
 t.remove()
 if not ok then error(err, 0) end
