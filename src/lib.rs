@@ -100,9 +100,9 @@
 //!   check mode's predictions) with its pure parsers in `facts/parse.lua` and its remote
 //!   commands in `facts/commands.lua`; `op.lua` is the one helper operations are declared
 //!   through (check mode, diff, the `Op` event, error context, fact invalidation), `file.lua`,
-//!   `command.lua`, `service.lua`, `user.lua` and `group.lua` the operations (`shadow.lua`:
-//!   the names, ids and tools users and groups share), `template.lua` the `{{ name }}`
-//!   templates.
+//!   `command.lua`, `pkg.lua`, `service.lua`, `user.lua` and `group.lua` the operations
+//!   (`shadow.lua`: the names, ids and tools users and groups share), `template.lua` the
+//!   `{{ name }}` templates.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]

@@ -94,13 +94,14 @@ local function missing(name, st, reason)
   error(("no service %s on this host (%s)"):format(name, st.manager), 0)
 end
 
--- `st` with `changes` applied, as a prediction.
-local function predicted(st, changes)
+-- Records `st` with `changes` applied as the service's predicted state. A service that does
+-- not exist (an unknown step) gets no prediction: the steps after it stay unknown too.
+local function predict(name, st, changes)
+  if not st.exists then return end
   local p = { predicted = true }
   for k, v in pairs(st) do p[k] = v end
   for k, v in pairs(changes) do p[k] = v end
-  p.exists = true
-  return p
+  facts.predict("service", name, p)
 end
 
 -- Runs `action` on the host; with `want_active`, reads the state again and fails unless the
@@ -137,7 +138,7 @@ service.running = op.define {
     return { reason = said("start", "started") }
   end,
   apply = function(name, opts, _, st) return act(name, opts, "start", st, true) end,
-  predict = function(name, _, _, st) facts.predict("service", name, predicted(st, { active = true })) end,
+  predict = function(name, _, _, st) predict(name, st, { active = true }) end,
   facts = service_facts,
 }
 
@@ -152,7 +153,7 @@ service.stopped = op.define {
     return { reason = said("stop", "stopped") }
   end,
   apply = function(name, opts, _, st) return act(name, opts, "stop", st, false) end,
-  predict = function(name, _, _, st) facts.predict("service", name, predicted(st, { active = false })) end,
+  predict = function(name, _, _, st) predict(name, st, { active = false }) end,
   facts = service_facts,
 }
 
@@ -166,7 +167,7 @@ service.restarted = op.define {
     return { reason = said("restart", "restarted") }
   end,
   apply = function(name, opts, _, st) return act(name, opts, "restart", st, true) end,
-  predict = function(name, _, _, st) facts.predict("service", name, predicted(st, { active = true })) end,
+  predict = function(name, _, _, st) predict(name, st, { active = true }) end,
   facts = service_facts,
 }
 
@@ -196,7 +197,7 @@ service.enabled = op.define {
       error(("`enable` succeeded, but %s is still not enabled"):format(name), 0)
     end
   end,
-  predict = function(name, _, _, st) facts.predict("service", name, predicted(st, { enabled = true })) end,
+  predict = function(name, _, _, st) predict(name, st, { enabled = true }) end,
   facts = service_facts,
 }
 

@@ -92,6 +92,8 @@ enum Handler {
     LuaSecrets,
     /// `require "drover.facts"`: run per host on the fixture, its output checked locally.
     LuaFacts,
+    /// `-- web.lua`: packages and services in check mode, as root on the fixture.
+    LuaPackages,
     /// An inventory: parsed with the library, its comments checked.
     Inventory,
     /// Command lines, one handler per line.
@@ -112,6 +114,7 @@ impl Handler {
             Handler::LuaOps => "lua_ops",
             Handler::LuaSecrets => "lua_secrets",
             Handler::LuaFacts => "lua_facts",
+            Handler::LuaPackages => "lua_packages",
             Handler::Inventory => "ini_inventory",
             Handler::Commands => "sh_commands",
             Handler::Rust => "rust_doc_test",
@@ -128,6 +131,7 @@ fn claim(b: &Block) -> Option<Handler> {
         "lua" if b.body.contains("err.kind") => Some(Handler::LuaErrors),
         "lua" if b.body.starts_with("-- deploy.lua") => Some(Handler::LuaOps),
         "lua" if b.body.starts_with("-- drover run app.lua") => Some(Handler::LuaSecrets),
+        "lua" if b.body.starts_with("-- web.lua") => Some(Handler::LuaPackages),
         "lua" if b.body.contains("require \"drover.facts\"") => Some(Handler::LuaFacts),
         "ini" if b.body.contains("[group ") => Some(Handler::Inventory),
         "sh" => Some(Handler::Commands),
@@ -291,6 +295,7 @@ fn check_block(handler: Handler, block: &Block) -> Result<(), Failed> {
         Handler::LuaOps => ops::deploy(block),
         Handler::LuaSecrets => ops::secrets(block),
         Handler::LuaFacts => scripts::facts(block),
+        Handler::LuaPackages => ops::packages(block),
         Handler::Inventory => inventory(block),
         Handler::Commands => commands::check(block),
         Handler::Rust => rust_doc_test(block),

@@ -155,3 +155,69 @@ pub fn secrets(block: &Block) -> Result<(), Failed> {
     }
     Ok(())
 }
+
+/// The README's packages block (`-- web.lua`), in check mode only, as root on the sshd
+/// fixture: a real run would install nginx from the machine's own sources (the network).
+/// `nginx` stands for a package and service that exist nowhere (a fresh name) and `ssl-cert`
+/// for one every dpkg host has (`dpkg`), so what check mode must say does not depend on this
+/// machine: "would install" the missing one although the index does not have it, the
+/// service steps `unknown` (it does not exist yet), and nothing changed (dpkg, apt's lists).
+pub fn packages(block: &Block) -> Result<(), Failed> {
+    let sshd = Sshd::start("")?;
+    let local = TempDir::new("packages")?;
+    let home = local.mkdir("home/.ssh")?;
+    let name = format!("drover-readme-web-{}", std::process::id());
+    let body = substitute(&block.body, "\"nginx\"", &format!("\"{name}\""))?;
+    let body = substitute(&body, "\"ssl-cert\"", "\"dpkg\"")?;
+    local.write("web.lua", &body)?;
+    local.write(
+        "inventory.ini",
+        &format!(
+            "[defaults]\nuser = root\nknown_hosts = {}\n\n[host web1]\naddress = 127.0.0.1\nport = {}\nidentity = {}\n\n[group web]\nhosts = web1\n",
+            local.path("known_hosts").display(),
+            sshd.port(),
+            sshd.client_key().display()
+        ),
+    )?;
+    let state = || {
+        sh(&format!(
+            "dpkg-query -W -f='${{db:Status-Abbrev}}' {name} 2>&1; ls -l --time-style=full-iso /var/lib/apt/lists"
+        ))
+    };
+    let before = state()?;
+    let check = drover(
+        &local.0,
+        &home,
+        &[
+            "run",
+            "web.lua",
+            "-i",
+            "inventory.ini",
+            "-g",
+            "web",
+            "--check",
+        ],
+    )?;
+    ensure(check.code == 0, check.show())?;
+    ensure(state()? == before, "check mode changed dpkg or apt's lists")?;
+    for line in [
+        format!(
+            "web1 ~ pkg.installed {name} dpkg: would change (would install {name} ({name} not in the package index yet))\n"
+        ),
+        format!(
+            "web1 ~ service.enabled {name}: unknown (service {name} does not exist yet (an earlier step may install it))\n"
+        ),
+        format!("web1 ~ service.restarted {name}: unknown (service {name} does not exist yet"),
+    ] {
+        ensure(
+            check.stdout.contains(&line),
+            format!("no {line:?} in\n{}", check.show()),
+        )?;
+    }
+    ensure(
+        check
+            .stderr
+            .contains("   ops web1: ok=3 changed=1 unknown=2\n"),
+        check.show(),
+    )
+}

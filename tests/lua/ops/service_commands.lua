@@ -49,7 +49,7 @@ facts.predict("service", "drover-d", { manager = "systemd", exists = false, acti
 for _, step in ipairs {
   { "running", "drover-a" }, { "enabled", "drover-a" }, { "running", "drover-b" },
   { "enabled", "drover-b" }, { "stopped", "drover-b" }, { "stopped", "drover-b" },
-  { "enabled", "drover-c" }, { "restarted", "drover-c" }, { "running", "drover-d" },
+  { "enabled", "drover-c" }, { "restarted", "drover-c" }, { "running", "drover-d" }, { "restarted", "drover-d" },
 } do
   local r = service[step[1]](step[2])
   print(("%s %s: %s (%s)"):format(step[1], step[2], tostring(r.changed), tostring(r.reason)))
@@ -70,6 +70,8 @@ for _, line in ipairs {
   "enabled drover-c: unknown (cannot tell whether drover-c is enabled (systemd unit file state static))",
   "restarted drover-c: true (would restart)",
   "running drover-d: unknown (service drover-d does not exist yet (an earlier step may install it))",
+  -- (an unknown step predicts nothing: the next one on it is unknown too)
+  "restarted drover-d: unknown (service drover-d does not exist yet (an earlier step may install it))",
 } do
   check.eq(out:find(line, 1, true) ~= nil, true, line .. " in\n" .. out)
 end
