@@ -222,6 +222,24 @@ function facts.predict(name, key, value)
   if s.predicted then s.predicted(c, k) end
 end
 
+--- Check mode: records that an earlier step would change the host's `name` facts in ways no
+--- prediction says (a package install writes files, a command may do anything), so that a
+--- value read from the host after it is not certain. The first reason is kept.
+---@param name string
+---@param why string   the step, as "pkg.installed nginx"
+function facts.uncertain(name, why)
+  local c = cache_of(current_host(name), name)
+  c.uncertain = c.uncertain or why
+end
+
+--- The step that made the `name` facts of the current host uncertain (see facts.uncertain),
+--- or nil.
+---@param name string
+---@return string?
+function facts.uncertainty(name)
+  return cache_of(current_host(name), name).uncertain
+end
+
 --- Forgets the cached value of the fact `name` for `key` on the current host (all its keys
 --- when `key` is nil): the next read asks the host again.
 ---@param name string

@@ -142,6 +142,11 @@ end
 local function present_plan(path, opts, cur, content)
   local st = cur.st
   if st == nil and (cur.parent == nil or cur.parent.type ~= "directory") then
+    local after = facts.uncertainty("file")
+    if after then
+      return { reason = "created", unknown = ("directory %s does not exist yet (%s may make it)")
+        :format(dirname(path), after) }
+    end
     error(("directory %s does not exist (file.directory makes it)"):format(dirname(path)), 0)
   end
   if st and st.type ~= "file" then
@@ -348,6 +353,11 @@ file.line = op.define {
       if not ok then error(("pattern %q is not a Lua pattern: %s"):format(opts.pattern, err), 0) end
     end
     local st = facts.file(path)
+    -- (check mode, after a step that may write files unpredicted: a package's config file)
+    local after = st == nil and facts.uncertainty("file")
+    if after then
+      return { st = nil, text = nil, why = ("%s does not exist yet (%s may make it)"):format(path, after) }
+    end
     if st == nil then
       if not opts.create then error(path .. " does not exist (pass create = true to make it)", 0) end
       local parent = facts.file(dirname(path))

@@ -197,6 +197,13 @@ function op.define(spec)
           ok, err = pcall(spec.predict, target, opts, change, current)
           if not ok then fail(spec, label, err) end
         end
+        -- what a real run would forget wholesale (a package's files, what a command did) is
+        -- not certain after this step: later steps say "unknown" where it matters
+        if spec.facts then
+          for _, f in ipairs(spec.facts(target, opts, current)) do
+            if f[2] == nil then facts.uncertain(f[1], what .. " " .. label) end
+          end
+        end
       else
         local applied
         ok, err = pcall(function() applied = spec.apply(target, opts, change, current) end)

@@ -206,10 +206,10 @@ local function report(what, names, want_installed)
   end
 end
 
--- A package change invalidates every package (dependencies come and go) and the services
--- (a package brings or takes its services).
+-- A package change invalidates every package (dependencies come and go), the services (a
+-- package brings or takes its services) and the files (its own, its configuration).
 local function pkg_facts()
-  return { { "pkg", nil }, { "service", nil } }
+  return { { "pkg", nil }, { "service", nil }, { "file", nil } }
 end
 
 local installed_op = op.define {
