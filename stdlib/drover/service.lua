@@ -127,49 +127,34 @@ local function said(check_word, done_word)
   return core.mode().check and ("would " .. check_word) or done_word
 end
 
+-- An operation that leaves the service running (`active` true) or not: `action` ("start",
+-- "stop", "restart") when it is not so already, or always (`always`, a restart).
+local function activity(op_name, action, done_word, active, always)
+  return op.define {
+    module = "service", name = op_name, options = options, target = valid_name,
+    read = read,
+    plan = function(name, _, st)
+      if not st.exists then return missing(name, st, said(action, done_word)) end
+      if not always and (st.active and true or false) == active then return nil end
+      return { reason = said(action, done_word) }
+    end,
+    apply = function(name, opts, _, st) return act(name, opts, action, st, active) end,
+    predict = function(name, _, _, st) predict(name, st, { active = active }) end,
+    facts = service_facts,
+  }
+end
+
 --- The service `name` is running: started if it is not.
 ---@type fun(name: string, opts?: {sudo?: boolean}): drover.op.Result
-service.running = op.define {
-  module = "service", name = "running", options = options, target = valid_name,
-  read = read,
-  plan = function(name, _, st)
-    if not st.exists then return missing(name, st, said("start", "started")) end
-    if st.active then return nil end
-    return { reason = said("start", "started") }
-  end,
-  apply = function(name, opts, _, st) return act(name, opts, "start", st, true) end,
-  predict = function(name, _, _, st) predict(name, st, { active = true }) end,
-  facts = service_facts,
-}
+service.running = activity("running", "start", "started", true)
 
 --- The service `name` is not running: stopped if it is.
 ---@type fun(name: string, opts?: {sudo?: boolean}): drover.op.Result
-service.stopped = op.define {
-  module = "service", name = "stopped", options = options, target = valid_name,
-  read = read,
-  plan = function(name, _, st)
-    if not st.exists then return missing(name, st, said("stop", "stopped")) end
-    if not st.active then return nil end
-    return { reason = said("stop", "stopped") }
-  end,
-  apply = function(name, opts, _, st) return act(name, opts, "stop", st, false) end,
-  predict = function(name, _, _, st) predict(name, st, { active = false }) end,
-  facts = service_facts,
-}
+service.stopped = activity("stopped", "stop", "stopped", false)
 
 --- The service `name` restarted (started if it was not running): always a change.
 ---@type fun(name: string, opts?: {sudo?: boolean}): drover.op.Result
-service.restarted = op.define {
-  module = "service", name = "restarted", options = options, target = valid_name,
-  read = read,
-  plan = function(name, _, st)
-    if not st.exists then return missing(name, st, said("restart", "restarted")) end
-    return { reason = said("restart", "restarted") }
-  end,
-  apply = function(name, opts, _, st) return act(name, opts, "restart", st, true) end,
-  predict = function(name, _, _, st) predict(name, st, { active = true }) end,
-  facts = service_facts,
-}
+service.restarted = activity("restarted", "restart", "restarted", true, true)
 
 --- The service `name` starts at boot: `systemctl enable`; update-rc.d NAME defaults,
 --- chkconfig or rc-update for init scripts. A systemd unit that cannot be enabled or

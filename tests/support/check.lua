@@ -43,4 +43,17 @@ function check.between(v, lo, hi, what)
   end
 end
 
+--- Runs the operation `fn` twice: the first run must change the host, the second find it
+--- done (no reason given); `verify()` looks at the host after each. Returns the first result.
+function check.twice(what, fn, verify)
+  local first = fn()
+  check.eq(first.changed, true, what .. ": first run changes")
+  if verify then verify() end
+  local second = fn()
+  check.eq(second.changed, false, what .. ": second run finds it done")
+  check.eq(second.reason, nil, what .. ": second run's reason")
+  if verify then verify() end
+  return first
+end
+
 return check

@@ -77,9 +77,10 @@ end
 
 --- Writes an inventory for the harness's `n` sshd (hosts h01..hNN, groups `odd`/`even` and
 --- `all` with both as children) into a fresh directory; returns its path and that directory.
-function fixture.inventory(n, extra)
+--- `user` logs in as another user than the test user (`"root"`, for the stdlib's tests).
+function fixture.inventory(n, extra, user)
   local dir = fixture.local_dir()
-  local lines = { "[defaults]", "user = " .. os.getenv("DROVER_TEST_SSH_USER"),
+  local lines = { "[defaults]", "user = " .. (user or os.getenv("DROVER_TEST_SSH_USER")),
     "known_hosts = " .. dir .. "/known_hosts", "" }
   local odd, even = {}, {}
   for i = 1, n do

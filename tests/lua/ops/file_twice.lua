@@ -8,14 +8,7 @@ local h = fx.host()
 local dir = fx.remote_dir(h)
 
 ssh.with(h, function()
-  local function twice(what, fn, verify)
-    local first = fn()
-    check.eq(first.changed, true, what .. ": first run changes")
-    if verify then verify() end
-    local second = fn()
-    check.eq(second.changed, false, what .. ": second run finds it done")
-    return first
-  end
+  local twice = check.twice
 
   -- directory, with its missing parents
   local d = dir .. "/srv/app"

@@ -7,22 +7,12 @@ local check = require "check"
 local fx = require "fixture"
 local group = require "drover.group"
 
-local pid = fx.sh("echo $PPID"):gsub("%s+", "")
-local G, G2 = "drovertg" .. pid, "drovertx" .. pid
+local accounts = require "test_accounts"
+local G, G2 = accounts.group, accounts.group2
 
-local function getent(name)
-  return fx.sh(("getent group %s || true"):format(name)):gsub("\n$", "")
-end
+local function getent(name) return accounts.getent("group", name) end
 
-local function twice(what, fn, verify)
-  local first = fn()
-  check.eq(first.changed, true, what .. ": first run changes")
-  if verify then verify() end
-  local second = fn()
-  check.eq(second.changed, false, what .. ": second run finds it done")
-  check.eq(second.reason, nil, what)
-  return first
-end
+local twice = check.twice
 
 local function body()
   check.eq(getent(G) .. getent(G2), "", "the test's groups are new")
@@ -51,6 +41,6 @@ local function body()
 end
 
 local ok, err = pcall(body)
-fx.sh(("groupdel %s >/dev/null 2>&1; groupdel %s >/dev/null 2>&1; true"):format(G, G2))
+accounts.cleanup()
 if not ok then error(err, 0) end
 check.eq(getent(G) .. getent(G2), "", "all removed")

@@ -14,11 +14,7 @@ local test_pkg = require "test_pkg"
 
 local t = test_pkg.create("check", 3)
 local a, b, c = t.names[1], t.names[2], t.names[3]
-local dir = fx.local_dir()
-local inv = dir .. "/inventory.ini"
-fx.write(inv, ("[defaults]\nuser = root\nknown_hosts = %s/known_hosts\n\n[host h01]\naddress = 127.0.0.1\n"
-  .. "port = %s\nidentity = %s\n\n[group all]\nhosts = h01\n")
-  :format(dir, os.getenv("DROVER_TEST_SSH_PORT"), os.getenv("DROVER_TEST_SSH_KEY")))
+local inv, dir = fx.inventory(1, nil, "root")
 
 local opts = "{"
 for k, v in pairs(t.apt_options) do opts = opts .. ("[%q] = %q, "):format(k, v) end

@@ -10,21 +10,7 @@ local fx = require "fixture"
 local test_service = require "test_service"
 
 local svc = test_service.create("check")
-local dir = fx.local_dir()
-local inv = dir .. "/inventory.ini"
-fx.write(inv, ([[
-[defaults]
-user = root
-known_hosts = %s/known_hosts
-
-[host h01]
-address = 127.0.0.1
-port = %s
-identity = %s
-
-[group all]
-hosts = h01
-]]):format(dir, os.getenv("DROVER_TEST_SSH_PORT"), os.getenv("DROVER_TEST_SSH_KEY")))
+local inv, dir = fx.inventory(1, nil, "root")
 local script = dir .. "/services.lua"
 fx.write(script, [[
 local service = require "drover.service"

@@ -55,9 +55,7 @@ for _, step in ipairs {
   print(("%s %s: %s (%s)"):format(step[1], step[2], tostring(r.changed), tostring(r.reason)))
 end
 ]=])
-local inv = dir .. "/inventory.ini"
-fx.write(inv, ("[defaults]\nuser = root\nknown_hosts = %s/known_hosts\n\n[host h01]\naddress = 127.0.0.1\nport = %s\nidentity = %s\n\n[group all]\nhosts = h01\n")
-  :format(dir, os.getenv("DROVER_TEST_SSH_PORT"), os.getenv("DROVER_TEST_SSH_KEY")))
+local inv = fx.inventory(1, nil, "root")
 local code, out, err = fx.drover(("run %s --check -i %s -g all"):format(fx.q(script), fx.q(inv)))
 check.eq(code, 0, err .. out)
 for _, line in ipairs {

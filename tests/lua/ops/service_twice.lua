@@ -16,15 +16,7 @@ local h = fx.host { user = "root" }
 local ok, err = pcall(ssh.with, h, function()
   check.eq(h:run("id -u").stdout, "0\n", "logged in as root")
   local name = svc.name
-  local function twice(what, fn, verify)
-    local first = fn()
-    check.eq(first.changed, true, what .. ": first run changes")
-    if verify then verify() end
-    local second = fn()
-    check.eq(second.changed, false, what .. ": second run finds it done")
-    if verify then verify() end
-    return first
-  end
+  local twice = check.twice
 
   check.eq(facts.service(name).manager, "sysv")
   check.eq(svc.running(), false)

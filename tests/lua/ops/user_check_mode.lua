@@ -9,35 +9,12 @@
 local check = require "check"
 local fx = require "fixture"
 
-local pid = fx.sh("echo $PPID"):gsub("%s+", "")
-local U, G, G2 = "drovertu" .. pid, "drovertg" .. pid, "drovertx" .. pid
-local home = fx.scratch() .. "/home-" .. U
-
-local function cleanup()
-  fx.sh(("userdel -r %s >/dev/null 2>&1; for g in %s %s %s; do groupdel $g >/dev/null 2>&1; done; true")
-    :format(U, U, G, G2))
-end
-
-local function getent(db, name)
-  return fx.sh(("getent %s %s || true"):format(db, name)):gsub("\n$", "")
-end
+local accounts = require "test_accounts"
+local U, G, G2, home = accounts.user, accounts.group, accounts.group2, accounts.home
+local cleanup, getent = accounts.cleanup, accounts.getent
 
 -- an inventory of the fixture's sshd, logging in as root
-local dir = fx.local_dir()
-local inv = dir .. "/inventory.ini"
-fx.write(inv, ([[
-[defaults]
-user = root
-known_hosts = %s/known_hosts
-
-[host h01]
-address = 127.0.0.1
-port = %s
-identity = %s
-
-[group all]
-hosts = h01
-]]):format(dir, os.getenv("DROVER_TEST_SSH_PORT"), os.getenv("DROVER_TEST_SSH_KEY")))
+local inv, dir = fx.inventory(1, nil, "root")
 
 local script = dir .. "/accounts.lua"
 fx.write(script, [[

@@ -10,28 +10,11 @@ local fx = require "fixture"
 local user = require "drover.user"
 local group = require "drover.group"
 
-local pid = fx.sh("echo $PPID"):gsub("%s+", "")
-local U, G, G2 = "drovertu" .. pid, "drovertg" .. pid, "drovertx" .. pid
-local home = fx.scratch() .. "/home-" .. U
+local accounts = require "test_accounts"
+local U, G, G2, home = accounts.user, accounts.group, accounts.group2, accounts.home
+local cleanup, getent = accounts.cleanup, accounts.getent
 
-local function cleanup()
-  fx.sh(("userdel -r %s >/dev/null 2>&1; for g in %s %s %s; do groupdel $g >/dev/null 2>&1; done; true")
-    :format(U, U, G, G2))
-end
-
-local function getent(db, name)
-  return fx.sh(("getent %s %s || true"):format(db, name)):gsub("\n$", "")
-end
-
-local function twice(what, fn, verify)
-  local first = fn()
-  check.eq(first.changed, true, what .. ": first run changes")
-  if verify then verify() end
-  local second = fn()
-  check.eq(second.changed, false, what .. ": second run finds it done")
-  check.eq(second.reason, nil, what)
-  return first
-end
+local twice = check.twice
 
 local function body()
   check.eq(getent("passwd", U), "", "the test user is new")
@@ -78,8 +61,8 @@ local function body()
     check.eq(r.reason, ("uid %d -> %d, group %s -> %s"):format(old_uid, uid, G, G2))
 
     -- bad input: named, at the caller's line or with the step's context
-    local e = check.raises("group drovertnone" .. pid .. " does not exist (group.present makes it)",
-      user.present, U, { group = "drovertnone" .. pid })
+    local e = check.raises("group " .. accounts.missing .. " does not exist (group.present makes it)",
+      user.present, U, { group = accounts.missing })
     check.eq(e:find("user.present " .. U, 1, true) ~= nil, true, e)
     check.raises("is not a valid user name", user.present, "-rf")
     check.raises("longer than 32 characters", user.present, ("x"):rep(33))
