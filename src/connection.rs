@@ -300,6 +300,12 @@ pub fn is_secret_name(name: &str) -> bool {
             .any(|word| word == "pass")
 }
 
+/// Whether a variable's value is itself a secret: a secret name, but not a `*_env` one
+/// (`password_env` names the environment variable that holds the password).
+pub fn holds_secret(name: &str) -> bool {
+    is_secret_name(name) && !name.to_ascii_lowercase().ends_with("_env")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +333,8 @@ mod tests {
         ] {
             assert!(!is_secret_name(name), "{name}");
         }
+        assert!(holds_secret("db_password") && !holds_secret("db_password_env"));
+        assert!(!holds_secret("colour"));
     }
 
     #[test]

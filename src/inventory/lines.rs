@@ -87,12 +87,6 @@ fn value(raw: &str) -> Result<Value, String> {
     })
 }
 
-/// A key whose value is a secret written out (not the name of a variable holding one):
-/// `password`, `db_token`, but not `password_env`.
-fn literal_secret(key: &str) -> bool {
-    connection::is_secret_name(key) && !key.to_ascii_lowercase().ends_with("_env")
-}
-
 /// Scans `text` (a leading UTF-8 BOM already removed) into sections in file order.
 pub(super) fn scan(text: &str, file: &str) -> Result<Vec<(Kind, Section)>, InventoryError> {
     let at = |line: usize, cause: String| InventoryError::At {
@@ -162,7 +156,7 @@ pub(super) fn scan(text: &str, file: &str) -> Result<Vec<(Kind, Section)>, Inven
                 ),
             ));
         }
-        if v.comment && !v.quoted && literal_secret(key) {
+        if v.comment && !v.quoted && connection::holds_secret(key) {
             // `password = Pw #x` must not quietly become `Pw`.
             return Err(at(
                 line,

@@ -37,7 +37,7 @@ use crate::connection;
 use crate::nodeset;
 
 pub use crate::connection::ConnectionError;
-pub use crate::connection::is_secret_name;
+pub use crate::connection::{holds_secret, is_secret_name};
 pub use crate::nodeset::NodeSetError;
 pub use build::{HostEntry, InventoryBuilder};
 

@@ -146,23 +146,20 @@ pub(crate) fn add_target(lua: &Lua, target: &crate::ssh::Target) {
 pub(crate) fn add_vars<'a>(lua: &Lua, vars: impl IntoIterator<Item = (&'a String, &'a String)>) {
     let secrets = secrets(lua);
     for (k, v) in vars {
-        if !crate::inventory::is_secret_name(k) {
-            continue;
-        }
-        match k.to_ascii_lowercase().strip_suffix("_env") {
-            Some(_) => {
-                if let Ok(value) = std::env::var(v) {
-                    secrets.add(&value);
-                }
-            }
-            None => secrets.add(v),
+        if crate::inventory::holds_secret(k) {
+            secrets.add(v);
+        } else if crate::inventory::is_secret_name(k)
+            && let Ok(value) = std::env::var(v)
+        {
+            // (`db_password_env = VAR`: the secret is VAR's value)
+            secrets.add(&value);
         }
     }
 }
 
 /// A host variable as Lua sees it: a secret when its name says it holds one.
 pub(crate) fn var_value(lua: &Lua, name: &str, value: &str) -> mlua::Result<Value> {
-    if crate::inventory::is_secret_name(name) && !name.to_ascii_lowercase().ends_with("_env") {
+    if crate::inventory::holds_secret(name) {
         return lua
             .create_userdata(SecretText(value.to_string()))
             .map(Value::UserData);

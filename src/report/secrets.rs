@@ -42,7 +42,15 @@ struct Inner {
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
-            .field("count", &self.values().len())
+            .field(
+                "count",
+                &self
+                    .inner
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .values
+                    .len(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -75,14 +83,6 @@ impl Secrets {
             inner.matcher = None;
             self.any.store(true, Ordering::Release);
         }
-    }
-
-    /// Every secret added, longest first.
-    pub fn values(&self) -> Vec<String> {
-        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<String> = inner.values.iter().cloned().collect();
-        out.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        out
     }
 
     /// The automaton over every secret; `None` when there is none.
@@ -140,17 +140,19 @@ impl Secrets {
 
     /// `event` with the secrets in its texts masked; `None` when it holds none.
     pub fn redact_event(&self, event: &Event) -> Option<Event> {
-        self.matcher()?;
+        let m = self.matcher()?;
+        // (most events hold no secret: look before copying; this runs for every line)
+        if !holds_secret(&m, event) {
+            return None;
+        }
         let mut out = event.clone();
-        let mut changed = false;
-        let mut fix = |s: &mut String| {
+        let fix = |s: &mut String| {
             if let Cow::Owned(r) = self.redact(s) {
                 *s = r;
-                changed = true;
             }
         };
         match &mut out {
-            Event::RunStarted { hosts } => hosts.iter_mut().for_each(&mut fix),
+            Event::RunStarted { hosts } => hosts.iter_mut().for_each(fix),
             Event::HostStarted { .. } | Event::Summary { .. } => {}
             Event::Line { line, .. } => fix(line),
             Event::Print { text } | Event::Log { text, .. } => fix(text),
@@ -162,13 +164,33 @@ impl Secrets {
                 ..
             } => {
                 fix(target);
-                diff.iter_mut().for_each(&mut fix);
-                reason.iter_mut().for_each(&mut fix);
+                diff.iter_mut().for_each(fix);
+                reason.iter_mut().for_each(fix);
             }
-            Event::HostFinished { error, .. } => error.iter_mut().for_each(&mut fix),
+            Event::HostFinished { error, .. } => error.iter_mut().for_each(fix),
             Event::Warning { message } => fix(message),
         }
-        changed.then_some(out)
+        Some(out)
+    }
+}
+
+/// Whether a text of `event` holds a secret that `m` finds.
+fn holds_secret(m: &AhoCorasick, event: &Event) -> bool {
+    let hit = |s: &str| m.is_match(s);
+    match event {
+        Event::RunStarted { hosts } => hosts.iter().any(|h| hit(h)),
+        Event::HostStarted { .. } | Event::Summary { .. } => false,
+        Event::Line { line, .. } => hit(line),
+        Event::Print { text } | Event::Log { text, .. } => hit(text),
+        Event::Progress { path, .. } => hit(path),
+        Event::Op {
+            target,
+            diff,
+            reason,
+            ..
+        } => hit(target) || diff.as_deref().is_some_and(hit) || reason.as_deref().is_some_and(hit),
+        Event::HostFinished { error, .. } => error.as_deref().is_some_and(hit),
+        Event::Warning { message } => hit(message),
     }
 }
 
