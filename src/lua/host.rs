@@ -91,7 +91,11 @@ impl Host {
         let (target, ssh) = (self.target.clone(), Arc::clone(&self.ssh));
         async move {
             conn.session
-                .get_or_try_init(|| async { Session::connect(&ssh, target).await.map(Arc::new) })
+                // (boxed: the command futures that wait on it then hold only the box while
+                // connecting, and nothing of it afterwards)
+                .get_or_try_init(|| async {
+                    Box::pin(Session::connect(&ssh, target)).await.map(Arc::new)
+                })
                 .await
                 .cloned()
                 .map_err(|e| ErrorValue::connecting(&e).into())

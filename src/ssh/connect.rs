@@ -97,7 +97,14 @@ impl Session {
         let target = super::auth::with_env_secrets(target)?;
         super::jump::check(&target)?;
         let (mut handle, jump, server_id) = handshake_with_retries(ctx, &target).await?;
-        super::auth::authenticate(&mut handle, &target, &ctx.keys, &ctx.passphrases).await?;
+        // (boxed: held only while authenticating, not for as long as the caller's future lives)
+        Box::pin(super::auth::authenticate(
+            &mut handle,
+            &target,
+            &ctx.keys,
+            &ctx.passphrases,
+        ))
+        .await?;
         let mut session = Session::new(handle, target, jump, ctx.cleanups().clone());
         session.signals_reach_group = server_id.signals_reach_group();
         Ok(session)
@@ -121,7 +128,9 @@ async fn handshake_with_retries(ctx: &SshContext, target: &Target) -> Result<Con
                 .acquire()
                 .await
                 .map_err(|e| SshError::protocol(&target.name, "handshake", e))?;
-            handshake(ctx, target).await
+            // Boxed, and made only once the slots are held: the handshake's future (russh's
+            // connect_stream) is large, and hosts queued for a slot need not hold one.
+            Box::pin(handshake(ctx, target)).await
         };
         match result {
             Ok(connected) => return Ok(connected),
