@@ -172,9 +172,18 @@ function fixture.start_drover(args)
   end
 end
 
---- How many processes of the test user have `marker` in their command line.
+--- How many processes of the test user have `marker` in their command line (the command and
+--- the `sh -c` that sshd runs it under: Debian's dash does not exec a lone command).
 function fixture.remote_processes(marker)
   return tonumber(fixture.sh("pgrep -u drover-test -f -c " .. fixture.q(marker) .. " || true"))
+end
+
+--- How many of the test user's processes are the command `marker` itself (their command line
+--- starts with it): one per host that started it. Counting `remote_processes` instead counts
+--- each host twice, so a wait for N hosts could end once half had started and a signal sent
+--- then reach a host whose command sshd had not started yet (seen: `killpg: No such process`).
+function fixture.remote_commands(marker)
+  return tonumber(fixture.sh("pgrep -u drover-test -f -c " .. fixture.q("^" .. marker) .. " || true"))
 end
 
 --- Waits until cond() holds, failing after `secs` seconds with `what`.

@@ -27,7 +27,7 @@ check.eq(out:find("unreachable h08: cannot connect", 1, true) ~= nil, true, out)
 -- Ctrl-C: remote sleeps are gone afterwards, exit 130
 local marker = "sleep 31.4159"
 local pid, wait = fx.start_drover(("exec%s -H h01,h02,h03 -- %s"):format(i, fx.q(marker)))
-fx.wait_for("remote commands never started", 20, function() return fx.remote_processes(marker) >= 3 end)
+fx.wait_for("remote commands never started", 20, function() return fx.remote_commands(marker) >= 3 end)
 fx.sh("kill -INT " .. pid)
 local status, text = wait()
 check.eq(status, 130, text)

@@ -21,7 +21,7 @@ for n, c in ipairs(cases) do
       args = ("exec -i %s -g all -- %s"):format(fx.q(inv), fx.q(marker))
     end
     local pid, wait = fx.start_drover(args)
-    fx.wait_for("remote commands never started", 20, function() return fx.remote_processes(marker) >= 3 end)
+    fx.wait_for("remote commands never started", 20, function() return fx.remote_commands(marker) >= 3 end)
     fx.sh("kill -" .. c.signal .. " " .. pid)
     local code, text = wait()
     check.eq(code, c.code, form .. " " .. c.signal .. ": " .. text)

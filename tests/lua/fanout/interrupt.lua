@@ -8,7 +8,7 @@ local inv, dir = fx.inventory(3)
 local marker = "sleep 32.7182"
 fx.write(dir .. "/long.lua", ('ssh.run("%s")\n'):format(marker))
 local pid, wait = fx.start_drover(("run %s -i %s -g all"):format(fx.q(dir .. "/long.lua"), fx.q(inv)))
-fx.wait_for("remote commands never started", 20, function() return fx.remote_processes(marker) >= 3 end)
+fx.wait_for("remote commands never started", 20, function() return fx.remote_commands(marker) >= 3 end)
 fx.sh("kill -INT " .. pid)
 local code, text = wait()
 check.eq(code, 130, text)
