@@ -26,6 +26,15 @@ impl Cleanups {
         self.tracker.spawn(work);
     }
 
+    /// Runs `work` on `runtime`, tracked until it ends (for drop guards that may run outside
+    /// any runtime's context).
+    pub(crate) fn spawn_on<F>(&self, work: F, runtime: &tokio::runtime::Handle)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tracker.spawn_on(work, runtime);
+    }
+
     /// Clean-ups spawned and not yet finished.
     pub(crate) fn pending(&self) -> usize {
         self.tracker.len()
