@@ -330,7 +330,8 @@ async fn try_agent(handle: &mut Handle<Client>, target: &Target, tried: &mut Vec
             Err(_) => return false,
         },
         None => {
-            if std::env::var_os("SSH_AUTH_SOCK").is_none() {
+            // empty is unset, as OpenSSH reads it (and no socket is tried per host)
+            if std::env::var_os("SSH_AUTH_SOCK").is_none_or(|path| path.is_empty()) {
                 return false;
             }
             match AgentClient::connect_env().await {
