@@ -10,8 +10,8 @@
 //! the runtime's own for the blocking entry points ([`Runtime::eval`],
 //! [`Runtime::run_script`], [`Runtime::run_fanout`], [`Runtime::run_batch`]), or the caller's
 //! for their `_async` forms. Network I/O (russh sessions, SFTP) runs on a multi-thread tokio
-//! runtime beside the VM: the runtime's own, or the caller's when it was built inside one (it
-//! then starts none).
+//! runtime beside the VM (or, with [`RuntimeBuilder::current_thread_io`], on the VM's thread):
+//! the runtime's own, or the caller's when it was built inside one (it then starts none).
 //!
 //! A runtime outlives a run. Each eval runs its chunk as the root task of its own scope and
 //! returns when that root ends; tasks it spawned keep running into later evals, its error or
