@@ -86,11 +86,7 @@ fn batch(flags: &BatchFlags, op: BatchOp, recursive: bool, out_dir: Option<&Path
     // exec runs no Lua and moves little data: its I/O on this thread costs less CPU per
     // host; put and get keep the worker pool for their encryption and file work.
     let io_here = matches!(op, BatchOp::Exec(_));
-    let built = flags.targets.builder(sink).and_then(|(builder, sudo)| {
-        let runtime = builder.current_thread_io(io_here).build();
-        Ok((runtime.map_err(|e| e.to_string())?, sudo))
-    });
-    let (runtime, sudo_password) = match built {
+    let (runtime, sudo_password) = match flags.targets.runtime(sink, io_here) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("drover: {e}");

@@ -69,7 +69,7 @@ pub fn run(args: HostsArgs) -> i32 {
             eprintln!("drover: {message}");
         }
     });
-    let runtime = match args.targets.runtime(warnings) {
+    let runtime = match args.targets.runtime(warnings, false) {
         Ok((rt, _)) => rt,
         Err(e) => {
             eprintln!("drover: {e}");

@@ -140,14 +140,17 @@ impl TargetArgs {
         Ok((spec, listed))
     }
 
-    /// A runtime with these flags' inventory and variables, its events going to `sink`; and
+    /// A runtime with these flags' inventory and variables, its events going to `sink`, its
+    /// network I/O on this thread when `current_thread_io` (see the builder's option); and
     /// the sudo password `-K` asked for.
     pub fn runtime(
         &self,
         sink: drover::report::SharedSink,
+        current_thread_io: bool,
     ) -> Result<(Runtime, Option<Secret>), String> {
         let (builder, sudo) = self.builder(sink)?;
-        Ok((builder.build().map_err(|e| e.to_string())?, sudo))
+        let runtime = builder.current_thread_io(current_thread_io).build();
+        Ok((runtime.map_err(|e| e.to_string())?, sudo))
     }
 
     /// A runtime builder with these flags' inventory and variables, its events going to

@@ -186,50 +186,52 @@ pub(super) async fn authenticate(
     keys: &KeyCache,
     passphrases: &Passphrases,
 ) -> Result<(), SshError> {
+    match try_methods(handle, target, keys, passphrases).await {
+        // russh answers an attempt on a connection that ended as a refusal (its reply queue
+        // closed) or a failed send: that is a lost connection, not a wrong key.
+        Err(SshError::Auth { .. } | SshError::Protocol { .. }) if handle.is_closed() => {
+            Err(SshError::Connect {
+                host: target.name.clone(),
+                addr: format!("{}:{}", target.address, target.port),
+                reason: format!(
+                    "the connection closed while authenticating as {}",
+                    target.user
+                ),
+            })
+        }
+        done => done,
+    }
+}
+
+/// Each method in OpenSSH's order until one is accepted.
+async fn try_methods(
+    handle: &mut Handle<Client>,
+    target: &Target,
+    keys: &KeyCache,
+    passphrases: &Passphrases,
+) -> Result<(), SshError> {
     let mut tried = Vec::new();
     let host = target.name.as_str();
-    // russh answers an attempt on a connection that ended as a refusal (its reply queue
-    // closed): that is a lost connection, not a wrong key, and the error says so.
-    let lost = |handle: &Handle<Client>| {
-        handle.is_closed().then(|| SshError::Connect {
-            host: host.to_string(),
-            addr: format!("{}:{}", target.address, target.port),
-            reason: format!(
-                "the connection closed while authenticating as {}",
-                target.user
-            ),
-        })
-    };
     if try_agent(handle, target, &mut tried).await {
         return Ok(());
     }
     for (label, key) in candidate_keys(target, keys, passphrases).await? {
-        if let Some(e) = lost(handle) {
-            return Err(e);
-        }
         tried.push(label);
         let hash = rsa_hash(handle, key.algorithm().is_rsa()).await;
         let auth = handle
             .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(key, hash))
             .await
-            .map_err(|e| {
-                lost(handle).unwrap_or_else(|| SshError::protocol(host, "publickey auth", e))
-            })?;
+            .map_err(|e| SshError::protocol(host, "publickey auth", e))?;
         if auth.success() {
             return Ok(());
         }
     }
     if let Some(password) = &target.password {
-        if let Some(e) = lost(handle) {
-            return Err(e);
-        }
         tried.push("password".into());
         let auth = handle
             .authenticate_password(&target.user, &password.0)
             .await
-            .map_err(|e| {
-                lost(handle).unwrap_or_else(|| SshError::protocol(host, "password auth", e))
-            })?;
+            .map_err(|e| SshError::protocol(host, "password auth", e))?;
         if auth.success() {
             return Ok(());
         }
@@ -237,9 +239,6 @@ pub(super) async fn authenticate(
         if keyboard_interactive(handle, &target.user, &password.0).await {
             return Ok(());
         }
-    }
-    if let Some(e) = lost(handle) {
-        return Err(e);
     }
     let tried = if tried.is_empty() {
         "nothing: give a key, an identity file or a password".into()
